@@ -1,0 +1,43 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "chainwatch",
+    products: [
+        .executable(name: "chainwatch", targets: ["chainwatch"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+    ],
+    targets: [
+        // C libraries: one system-library target each; pkg-config finds them, apt names the missing -dev package.
+        .systemLibrary(name: "CLibElf", pkgConfig: "libelf", providers: [.apt(["libelf-dev"])]),
+        .systemLibrary(name: "CLZMA", pkgConfig: "liblzma", providers: [.apt(["liblzma-dev"])]),
+        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+
+        // Thin Swift wrappers: the only modules that touch C or Unsafe* types.
+        .target(name: "HostIO"),
+        .target(name: "XZ", dependencies: ["CLZMA"]),
+        .target(name: "ELFReader", dependencies: ["CLibElf", "XZ"]),
+
+        // The domain: facts about the host, rules as data, matching, reporting.
+        .target(name: "Probes", dependencies: [
+            "HostIO", "ELFReader",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        .target(name: "Rules", dependencies: ["Yams", "HostIO"]),
+        .target(name: "Engine", dependencies: ["Probes", "Rules", "ELFReader", "HostIO"]),
+        .target(name: "Reporting", dependencies: ["Engine", "Rules", "Probes"]),
+
+        .executableTarget(name: "chainwatch", dependencies: [
+            "Engine", "Reporting", "Rules",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "ChainwatchTests", dependencies: [
+            "HostIO", "XZ", "ELFReader", "Probes", "Rules", "Engine", "Reporting",
+        ]),
+    ]
+)

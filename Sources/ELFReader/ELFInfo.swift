@@ -1,0 +1,63 @@
+/// Facts read from one ELF file: what the dynamic loader and the detection rules look at.
+/// A plain value: nothing in it points into libelf or the file's bytes.
+public struct ELFInfo: Sendable, Hashable {
+    public enum FileClass: String, Sendable, Hashable { case elf32, elf64 }
+
+    public var fileClass: FileClass
+    /// e_machine (62 is x86-64).
+    public var machine: UInt16
+    /// e_ident[EI_OSABI]: 0 is SYSV, 3 is GNU (readelf names type-10 symbols IFUNC only under GNU).
+    public var osABI: UInt8
+    /// e_type: 2 executable, 3 shared object or PIE.
+    public var type: UInt16
+    public var interpreter: String?
+
+    /// DT_NEEDED, in the order the loader processes them.
+    public var needed: [String] = []
+    public var soname: String?
+    /// DT_RPATH and DT_RUNPATH as written (colon-separated, `$ORIGIN` unexpanded).
+    public var rpath: String?
+    public var runpath: String?
+    public var flags: UInt64 = 0
+    public var flags1: UInt64 = 0
+
+    /// Symbols from .dynsym, .symtab and the MiniDebugInfo .symtab.
+    public var symbols: [ELFSymbol] = []
+    /// Count of IRELATIVE relocations (R_X86_64_IRELATIVE and the same relocation on other machines).
+    public var irelativeRelocations = 0
+    /// The GNU build-id note as lowercase hex.
+    public var buildID: String?
+    /// File offsets of the bytes of executable sections (SHF_EXECINSTR, not NOBITS).
+    public var executableRanges: [Range<Int>] = []
+    /// What became of `.gnu_debugdata`, if the file has one.
+    public var debugData: DebugData = .absent
+
+    public enum DebugData: Sendable, Hashable {
+        case absent
+        case read(symbols: Int)
+        case unreadable(reason: String)
+    }
+
+    /// Symbols of type STT_GNU_IFUNC (10), tested by number so the file's OSABI does not matter.
+    public var ifuncSymbols: [ELFSymbol] { symbols.filter { $0.type == ELFSymbol.ifuncType } }
+
+    public func hasSymbol(named name: String) -> Bool { symbols.contains { $0.name == name } }
+
+    /// DF_1_NODEFLIB: the loader must not search the default directories for this object's dependencies.
+    public var ignoresDefaultLibraryPaths: Bool { flags1 & 0x800 != 0 }
+}
+
+/// One symbol table entry.
+public struct ELFSymbol: Sendable, Hashable {
+    public enum Table: String, Sendable, Hashable { case dynamic, symtab, debugdata }
+
+    public static let ifuncType: UInt8 = 10
+
+    public var name: String
+    /// ELF symbol type (st_info & 0xf): 2 function, 10 GNU IFUNC.
+    public var type: UInt8
+    /// ELF binding (st_info >> 4): 0 local, 1 global, 2 weak.
+    public var binding: UInt8
+    public var isDefined: Bool
+    public var table: Table
+}

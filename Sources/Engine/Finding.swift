@@ -1,0 +1,56 @@
+import Rules
+
+/// A rule that matched, with the evidence that made it match.
+public struct Finding: Sendable, Hashable, Codable {
+    public var rule: String
+    public var kind: RuleKind
+    public var severity: Severity
+    public var title: String
+    public var messageID: String
+    public var evidence: Evidence
+
+    public init(rule: Rule, severity: Severity? = nil, evidence: Evidence) {
+        self.rule = rule.id
+        kind = rule.kind
+        self.severity = severity ?? rule.severity
+        title = rule.title
+        messageID = rule.messageID
+        self.evidence = evidence
+    }
+
+    /// What identifies "the same finding" across scans: the rule and the thing it is about.
+    public var key: String {
+        [rule, evidence.path ?? "", evidence.package ?? "", evidence.chain?.joined(separator: ">") ?? ""].joined(separator: "|")
+    }
+}
+
+/// The facts behind a finding. Fields that do not apply are nil and left out of JSON.
+public struct Evidence: Sendable, Hashable, Codable {
+    public var path: String?
+    public var sha256: String?
+    public var package: String?
+    public var version: String?
+    /// The lowest pid mapping the file; `pids` lists them all.
+    public var pid: Int32?
+    public var pids: [Int32]?
+    /// Program first, then each DT_NEEDED name down to the library.
+    public var chain: [String]?
+    /// Where the file was seen: "mapped", "dependency", "library directory".
+    public var seenAs: [String]?
+    /// One line of rule-specific detail: the symbols found, the pattern matched, the hash's published source.
+    public var detail: String?
+
+    public init(path: String? = nil, sha256: String? = nil, package: String? = nil, version: String? = nil,
+                pid: Int32? = nil, pids: [Int32]? = nil, chain: [String]? = nil, seenAs: [String]? = nil,
+                detail: String? = nil) {
+        self.path = path
+        self.sha256 = sha256
+        self.package = package
+        self.version = version
+        self.pid = pid
+        self.pids = pids
+        self.chain = chain
+        self.seenAs = seenAs
+        self.detail = detail
+    }
+}

@@ -1,0 +1,96 @@
+import HostIO
+
+/// A process seen in /proc.
+public struct ProcessInfo: Sendable, Hashable {
+    public var pid: Int32
+    /// /proc/PID/comm: the name the process gave itself (attacker-controlled; for display only).
+    public var command: String
+    /// readlink /proc/PID/exe, as seen in the process's own mount namespace.
+    public var executable: String?
+}
+
+/// A file mapped executable into one or more processes, deduplicated by device and inode.
+public struct MappedFile: Sendable {
+    public var identity: FileIdentity
+    public var path: String
+    public var isDeleted: Bool
+    public var pids: [Int32]
+    /// Where to open the exact mapped file: /proc/PID/map_files/START-END, which works for deleted files too.
+    public var mapFilesPath: String
+    /// The same file through the process's root, for when map_files is not allowed (no CAP_SYS_ADMIN).
+    public var rootPath: String?
+}
+
+/// A process or file the scan could not read, and why. Counted and reported, never fatal.
+public struct Skip: Sendable, Hashable, Codable {
+    public var subject: String
+    public var reason: String
+
+    public init(subject: String, reason: String) {
+        self.subject = subject
+        self.reason = reason
+    }
+}
+
+/// Every process's file-backed executable mappings, read from /proc.
+public struct ProcessTable: Sendable {
+    public var processes: [ProcessInfo] = []
+    public var mappedFiles: [MappedFile] = []
+    /// Processes whose maps could not be read (exited mid-scan, not permitted).
+    public var skipped: [Skip] = []
+
+    public init() {}
+
+    /// Reads /proc (or `procPath`, for tests). Processes that vanish or deny access are recorded in `skipped`.
+    public static func read(procPath: String = "/proc") -> ProcessTable {
+        var table = ProcessTable()
+        let entries: [String]
+        do { entries = try FileSystem.directoryEntries(procPath) } catch {
+            table.skipped.append(Skip(subject: procPath, reason: error.description))
+            return table
+        }
+        var index: [FileIdentity: Int] = [:]
+        for entry in entries where entry.allSatisfy(\.isNumber) {
+            guard let pid = Int32(entry) else { continue }
+            let base = procPath + "/" + entry
+            let maps: String
+            do {
+                maps = try FileSystem.readText(base + "/maps", limit: 64 << 20)
+            } catch {
+                table.skipped.append(Skip(subject: "pid \(pid)", reason: Self.reason(error)))
+                continue
+            }
+            let command = ((try? FileSystem.readText(base + "/comm", limit: 4096)) ?? "").trimmingTrailingNewline()
+            let executable = try? FileSystem.readLink(base + "/exe")
+            table.processes.append(ProcessInfo(pid: pid, command: command, executable: executable))
+            for mapping in MemoryMapParser.parse(maps) where mapping.isExecutable {
+                let identity = FileIdentity(device: mapping.device, inode: mapping.inode)
+                if let existing = index[identity] {
+                    if table.mappedFiles[existing].pids.last != pid { table.mappedFiles[existing].pids.append(pid) }
+                    continue
+                }
+                index[identity] = table.mappedFiles.count
+                table.mappedFiles.append(MappedFile(
+                    identity: identity, path: mapping.path, isDeleted: mapping.isDeleted, pids: [pid],
+                    mapFilesPath: base + "/map_files/" + mapping.mapFilesName,
+                    rootPath: mapping.isDeleted ? nil : base + "/root" + mapping.path))
+            }
+        }
+        return table
+    }
+
+    private static func reason(_ error: FileReadError) -> String {
+        if case .system(let system) = error {
+            if system.isNotFound { return "exited during the scan" }
+            if system.isPermissionDenied { return "maps not readable (\(system.reason))" }
+            return system.reason
+        }
+        return error.description
+    }
+}
+
+extension String {
+    func trimmingTrailingNewline() -> String {
+        hasSuffix("\n") ? String(dropLast()) : self
+    }
+}

@@ -1,0 +1,49 @@
+import HostIO
+
+/// Where a program named in a rule (e.g. sshd) lives: package file lists, the standard directories, and the
+/// executables of running processes (read through /proc/PID/root, so a container's sshd is walked in its own root).
+public struct ProgramLocation: Sendable, Hashable {
+    public var root: ConfinedRoot
+    public var path: String
+    /// How it was found: "package openssh-server", "standard path", "running pid 812".
+    public var foundBy: String
+}
+
+public enum ProgramLocator {
+    public static let standardDirectories = ["/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/local/sbin", "/usr/local/bin"]
+
+    public static func locate(
+        _ name: String, root: ConfinedRoot, packages: PackageInventory, processes: [ProcessInfo], procPath: String = "/proc"
+    ) -> [ProgramLocation] {
+        var found: [ProgramLocation] = []
+        var seen: Set<FileIdentity> = []
+        func add(_ root: ConfinedRoot, _ path: String, _ how: String) {
+            guard let (_, status) = try? root.status(path), status.isRegular, seen.insert(status.identity).inserted else { return }
+            found.append(ProgramLocation(root: root, path: path, foundBy: how))
+        }
+        for (path, package) in packages.files(named: name) where path.contains("bin/") {
+            add(root, path, "package \(package.name)")
+        }
+        for directory in standardDirectories { add(root, directory + "/" + name, "standard path") }
+        let hostRoot = try? FileSystem.status("/")
+        for process in processes {
+            guard var executable = process.executable else { continue }
+            if executable.hasSuffix(" (deleted)") { executable.removeLast(" (deleted)".count) }
+            guard executable.split(separator: "/").last.map(String.init) == name else { continue }
+            let processRoot = procPath + "/\(process.pid)/root"
+            // A process in the host's own root is walked in the scan's root; one in a container, in its root.
+            let sameRoot = (try? FileSystem.status(processRoot))?.identity == hostRoot?.identity
+            add(sameRoot ? root : ConfinedRoot(processRoot), executable, "running pid \(process.pid)")
+        }
+        return found
+    }
+}
+
+extension PackageInventory {
+    /// Files from the package lists whose last path component is `name`.
+    public func files(named name: String) -> [(String, InstalledPackage)] {
+        owners.compactMap { path, index in
+            path.hasSuffix("/" + name) ? (path, packages[index]) : nil
+        }.sorted { $0.0 < $1.0 }
+    }
+}

@@ -1,0 +1,56 @@
+import Engine
+import Foundation
+import Probes
+import Rules
+
+/// The machine-readable report: one JSON document with a `findings` array (schema in the README).
+public struct JSONReporter {
+    public init() {}
+
+    public func render(_ report: ScanReport) -> String {
+        let document = Document(
+            chainwatch: ChainwatchVersion.current,
+            scan: .init(id: report.scanID, root: report.root, startedAt: report.startedAt, statistics: report.statistics),
+            findings: report.findings.map(JSONFinding.init),
+            skipped: report.skipped, notes: report.notes, programs: report.programs)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        let data = (try? encoder.encode(document)) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self) + "\n"
+    }
+
+    struct Document: Encodable {
+        var chainwatch: String
+        var scan: Scan
+        var findings: [JSONFinding]
+        var skipped: [Probes.Skip]
+        var notes: [String]
+        var programs: [ProgramSummary]
+    }
+
+    struct Scan: Encodable {
+        var id: String
+        var root: String
+        var startedAt: Double
+        var statistics: ScanStatistics
+    }
+
+    struct JSONFinding: Encodable {
+        var rule: String
+        var kind: String
+        var severity: String
+        var title: String
+        var messageId: String
+        var evidence: Evidence
+
+        init(_ finding: Finding) {
+            rule = finding.rule
+            kind = finding.kind.rawValue
+            severity = finding.severity.rawValue
+            title = finding.title
+            messageId = finding.messageID
+            evidence = finding.evidence
+        }
+    }
+}

@@ -1,0 +1,95 @@
+import Engine
+import Rules
+
+/// The report an admin reads: findings grouped by severity, each with its evidence, then what was skipped.
+public struct TextReporter {
+    public var verbose = false
+
+    public init(verbose: Bool = false) { self.verbose = verbose }
+
+    public func render(_ report: ScanReport) -> String {
+        var lines: [String] = []
+        let stats = report.statistics
+        let target = report.root == "/" ? "this host (/)" : "offline root \(TerminalText.escape(report.root))"
+        lines.append("chainwatch \(ChainwatchVersion.current): scan of \(target) in \(Self.format(stats.durationSeconds)) s")
+        lines.append("  \(stats.rules) rules; \(stats.packages) packages; \(stats.processes) processes (\(stats.processesSkipped) skipped); "
+            + "\(stats.filesExamined) files (\(stats.filesRead) read, \(Self.megabytes(stats.bytesRead)) MB, \(stats.filesFromCache) from cache)")
+        for program in report.programs {
+            lines.append("  \(TerminalText.escape(program.program)) (\(TerminalText.escape(program.foundBy))): \(program.libraries.count) libraries")
+            if verbose {
+                for library in program.libraries {
+                    lines.append("      \(Self.chain(library.chain, path: library.path))")
+                }
+            }
+            for missing in program.missing { lines.append("      not found: \(TerminalText.escape(missing))") }
+        }
+        lines.append("")
+
+        if report.findings.isEmpty {
+            lines.append("No findings.")
+        }
+        for severity in Severity.allCases {
+            let group = report.findings.filter { $0.severity == severity }
+            guard !group.isEmpty else { continue }
+            lines.append("\(severity.rawValue.uppercased()) (\(group.count))")
+            for finding in group {
+                lines.append("  [\(finding.rule)] \(finding.title)")
+                lines += evidenceLines(finding.evidence).map { "      " + $0 }
+            }
+            lines.append("")
+        }
+
+        if !report.skipped.isEmpty {
+            var reasons: [String: Int] = [:]
+            for skip in report.skipped { reasons[skip.reason, default: 0] += 1 }
+            lines.append("Skipped \(report.skipped.count) (never fatal):")
+            for (reason, count) in reasons.sorted(by: { $0.value > $1.value }) {
+                lines.append("  \(count) × \(TerminalText.escape(reason))")
+            }
+            if verbose {
+                for skip in report.skipped { lines.append("    \(TerminalText.escape(skip.subject)): \(TerminalText.escape(skip.reason))") }
+            }
+        }
+        for note in report.notes { lines.append("Note: \(TerminalText.escape(note))") }
+
+        let above = report.findings.filter { $0.severity > .info }
+        lines.append(above.isEmpty
+            ? "Result: nothing above info found."
+            : "Result: \(above.count) finding\(above.count == 1 ? "" : "s") above info; highest \(report.highestSeverity!.rawValue).")
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    func evidenceLines(_ evidence: Evidence) -> [String] {
+        var lines: [String] = []
+        if let chain = evidence.chain, chain.count > 1 {
+            lines.append("chain:   " + Self.chain(chain, path: evidence.path))
+        }
+        if let path = evidence.path { lines.append("path:    " + TerminalText.escape(path)) }
+        if let package = evidence.package {
+            lines.append("package: \(TerminalText.escape(package)) \(TerminalText.escape(evidence.version ?? ""))")
+        }
+        if let sha256 = evidence.sha256 { lines.append("sha256:  " + sha256) }
+        if let pids = evidence.pids, !pids.isEmpty {
+            let shown = pids.prefix(10).map(String.init).joined(separator: ", ")
+            lines.append("pid:     " + shown + (pids.count > 10 ? " and \(pids.count - 10) more" : ""))
+        }
+        if let seen = evidence.seenAs, !seen.isEmpty { lines.append("seen as: " + seen.joined(separator: ", ")) }
+        if let detail = evidence.detail { lines.append("detail:  " + TerminalText.escape(detail)) }
+        return lines
+    }
+
+    /// "/usr/sbin/sshd -> libsystemd.so.0 -> liblzma.so.5 (/usr/lib/x86_64-linux-gnu/liblzma.so.5.4.1)"
+    static func chain(_ chain: [String], path: String?) -> String {
+        let text = chain.map(TerminalText.escape).joined(separator: " -> ")
+        guard let path else { return text }
+        return text + " (\(TerminalText.escape(path)))"
+    }
+
+    static func format(_ seconds: Double) -> String {
+        let hundredths = Int((seconds * 100).rounded())
+        let fraction = hundredths % 100
+        return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
+    }
+
+    static func megabytes(_ bytes: Int64) -> String { format(Double(bytes) / 1_000_000) }
+}

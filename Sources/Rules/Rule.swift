@@ -1,0 +1,105 @@
+/// One detection, loaded from a rule file: what to look for and what it means.
+public struct Rule: Sendable, Hashable {
+    public var id: String
+    public var title: String
+    public var kind: RuleKind
+    public var severity: Severity
+    /// The journal MESSAGE_ID: 32 lowercase hex digits, stable for the life of the rule.
+    public var messageID: String
+    public var description: String
+    public var references: [String]
+    public var tags: [String]
+    public var match: RuleMatch
+    /// Where the rule was defined, for messages that point back at it.
+    public var location: SourceLocation
+}
+
+public enum RuleKind: String, Sendable, Hashable, CaseIterable, Codable {
+    case packageVersion = "package-version"
+    case fileHash = "file-hash"
+    case byteSignature = "byte-signature"
+    case elfFeature = "elf-feature"
+    case dependencyChain = "dependency-chain"
+}
+
+/// A file and line in a rule file.
+public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
+    public var file: String
+    public var line: Int
+
+    public init(file: String, line: Int) {
+        self.file = file
+        self.line = line
+    }
+
+    public var description: String { "\(file):\(line)" }
+}
+
+/// The kind-specific part of a rule.
+public enum RuleMatch: Sendable, Hashable {
+    case packageVersion(PackageVersionMatch)
+    case fileHash(FileHashMatch)
+    case byteSignature(ByteSignatureMatch)
+    case elfFeature(ELFFeatureMatch)
+    case dependencyChain(DependencyChainMatch)
+}
+
+/// `any`: one is enough; `all`: every listed item must be present.
+public enum Condition: String, Sendable, Hashable { case any, all }
+
+public struct PackageVersionMatch: Sendable, Hashable {
+    /// debian, rpm, alpine or arch: which database's packages and which version ordering.
+    public var ecosystem: String
+    public var packages: [String]
+    public var versions: [String]
+    public var ranges: [VersionRange]
+}
+
+/// OSV-style range: `introduced` inclusive; `fixed` exclusive or `lastAffected` inclusive.
+public struct VersionRange: Sendable, Hashable {
+    public var introduced: String?
+    public var fixed: String?
+    public var lastAffected: String?
+}
+
+public struct KnownHash: Sendable, Hashable {
+    public var sha256: String
+    public var file: String
+    public var source: String
+}
+
+public struct FileHashMatch: Sendable, Hashable {
+    public var hashes: [KnownHash]
+}
+
+public struct ByteSignatureMatch: Sendable, Hashable {
+    public var files: [String]
+    public var condition: Condition
+    public var patterns: [BytePattern]
+}
+
+public struct ELFFeatureMatch: Sendable, Hashable {
+    public var files: [String]
+    public var condition: Condition
+    public var ifuncSymbols: Bool
+    public var irelativeRelocations: Bool
+    public var symbols: [String]
+}
+
+public struct DependencyChainMatch: Sendable, Hashable {
+    public var binary: String
+    public var library: String
+    public var through: String?
+    public var escalateTo: Severity?
+}
+
+extension Rule {
+    /// The file-name globs of a file rule (byte-signature, elf-feature); nil for rules that apply to every file.
+    public var fileGlobs: [String]? {
+        switch match {
+        case .byteSignature(let m): return m.files
+        case .elfFeature(let m): return m.files
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,124 @@
+import HostIO
+
+/// The rules in force: every valid rule from every rule file loaded.
+public struct RuleSet: Sendable {
+    public var rules: [Rule]
+    /// The rule files read, in load order.
+    public var files: [String]
+
+    public init(rules: [Rule], files: [String]) {
+        self.rules = rules
+        self.files = files
+    }
+
+    public func rules(of kind: RuleKind) -> [Rule] { rules.filter { $0.kind == kind } }
+}
+
+/// Loads rule files from directories (or single files), strictly: any problem in any file fails the load,
+/// and every problem is reported together with its file and line.
+public enum RuleLoader {
+    /// Where an installed chainwatch finds rules when no `--rules` is given.
+    public static let defaultDirectories = ["/usr/share/chainwatch/rules", "/etc/chainwatch/rules.d"]
+    /// Bounds so a rules directory cannot make loading or matching unbounded.
+    public static let maximumFileSize: Int64 = 4 << 20
+    public static let maximumRules = 10_000
+
+    public static func load(from paths: [String]) throws(RuleLoadError) -> RuleSet {
+        var problems: [RuleError] = []
+        var files: [String] = []
+        for path in paths {
+            files += ruleFiles(in: path, problems: &problems)
+        }
+        var rules: [Rule] = []
+        var ids: [String: SourceLocation] = [:]
+        var messageIDs: [String: SourceLocation] = [:]
+        for file in files {
+            let text: String
+            do {
+                let handle = try OpenFile(path: file)
+                if let problem = trustProblem(handle.status) {
+                    problems.append(RuleError(file: file, line: nil, key: nil, message: problem))
+                    continue
+                }
+                text = String(decoding: try handle.readAll(limit: maximumFileSize), as: UTF8.self)
+            } catch {
+                problems.append(RuleError(file: file, line: nil, key: nil, message: "cannot read: \(error)"))
+                continue
+            }
+            var decoder = RuleFileDecoder(file: file)
+            for rule in decoder.decode(text) {
+                if let first = ids[rule.id] {
+                    decoder.problems.append(RuleError(file: file, line: rule.location.line, key: "id",
+                                                      message: "'\(rule.id)' is already defined at \(first)"))
+                } else if let first = messageIDs[rule.messageID] {
+                    decoder.problems.append(RuleError(file: file, line: rule.location.line, key: "message-id",
+                                                      message: "\(rule.messageID) is already used by the rule at \(first); each rule needs its own"))
+                } else {
+                    ids[rule.id] = rule.location
+                    messageIDs[rule.messageID] = rule.location
+                    rules.append(rule)
+                }
+            }
+            problems += decoder.problems
+            if rules.count > maximumRules {
+                problems.append(RuleError(file: file, line: nil, key: nil,
+                                          message: "more than \(maximumRules) rules loaded; split detections or raise the limit in a new release"))
+                break
+            }
+        }
+        if files.isEmpty && problems.isEmpty {
+            problems.append(RuleError(file: paths.joined(separator: ", "), line: nil, key: nil,
+                                      message: "no rule files (*.yaml, *.yml) found; pass --rules DIR"))
+        }
+        guard problems.isEmpty else { throw RuleLoadError(problems: problems) }
+        return RuleSet(rules: rules, files: files)
+    }
+
+    /// The rule files under `path`: the file itself, or the *.yaml / *.yml files of a directory tree, sorted.
+    static func ruleFiles(in path: String, problems: inout [RuleError]) -> [String] {
+        let status: FileStatus
+        do { status = try FileSystem.status(path) } catch {
+            problems.append(RuleError(file: path, line: nil, key: nil, message: "cannot read rules: \(error.reason)"))
+            return []
+        }
+        if status.isRegular { return [path] }
+        guard status.kind == .directory else {
+            problems.append(RuleError(file: path, line: nil, key: nil, message: "not a rule file or directory"))
+            return []
+        }
+        if let problem = trustProblem(status) {
+            problems.append(RuleError(file: path, line: nil, key: nil, message: problem))
+            return []
+        }
+        var files: [String] = []
+        let entries: [String]
+        do { entries = try FileSystem.directoryEntries(path) } catch {
+            problems.append(RuleError(file: path, line: nil, key: nil, message: "cannot list: \(error.reason)"))
+            return []
+        }
+        for entry in entries where !entry.hasPrefix(".") {
+            let child = path + "/" + entry
+            guard let childStatus = try? FileSystem.linkStatus(child) else { continue }
+            if childStatus.kind == .directory {
+                files += ruleFiles(in: child, problems: &problems)
+            } else if entry.hasSuffix(".yaml") || entry.hasSuffix(".yml") {
+                files.append(child)
+            }
+        }
+        return files
+    }
+
+    /// Whoever can write a rule can silence detection: a scanner running as root refuses rules that another user
+    /// owns or that group or others may write.
+    static func trustProblem(_ status: FileStatus) -> String? {
+        let me = effectiveUserID()
+        guard me == 0 else { return nil }
+        if status.owner != 0 {
+            return "owned by uid \(status.owner), not root: anyone who can change rules can hide findings; chown root it"
+        }
+        if status.isWritableByGroupOrOthers {
+            return "writable by group or others (mode \(String(status.permissions, radix: 8))): anyone who can change rules can hide findings; chmod go-w it"
+        }
+        return nil
+    }
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the Debian packages chainwatch needs to build and test. Idempotent: only missing packages are installed.
+set -euo pipefail
+
+# Build: the three C libraries. Tests: gcc/binutils for ELF fixtures, sshd and journald for real-component tests,
+# procps/util-linux for unshare and setpriv.
+packages=(
+  pkg-config libelf-dev libsystemd-dev liblzma-dev
+  gcc binutils xz-utils
+  openssh-server systemd util-linux procps
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: missing Debian packages: ${missing[*]}; run this script as root (or install them with apt-get)" >&2
+    exit 1
+  fi
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # policy-rc.d keeps package scripts from starting sshd/journald on hosts where systemd is not PID 1.
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Set-up and the whole test suite: installs missing Debian packages, builds, and runs every test
+# (unit tests, ELF fixtures built with gcc, the real sshd and journald where behaviour depends on them).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh
+swift build --build-tests
+exec swift test --skip-build "$@"
