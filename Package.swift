@@ -10,6 +10,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
     ],
     targets: [
         // C libraries: one system-library target each; pkg-config finds them, apt names the missing -dev package.
@@ -21,6 +23,7 @@ let package = Package(
         .target(name: "HostIO"),
         .target(name: "XZ", dependencies: ["CLZMA"]),
         .target(name: "ELFReader", dependencies: ["CLibElf", "XZ"]),
+        .target(name: "Journal", dependencies: ["CSystemd"]),
 
         // The domain: facts about the host, rules as data, matching, reporting.
         .target(name: "Probes", dependencies: [
@@ -30,14 +33,20 @@ let package = Package(
         .target(name: "Rules", dependencies: ["Yams", "HostIO"]),
         .target(name: "Engine", dependencies: ["Probes", "Rules", "ELFReader", "HostIO"]),
         .target(name: "Reporting", dependencies: ["Engine", "Rules", "Probes"]),
+        .target(name: "Daemon", dependencies: [
+            "Engine", "Rules", "Journal", "HostIO", "Reporting",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
 
         .executableTarget(name: "chainwatch", dependencies: [
-            "Engine", "Reporting", "Rules",
+            "Engine", "Reporting", "Rules", "Daemon",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .testTarget(name: "ChainwatchTests", dependencies: [
-            "HostIO", "XZ", "ELFReader", "Probes", "Rules", "Engine", "Reporting",
+            "HostIO", "XZ", "ELFReader", "Probes", "Rules", "Engine", "Reporting", "Daemon", "Journal",
         ]),
     ]
 )

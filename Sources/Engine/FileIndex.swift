@@ -116,7 +116,7 @@ struct FileIndex {
     }
 
     /// Reads every file not yet read, or read without what its names now ask for, on `jobs` threads.
-    mutating func inspectPending(jobs: Int) {
+    mutating func inspectPending(jobs: Int, shouldStop: @escaping @Sendable () -> Bool = { false }) {
         var work: [(Int, FileRecord.Opener, InspectionRequest)] = []
         for (position, record) in records.enumerated() {
             let request = InspectionRequest(parseELF: wantsELF(record.names), scanBytes: wantsBytes(record.names), names: record.names)
@@ -132,7 +132,7 @@ struct FileIndex {
         DispatchQueue.concurrentPerform(iterations: max(1, min(jobs, items.count))) { _ in
             while true {
                 let slot = next.add(1, ordering: .relaxed).oldValue
-                guard slot < items.count else { return }
+                guard slot < items.count, !shouldStop() else { return }
                 let (position, opener, request) = items[slot]
                 let result = Result { try Self.inspect(opener, request: request, inspector: inspector, cache: cache) }
                 results.withLock { $0.append((position, result)) }

@@ -12,6 +12,8 @@ public struct ScanReport: Sendable, Codable {
     public var notes: [String]
     public var statistics: ScanStatistics
     public var programs: [ProgramSummary]
+    /// False when the scan was stopped early: a partial scan must not clear findings.
+    public var completed = true
 
     /// The highest severity found, or nil when nothing was.
     public var highestSeverity: Severity? { findings.map(\.severity).max() }

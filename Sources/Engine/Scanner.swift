@@ -20,6 +20,8 @@ public struct ScanOptions: Sendable {
     public var maximumFileSize: Int64 = 512 << 20
     /// Facts kept between scans (the daemon's); nil for one-shot scans.
     public var cache: FactsCache?
+    /// Polled between files: a daemon asked to stop ends the scan early (the report says it is incomplete).
+    public var shouldStop: @Sendable () -> Bool = { false }
 
     public init() {}
 }
@@ -116,7 +118,11 @@ public struct Scanner: Sendable {
             }
         }
 
-        index.inspectPending(jobs: options.jobs)
+        index.inspectPending(jobs: options.jobs, shouldStop: options.shouldStop)
+        if options.shouldStop() {
+            report.completed = false
+            report.notes.append("scan stopped before it finished")
+        }
         report.skipped += index.skipped
         report.statistics.filesExamined = index.records.count
         report.statistics.filesRead = index.filesRead

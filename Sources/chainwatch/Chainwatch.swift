@@ -1,4 +1,5 @@
 import ArgumentParser
+import Daemon
 import Engine
 import Foundation
 import HostIO
@@ -7,7 +8,7 @@ import Rules
 
 /// The `chainwatch` command: a one-shot scan, a rules check, or (without --scan-now) the daemon.
 @main
-struct Chainwatch: ParsableCommand {
+struct Chainwatch: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chainwatch",
         abstract: "Find the xz backdoor (CVE-2024-3094) and anything shaped like it on a Linux host.",
@@ -15,6 +16,10 @@ struct Chainwatch: ParsableCommand {
             Checks installed packages against known-bad versions, hashes every library loaded by a running process \
             (from /proc) or lying in the loader's directories, walks sshd's shared-library graph by parsing ELF \
             (never running ldd), and flags IFUNC resolvers and byte signatures. Detections are YAML rules.
+
+            Without --scan-now, chainwatch runs in the foreground as a systemd Type=notify daemon: it scans every \
+            --interval, sends findings to the journal when they appear, change, persist past --reminder or clear, \
+            reloads rules on SIGHUP and stops on SIGTERM.
 
             Exit status: 0 nothing above info was found; 1 something was; 2 the scan could not run \
             (bad arguments, invalid or untrusted rules, unreadable root).
@@ -42,8 +47,8 @@ struct Chainwatch: ParsableCommand {
     @Option(help: "Report format: text for people, json for programs (schema in the README).")
     var format: Format = .text
 
-    @Option(help: "Threads reading and hashing files (default 2; the daemon uses 1).")
-    var jobs: Int = 2
+    @Option(help: "Threads reading and hashing files (default 2 for --scan-now; the daemon uses 1).")
+    var jobs: Int?
 
     @Flag(help: "List every library of each program's graph and every skipped item.")
     var verbose = false
@@ -54,34 +59,78 @@ struct Chainwatch: ParsableCommand {
     @Flag(name: .customLong("no-library-dirs"), help: "Do not hash libraries at rest in the loader's directories; only loaded or reached ones.")
     var noLibraryDirectories = false
 
+    @Option(help: ArgumentHelp("Daemon: settings file (key = value lines: interval, reminder, rules, state-dir, jobs).", valueName: "FILE"))
+    var config: String?
+
+    @Option(help: ArgumentHelp("Daemon: time between scans, e.g. 30s, 15m, 1h (default 1h).", valueName: "DURATION"))
+    var interval: String?
+
+    @Option(help: ArgumentHelp("Daemon: resend a finding that persists this often, e.g. 12h (default 24h).", valueName: "DURATION"))
+    var reminder: String?
+
+    @Option(name: .customLong("state-dir"), help: ArgumentHelp("Daemon: where findings state is kept (default /var/lib/chainwatch).", valueName: "DIR"))
+    var stateDirectory: String?
+
     func validate() throws {
-        guard jobs >= 1 && jobs <= 64 else { throw ValidationError("--jobs must be between 1 and 64") }
+        for (name, value) in [("--interval", interval), ("--reminder", reminder)] {
+            if let value, DaemonConfiguration.parseDuration(value) == nil {
+                throw ValidationError("\(name) \(value): not a duration; use e.g. 30s, 15m, 1h, 1d")
+            }
+        }
+        guard (jobs ?? 1) >= 1 && (jobs ?? 1) <= 64 else { throw ValidationError("--jobs must be between 1 and 64") }
         guard let status = try? FileSystem.status(root), status.kind == .directory else {
             throw ValidationError("--root \(root): not a directory")
         }
     }
 
-    func run() throws {
+    func run() async throws {
         if !checkRules.isEmpty {
             let set = try loadRules(checkRules)
             print("\(set.rules.count) rules in \(set.files.count) files: OK")
             return
         }
         guard scanNow else {
-            throw failure("daemon mode is not available in this build yet; run chainwatch --scan-now for a one-shot scan")
+            try await runDaemon()
+            return
         }
         let set = try loadRules(rules.isEmpty ? RuleLoader.defaultDirectories.filter { (try? FileSystem.status($0)) != nil } : rules)
         var options = ScanOptions()
         options.root = root
         options.scanProcesses = !noProcesses
         options.scanLibraryDirectories = !noLibraryDirectories
-        options.jobs = jobs
+        options.jobs = jobs ?? 2
         let report = Scanner(rules: set, options: options).run()
         switch format {
         case .text: print(TextReporter(verbose: verbose).render(report), terminator: "")
         case .json: print(JSONReporter().render(report), terminator: "")
         }
         if let highest = report.highestSeverity, highest > .info { throw ExitCode(1) }
+    }
+
+    private func runDaemon() async throws {
+        var configuration = DaemonConfiguration()
+        let configPath = config ?? DaemonConfiguration.defaultPath
+        do {
+            let text = try FileSystem.readText(configPath, limit: 1 << 20)
+            try configuration.apply(fileText: text, file: configPath)
+        } catch let error as FileReadError where error.isNotFound && config == nil {
+            // No settings file at the default path: defaults apply.
+        } catch {
+            throw failure("config \(configPath): \(error)")
+        }
+        if let interval { configuration.interval = DaemonConfiguration.parseDuration(interval)! }
+        if let reminder { configuration.reminder = DaemonConfiguration.parseDuration(reminder)! }
+        if let stateDirectory { configuration.stateDirectory = stateDirectory }
+        if let jobs { configuration.jobs = jobs }
+        if !rules.isEmpty { configuration.rules = rules }
+        let paths = configuration.rules.isEmpty
+            ? RuleLoader.defaultDirectories.filter { (try? FileSystem.status($0)) != nil } : configuration.rules
+        let set = try loadRules(paths)
+        do {
+            try await DaemonRunner.run(configuration: configuration, rulePaths: paths, rules: set)
+        } catch {
+            throw failure("daemon stopped: \(error)")
+        }
     }
 
     private func loadRules(_ paths: [String]) throws -> RuleSet {
@@ -101,10 +150,10 @@ struct Chainwatch: ParsableCommand {
     }
 
     /// argument-parser exits 64 on usage errors; chainwatch promises 2 for anything that stops a scan from running.
-    static func main() {
+    static func main() async {
         do {
-            var command = try parseAsRoot()
-            try command.run()
+            let parsed = try parseAsRoot()
+            if var command = parsed as? AsyncParsableCommand { try await command.run() } else { var command = parsed; try command.run() }
         } catch let code as ExitCode {
             Foundation.exit(code.rawValue)
         } catch {

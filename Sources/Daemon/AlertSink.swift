@@ -1,0 +1,40 @@
+import Foundation
+import Journal
+
+/// Delivers journal entries without losing any: when journald is not listening (or a send fails) the entry is
+/// written to stderr, kept in the state's pending queue, and delivered, in order, once the journal is back.
+public struct AlertSink: Sendable {
+    public var socketPath: String
+
+    public init(socketPath: String = Journal.socketPath) {
+        self.socketPath = socketPath
+    }
+
+    /// Queues `entries` behind anything pending and sends what it can. Returns how many entries remain pending.
+    @discardableResult
+    public func deliver(_ entries: [[JournalField]], state: inout AlertState) -> Int {
+        let firstNew = state.pending.count
+        state.pending += entries
+        var delivered = 0
+        if Journal.isListening(socketPath: socketPath) {
+            for entry in state.pending {
+                do { try Journal.send(entry) } catch {
+                    Self.stderr("chainwatch: journal send failed (\(error)); keeping \(state.pending.count - delivered) entries pending")
+                    break
+                }
+                delivered += 1
+            }
+        }
+        // New entries the journal did not take are shown on stderr now, so an admin watching sees them at once.
+        for index in max(firstNew, delivered)..<state.pending.count {
+            let message = state.pending[index].first { $0.name == "MESSAGE" }?.value ?? ""
+            Self.stderr("chainwatch: journal unavailable, pending: \(message)")
+        }
+        state.pending.removeFirst(delivered)
+        return state.pending.count
+    }
+
+    static func stderr(_ line: String) {
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+}

@@ -1,0 +1,20 @@
+import Logging
+import Rules
+import ServiceLifecycle
+
+/// Runs the daemon until SIGTERM or SIGINT: the scan loop and the watchdog in one service group.
+public enum DaemonRunner {
+    public static func run(configuration: DaemonConfiguration, rulePaths: [String], rules: RuleSet) async throws {
+        var logger = Logger(label: "chainwatch")
+        logger.logLevel = .warning
+        let scan = ScanService(configuration: configuration, rulePaths: rulePaths, rules: rules)
+        let group = ServiceGroup(configuration: .init(
+            services: [
+                .init(service: scan),
+                .init(service: WatchdogService(), successTerminationBehavior: .ignore),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        try await group.run()
+    }
+}

@@ -1,0 +1,157 @@
+import Engine
+import Foundation
+import HostIO
+import Journal
+import Rules
+import ServiceLifecycle
+import Synchronization
+import UnixSignals
+
+/// Flags the signal handler and graceful shutdown set and the scan loop reads. Atomics: set from other tasks.
+final class DaemonSignals: Sendable {
+    let stop = Atomic<Bool>(false)
+    let reload = Atomic<Bool>(false)
+}
+
+/// The daemon's main service: scan, announce what changed, remember, sleep, repeat; reload rules on SIGHUP.
+public struct ScanService: Service {
+    let configuration: DaemonConfiguration
+    let rulePaths: [String]
+    let initialRules: RuleSet
+    let sink: AlertSink
+    let signals = DaemonSignals()
+    let cache = FactsCache()
+
+    public init(configuration: DaemonConfiguration, rulePaths: [String], rules: RuleSet, sink: AlertSink = AlertSink()) {
+        self.configuration = configuration
+        self.rulePaths = rulePaths
+        self.initialRules = rules
+        self.sink = sink
+    }
+
+    public func run() async throws {
+        let signals = self.signals
+        try await withGracefulShutdownHandler {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    for await _ in await UnixSignalsSequence(trapping: .sighup) { signals.reload.store(true, ordering: .relaxed) }
+                }
+                try await loop()
+                group.cancelAll()
+            }
+        } onGracefulShutdown: {
+            signals.stop.store(true, ordering: .relaxed)
+            ServiceNotifier.notify("STOPPING=1")
+        }
+    }
+
+    private func loop() async throws {
+        let directory = configuration.stateDirectory
+        var state: AlertState
+        do {
+            try FileSystem.makeDirectories(directory, permissions: 0o700)
+            state = try AlertState.load(from: directory)
+        } catch {
+            AlertSink.stderr("chainwatch: state in \(directory) unreadable (\(error)); starting with no remembered findings")
+            state = AlertState()
+        }
+        var rules = initialRules
+        sink.deliver([JournalEntries.lifecycle("started", detail: "\(rules.rules.count) rules, interval \(configuration.interval)")], state: &state)
+        save(state)
+        var readySent = false
+        while !signals.stop.load(ordering: .relaxed) {
+            if signals.reload.exchange(false, ordering: .relaxed) { rules = reload(keeping: rules, state: &state) }
+            let report = await scan(rules: rules) {
+                if !readySent { ServiceNotifier.notify("READY=1") }
+                readySent = true
+            }
+            guard report.completed else { break }   // stopped mid-scan: a partial scan must not clear findings
+            let events = AlertPlanner.plan(&state, findings: report.findings, now: Date().timeIntervalSince1970,
+                                           reminder: configuration.reminder.secondsValue)
+            let aboveInfo = report.findings.filter { $0.severity > .info }.count
+            sink.deliver(events.map { JournalEntries.event($0, scanID: report.scanID) }
+                         + [JournalEntries.summary(report, findingsAboveInfo: aboveInfo)], state: &state)
+            save(state)
+            ServiceNotifier.notify("STATUS=Last scan: \(report.findings.count) findings (\(aboveInfo) above info, highest "
+                + "\(report.highestSeverity?.rawValue ?? "none")), \(report.skipped.count) skipped, "
+                + "\(JournalEntries.format3(report.statistics.durationSeconds)) s")
+            await sleepUntilNextScan(state: &state)
+        }
+        sink.deliver([JournalEntries.lifecycle("stopped", detail: "graceful stop")], state: &state)
+        save(state)
+    }
+
+    /// Runs the blocking scan on its own thread, so neither the watchdog nor signal handling waits on it.
+    private func scan(rules: RuleSet, started: () -> Void) async -> ScanReport {
+        var options = ScanOptions()
+        options.jobs = configuration.jobs
+        options.cache = cache
+        let signals = self.signals
+        options.shouldStop = { signals.stop.load(ordering: .relaxed) }
+        let scanner = Scanner(rules: rules, options: options)
+        return await withCheckedContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(returning: scanner.run()) }
+            started()
+        }
+    }
+
+    /// Sleeps until the interval passes, waking early to stop, to reload rules (then scanning at once), or to retry
+    /// pending journal deliveries.
+    private func sleepUntilNextScan(state: inout AlertState) async {
+        let deadline = ContinuousClock.now + configuration.interval
+        var nextRetry = ContinuousClock.now + .seconds(2)
+        while ContinuousClock.now < deadline {
+            if signals.stop.load(ordering: .relaxed) || signals.reload.load(ordering: .relaxed) { return }
+            if !state.pending.isEmpty && ContinuousClock.now >= nextRetry {
+                let before = state.pending.count
+                sink.deliver([], state: &state)
+                if state.pending.count != before { save(state) }
+                nextRetry = ContinuousClock.now + .seconds(2)
+            }
+            try? await Task.sleep(for: .milliseconds(250))
+        }
+    }
+
+    private func reload(keeping current: RuleSet, state: inout AlertState) -> RuleSet {
+        do {
+            let rules = try RuleLoader.load(from: rulePaths)
+            sink.deliver([JournalEntries.lifecycle("reloaded", detail: "\(rules.rules.count) rules")], state: &state)
+            return rules
+        } catch {
+            AlertSink.stderr("chainwatch: rules reload failed, keeping \(current.rules.count) rules:\n\(error)")
+            sink.deliver([JournalEntries.rulesError(error.description, keptRules: current.rules.count)], state: &state)
+            return current
+        }
+    }
+
+    /// A full disk must not stop scanning: the state stays in memory and the next save tries again.
+    private func save(_ state: AlertState) {
+        do { try state.save(to: configuration.stateDirectory) } catch {
+            AlertSink.stderr("chainwatch: cannot save state in \(configuration.stateDirectory): \(error); keeping it in memory")
+        }
+    }
+}
+
+/// Pings the service manager's watchdog every WATCHDOG_USEC/2 from the async pool, which scans never occupy.
+public struct WatchdogService: Service {
+    public init() {}
+
+    public func run() async throws {
+        guard let microseconds = ServiceNotifier.watchdogMicroseconds() else {
+            try? await gracefulShutdown()
+            return
+        }
+        let half = Duration.microseconds(Int64(microseconds / 2))
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            ServiceNotifier.notify("WATCHDOG=1")
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: half) }
+        }
+    }
+}
+
+extension Duration {
+    var secondsValue: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}
