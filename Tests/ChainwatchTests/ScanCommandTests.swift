@@ -1,6 +1,11 @@
 import Foundation
 import Testing
 
+/// Tests that start processes on this host or scan it whole run one at a time: a fixture process one test starts
+/// must not show up in another's host scan.
+@Suite(.serialized) enum LiveSystemTests {}
+
+extension LiveSystemTests {
 /// The command line end to end: the built binary, the shipped rules, fixture roots and live processes.
 @Suite(.serialized) struct ScanCommandTests {
     static func rules(_ document: [String: Any]) -> [String: [[String: Any]]] {
@@ -154,4 +159,5 @@ import Testing
             #expect(help.stdout.contains(option), "help lacks \(option)")
         }
     }
+}
 }

@@ -89,13 +89,27 @@ enum Support {
         let process = Process()
         private let output = Pipe()
 
-        init(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws {
+        init(_ executable: String, _ arguments: [String], environment: [String: String] = [:], stderrPath: String? = nil) throws {
             process.executableURL = URL(fileURLWithPath: executable)
             process.arguments = arguments
             process.environment = environment
             process.standardOutput = output
-            process.standardError = FileHandle.nullDevice
+            if let stderrPath {
+                _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
+                process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
+            } else {
+                process.standardError = FileHandle.nullDevice
+            }
             try process.run()
+        }
+
+        /// Sends a signal (SIGHUP, SIGTERM) and, for SIGTERM, waits up to `timeout` seconds for the exit.
+        func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+
+        func waitForExit(timeout: Double) -> Int32? {
+            let deadline = Date().addingTimeInterval(timeout)
+            while process.isRunning && Date() < deadline { usleep(20_000) }
+            return process.isRunning ? nil : process.terminationStatus
         }
 
         var pid: Int32 { process.processIdentifier }

@@ -8,6 +8,12 @@
 # Needs root (mount namespaces, bind mounts).
 set -euo pipefail
 
+# The namespace outlives this script: close every inherited descriptor above stderr so the anchor and journald do
+# not hold a caller's pipes open (a test runner waiting for those pipes would hang).
+for fd in $(ls /proc/$$/fd); do
+  if [ "$fd" -gt 2 ]; then eval "exec $fd>&-" 2>/dev/null || true; fi
+done
+
 start_journald() { # runs inside the namespace
   local dir=$1
   mkdir -p /run/systemd/journal
