@@ -140,6 +140,47 @@ extension LiveSystemTests {
         #expect(chainNewsAfter == chainNewsBefore)
     }
 
+    /// SIEM forwarding with a standard tool: systemd-journal-upload sends the journal to systemd-journal-remote on
+    /// loopback, and the alert arrives there with its fields.
+    @Test func alertIsForwardedToACollectorOnLoopback() throws {
+        let setup = try Setup()
+        defer { Support.remove(setup.work) }
+        let victim = try setup.startVictim()
+        defer { victim.stop() }
+        let daemon = try setup.startDaemon()
+        defer { daemon.stop() }
+        let alert = try #require(try setup.sandbox.waitFor {
+            $0["CHAINWATCH_PID"] as? String == String(victim.pid) && $0["CHAINWATCH_KIND"] as? String == "byte-signature"
+        })
+        let port = String(20_000 + Int.random(in: 0..<20_000))
+        let output = setup.work + "/remote.journal"
+        let collector = try Support.Background("/lib/systemd/systemd-journal-remote", [
+            "--listen-http=127.0.0.1:" + port, "--output=" + output, "--split-mode=none",
+        ], stderrPath: setup.work + "/remote.err")
+        defer { collector.stop() }
+        // systemd 252's journal-upload spins with --follow=no; let it follow and stop it once the copy has arrived.
+        let uploader = try Support.Background("/lib/systemd/systemd-journal-upload", [
+            "--url=http://127.0.0.1:" + port, "--save-state=" + setup.work + "/upload.state",
+            // journald writes to the runtime journal until something asks it to flush to /var/log/journal.
+            "--directory=" + setup.sandbox.directory + "/run-log/journal",
+        ], stderrPath: setup.work + "/upload.err")
+        defer { uploader.stop() }
+        let deadline = Date().addingTimeInterval(30)
+        var forwarded: [[String: Any]] = []
+        while Date() < deadline && forwarded.isEmpty {
+            usleep(300_000)
+            let read = try Support.run("/usr/bin/journalctl", ["--file=" + output, "-o", "json", "--no-pager",
+                                                             "MESSAGE_ID=" + (alert["MESSAGE_ID"] as? String ?? "")])
+            forwarded = read.stdout.split(separator: "\n").compactMap {
+                try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+            }.filter {
+                $0["CHAINWATCH_PID"] as? String == String(victim.pid) && $0["CHAINWATCH_RULE"] as? String == alert["CHAINWATCH_RULE"] as? String
+            }
+        }
+        #expect(!forwarded.isEmpty, "no forwarded copy; upload: \((try? String(contentsOfFile: setup.work + "/upload.err", encoding: .utf8)) ?? "")")
+        #expect(forwarded.first?["CHAINWATCH_SHA256"] as? String == alert["CHAINWATCH_SHA256"] as? String)
+    }
+
     /// With journald stopped, an alert goes to stderr, stays pending, and reaches the journal once it is back.
     @Test func nothingIsLostWhileJournaldIsDown() throws {
         let setup = try Setup()
