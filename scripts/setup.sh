@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   pkg-config libelf-dev libsystemd-dev liblzma-dev
   gcc binutils xz-utils
-  openssh-server systemd systemd-journal-remote util-linux procps python3
+  openssh-server systemd systemd-journal-remote util-linux procps python3 strace
 )
 
 missing=()

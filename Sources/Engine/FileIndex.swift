@@ -147,6 +147,12 @@ struct FileIndex {
                 skipped.append(Skip(subject: records[position].path, reason: Self.describe(error)))
             }
         }
+        // A file a rule names (liblzma.so*) that does not parse is reported, never passed over in silence.
+        for record in records where wantsELF(record.names) {
+            if let problem = record.facts?.elfProblem {
+                skipped.append(Skip(subject: record.path, reason: "ELF not readable (\(problem)); ELF rules not applied"))
+            }
+        }
     }
 
     private mutating func count(_ facts: FileFacts, fromCache: Bool) {

@@ -1,0 +1,182 @@
+import Foundation
+import Testing
+import HostIO
+@testable import Rules
+
+/// Files an attacker controls, in a scanned root: each must give a bounded, reported outcome, never a crash,
+/// a hang, a read outside the root or silence.
+@Suite(.serialized) struct HostileInputTests {
+    static let libraryDirectory = "/usr/lib/x86_64-linux-gnu"
+
+    /// A clean root (the host's own liblzma) with its liblzma.so.5 replaced by `make`.
+    static func scanWithHostileLiblzma(_ make: (String) throws -> Void) throws -> (Support.Result, [String: Any]) {
+        let root = try Support.makeRoot(["--host-liblzma"])
+        defer { Support.remove(root + "/..") }
+        let target = root + libraryDirectory + "/liblzma.so.5"
+        try FileManager.default.removeItem(atPath: target)
+        try make(target)
+        let started = Date()
+        let result = try Support.scanJSON(["--rules", Support.rulesDirectory, "--root", root])
+        #expect(Date().timeIntervalSince(started) < 60, "the scan must stay bounded")
+        return result
+    }
+
+    static func skips(_ document: [String: Any]) -> [String: String] {
+        var result: [String: String] = [:]
+        for skip in document["skipped"] as? [[String: Any]] ?? [] {
+            if let subject = skip["subject"] as? String, let reason = skip["reason"] as? String { result[subject] = reason }
+        }
+        return result
+    }
+
+    @Test(arguments: ["garbage", "truncated", "empty"])
+    func brokenELFNamedLiblzmaIsReportedNotFatal(_ kind: String) throws {
+        let (result, document) = try Self.scanWithHostileLiblzma { path in
+            let host = try FileSystem.readLink("/usr/lib/x86_64-linux-gnu/liblzma.so.5")
+            let real = try Array(Data(contentsOf: URL(fileURLWithPath: "/usr/lib/x86_64-linux-gnu/" + host)))
+            let bytes: [UInt8]
+            switch kind {
+            case "garbage": bytes = (0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 2654435761 >> 7) }
+            case "truncated": bytes = Array(real.prefix(300))
+            default: bytes = []
+            }
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+        }
+        #expect(result.status == 0 || result.status == 1, "\(result.stderr)")
+        let reason = Self.skips(document).first { $0.key.hasSuffix("/liblzma.so.5") }?.value
+        #expect(reason?.contains("ELF not readable") == true, "\(Self.skips(document))")
+    }
+
+    @Test(arguments: ["fifo", "device", "directory"])
+    func nonRegularFilesAreNeverOpened(_ kind: String) throws {
+        let (result, document) = try Self.scanWithHostileLiblzma { path in
+            switch kind {
+            case "fifo": #expect(mkfifo(path, 0o644) == 0)
+            case "device": #expect(mknod(path, S_IFCHR | 0o644, dev_t((1 << 8) | 3)) == 0)   // 1:3, /dev/null's numbers
+            default: try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+            }
+        }
+        #expect(result.status == 0, "\(result.stderr)")
+        if kind != "directory" {
+            let reason = Self.skips(document).first { $0.key.hasSuffix("/liblzma.so.5") }?.value
+            #expect(reason?.contains("not a regular file") == true, "\(Self.skips(document))")
+        }
+    }
+
+    @Test func hugeSparseFileIsSkippedWithAReason() throws {
+        let (result, document) = try Self.scanWithHostileLiblzma { path in
+            #expect(FileManager.default.createFile(atPath: path, contents: nil))
+            #expect(truncate(path, 10 << 30) == 0)   // 10 GiB, no blocks
+        }
+        #expect(result.status == 0)
+        let reason = Self.skips(document).first { $0.key.hasSuffix("/liblzma.so.5") }?.value
+        #expect(reason?.contains("over the") == true, "\(Self.skips(document))")
+    }
+
+    @Test func symlinkLoopIsBounded() throws {
+        let (result, _) = try Self.scanWithHostileLiblzma { path in
+            try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: "liblzma.so.5.loop")
+            try FileManager.default.createSymbolicLink(atPath: path + ".loop", withDestinationPath: "liblzma.so.5")
+        }
+        #expect(result.status == 0)
+    }
+
+    /// A bad library placed outside the root, reached by absolute and `..` symlinks from inside: never read.
+    @Test(arguments: ["absolute", "dotdot"])
+    func symlinksOutOfTheRootAreNotFollowedOut(_ form: String) throws {
+        let outside = try Support.makeRoot(["--signature", "--version", "5.6.1-1"])
+        defer { Support.remove(outside + "/..") }
+        let bad = outside + Self.libraryDirectory + "/liblzma.so.5.6.1"
+        let (_, document) = try Self.scanWithHostileLiblzma { path in
+            let target = form == "absolute" ? bad : String(repeating: "../", count: 12) + bad.dropFirst()
+            try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: target)
+        }
+        let kinds = Support.findings(document).compactMap { $0["kind"] as? String }
+        #expect(!kinds.contains("byte-signature") && !kinds.contains("elf-feature"), "read outside the root: \(kinds)")
+    }
+
+    @Test func includeLoopInLdSoConfIsReported() throws {
+        let root = try Support.makeRoot(["--host-liblzma"])
+        defer { Support.remove(root + "/..") }
+        try "include /etc/ld.so.conf\ninclude /etc/ld.so.conf.d/*.conf\n".write(toFile: root + "/etc/ld.so.conf", atomically: true, encoding: .utf8)
+        let (result, document) = try Support.scanJSON(["--rules", Support.rulesDirectory, "--root", root])
+        #expect(result.status == 0)
+        #expect((document["notes"] as? [String])?.contains { $0.contains("include loop") } == true)
+    }
+
+    /// A file name with a newline and an escape sequence: escaped in the text report, exact in JSON.
+    @Test func controlCharactersInNamesAreEscaped() throws {
+        let root = try Support.makeRoot(["--signature", "--version", "5.4.1-1"])
+        defer { Support.remove(root + "/..") }
+        let directory = root + Self.libraryDirectory
+        let name = "liblzma.so.5\nCRITICAL (0)\u{1b}[2J"
+        try FileManager.default.moveItem(atPath: directory + "/liblzma.so.5.6.1", toPath: directory + "/" + name)
+        try FileManager.default.removeItem(atPath: directory + "/liblzma.so.5")
+        try FileManager.default.createSymbolicLink(atPath: directory + "/liblzma.so.5", withDestinationPath: name)
+        let text = try Support.chainwatch(["--scan-now", "--rules", Support.rulesDirectory, "--root", root])
+        #expect(text.stdout.contains("liblzma.so.5\\x0aCRITICAL (0)\\x1b[2J"))
+        #expect(!text.stdout.contains("\u{1b}"))
+        #expect(!text.stdout.split(separator: "\n").contains("CRITICAL (0)"))
+        let (_, document) = try Support.scanJSON(["--rules", Support.rulesDirectory, "--root", root])
+        let paths = Support.findings(document).compactMap { ($0["evidence"] as? [String: Any])?["path"] as? String }
+        #expect(paths.contains(Self.libraryDirectory + "/" + name))
+    }
+
+    /// A file that changes while it is read is reported as changed, not hashed as a mix of two files.
+    @Test func fileChangedWhileReadIsDetected() throws {
+        let directory = try Support.temporaryDirectory("change")
+        defer { Support.remove(directory) }
+        let path = directory + "/liblzma.so.5"
+        try Data(repeating: 7, count: 1 << 20).write(to: URL(fileURLWithPath: path))
+        let file = try OpenFile(path: path)
+        let writer = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        try writer.seekToEnd()
+        try writer.write(contentsOf: Data(repeating: 9, count: 4096))
+        try writer.close()
+        #expect(throws: FileReadError.changed(path: path)) { try file.readAll(limit: 64 << 20) }
+        // Swapped for another file between stat and open: OpenFile refuses it too.
+        #expect(throws: FileReadError.self) { try OpenFile(path: directory + "/missing") }
+    }
+}
+
+/// Rules are what decide detection: untrusted or oversized rule sets are refused with a clear error.
+@Suite struct HostileRuleTests {
+    static func directoryWith(_ text: String, permissions: Int = 0o644, owner: uid_t = 0) throws -> String {
+        let directory = try Support.temporaryDirectory("hostile-rules")
+        let file = directory + "/r.yaml"
+        try text.write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(chmod(file, mode_t(permissions)) == 0)
+        #expect(chown(file, owner, 0) == 0)
+        return directory
+    }
+
+    @Test func writableByOthersOrNotOwnedByRootIsRefused() throws {
+        try #require(getuid() == 0, "the trust check applies when chainwatch runs as root")
+        for (permissions, owner, expected) in [(0o666, uid_t(0), "writable by group or others"), (0o644, uid_t(65534), "owned by uid 65534")] {
+            let directory = try Self.directoryWith(RuleLoaderTests.valid, permissions: permissions, owner: owner)
+            defer { Support.remove(directory) }
+            let result = try Support.chainwatch(["--check-rules", directory])
+            #expect(result.status == 2)
+            #expect(result.stderr.contains(expected), "\(result.stderr)")
+        }
+        let directory = try Self.directoryWith(RuleLoaderTests.valid)
+        defer { Support.remove(directory) }
+        #expect(chmod(directory, 0o777) == 0)
+        #expect(try Support.chainwatch(["--check-rules", directory]).stderr.contains("writable by group or others"))
+    }
+
+    @Test func oversizedPatternsAndRuleCountsAreBounded() throws {
+        let huge = String(repeating: "ab", count: BytePattern.maximumLength + 1)
+        #expect(throws: BytePattern.ParseError.tooLong(BytePattern.maximumLength + 1)) { try BytePattern(huge) }
+        var text = "chainwatch-rules: 1\nrules:\n"
+        for index in 0...RuleLoader.maximumRules {
+            let id = String(format: "%032x", index)
+            text += "  - {id: r\(index), title: t, kind: file-hash, severity: low, message-id: \(id), description: d, match: {hashes: [{sha256: \(String(repeating: "0", count: 64)), file: f, source: s}]}}\n"
+        }
+        let directory = try Self.directoryWith(text)
+        defer { Support.remove(directory) }
+        let result = try Support.chainwatch(["--check-rules", directory])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("more than \(RuleLoader.maximumRules) rules"), "\(result.stderr.prefix(300))")
+    }
+}
