@@ -39,3 +39,9 @@ func valueOrErrno<T: FixedWidthInteger>(_ operation: String, _ path: String, _ b
 
 /// The process's effective user id (geteuid).
 public func effectiveUserID() -> UInt32 { geteuid() }
+
+/// SIGHUP's default action ends the process: a reload request that arrives before the daemon's handler is in place
+/// must not kill it. Its dispatch-source handler, installed later, still receives SIGHUP while it is ignored.
+public func ignoreHangupSignal() {
+    signal(SIGHUP, SIG_IGN)
+}

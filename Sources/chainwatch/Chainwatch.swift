@@ -108,6 +108,7 @@ struct Chainwatch: AsyncParsableCommand {
     }
 
     private func runDaemon() async throws {
+        ignoreHangupSignal()
         var configuration = DaemonConfiguration()
         let configPath = config ?? DaemonConfiguration.defaultPath
         do {
