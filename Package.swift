@@ -45,6 +45,9 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        // libFuzzer harness (scripts/fuzz.sh builds it with -sanitize=fuzzer); a plain build is a replay tool.
+        .executableTarget(name: "chainwatch-fuzz", dependencies: ["ELFReader", "XZ", "Probes", "Rules"]),
+
         .testTarget(name: "ChainwatchTests", dependencies: [
             "HostIO", "XZ", "ELFReader", "Probes", "Rules", "Engine", "Reporting", "Daemon", "Journal",
         ]),

@@ -53,11 +53,11 @@ public struct LoaderConfiguration: Sendable {
         }
     }
 
-    enum Directive: Equatable { case include, directory, hwcap }
+    public enum Directive: Equatable, Sendable { case include, directory, hwcap }
 
     /// The directives of one ld.so.conf file: comments removed, one directory or `include PATTERN` per line
     /// (ldconfig also splits directory lines on spaces, tabs, commas and colons).
-    static func parse(_ text: String) -> [(Directive, String)] {
+    public static func parse(_ text: String) -> [(Directive, String)] {
         var result: [(Directive, String)] = []
         for rawLine in text.split(whereSeparator: { $0 == "\n" }) {
             let line = rawLine.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""

@@ -74,6 +74,13 @@ public enum RuleLoader {
         return RuleSet(rules: rules, files: files)
     }
 
+    /// Decodes one rule file's text without touching the filesystem: the rules and every problem found.
+    public static func decode(_ text: String, file: String) -> (rules: [Rule], problems: [RuleError]) {
+        var decoder = RuleFileDecoder(file: file)
+        let rules = decoder.decode(text)
+        return (rules, decoder.problems)
+    }
+
     /// The rule files under `path`: the file itself, or the *.yaml / *.yml files of a directory tree, sorted.
     static func ruleFiles(in path: String, problems: inout [RuleError]) -> [String] {
         let status: FileStatus

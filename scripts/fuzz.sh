@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Fuzzes chainwatch's parsers of attacker-controlled input with libFuzzer (swiftc -sanitize=fuzzer):
+# ELF (with .gnu_debugdata), xz, /proc/PID/maps, dpkg status, ld.so.conf, ld.so.cache and rule files.
+#
+#   scripts/fuzz.sh [SECONDS] [TARGET...]     default: 60 seconds for every target
+#
+# Each target runs for SECONDS with a 10 s per-input timeout (a hang is a finding) and a memory cap. Seed corpora
+# are made here from fixtures and this host's own files. Any crash, hang or leak of memory past the cap fails the
+# script; libFuzzer writes the input to .build-fuzz/artifacts/TARGET/, and it becomes a regression test in
+# Tests/ChainwatchTests/FuzzRegressionTests.swift (replay it with .build-fuzz/.../chainwatch-fuzz TARGET FILE).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-60}
+shift || true
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(elf xz maps dpkg ldconf ldcache rules)
+
+./scripts/setup.sh
+scratch=.build-fuzz
+swift build -c release --scratch-path "$scratch" --product chainwatch-fuzz \
+  -Xswiftc -sanitize=fuzzer -Xswiftc -DCHAINWATCH_FUZZING -Xswiftc -parse-as-library >&2
+fuzzer="$scratch/release/chainwatch-fuzz"
+
+# Seeds: real examples of each input, so mutation starts from the interesting structure.
+seeds="$scratch/seeds"
+rm -rf "$seeds"
+mkdir -p "$seeds"/{elf,xz,maps,dpkg,ldconf,ldcache,rules}
+fixture="$scratch/fixture-root"
+rm -rf "$fixture"
+Tests/Fixtures/make-root.sh "$fixture" --strip --signature >/dev/null
+cp "$fixture/usr/lib/x86_64-linux-gnu/liblzma.so.5.6.1" "$seeds/elf/stripped-ifunc.so"
+cp "$(readlink -f /usr/lib/x86_64-linux-gnu/liblzma.so.5)" "$seeds/elf/host-liblzma.so"
+cp /bin/true "$seeds/elf/true"
+objcopy --dump-section .gnu_debugdata="$seeds/xz/debugdata.xz" "$seeds/elf/stripped-ifunc.so"
+printf 'chainwatch fuzz seed\n' | xz -c > "$seeds/xz/small.xz"
+head -c 4096 /proc/self/maps > "$seeds/maps/self"
+head -c 65536 /var/lib/dpkg/status > "$seeds/dpkg/status"
+cp "$fixture/var/lib/dpkg/status" "$seeds/dpkg/fixture-status"
+cat /etc/ld.so.conf /etc/ld.so.conf.d/*.conf > "$seeds/ldconf/host.conf" 2>/dev/null || true
+head -c 65536 /etc/ld.so.cache > "$seeds/ldcache/host-head"
+cp rules/cve-2024-3094/*.yaml "$seeds/rules/"
+
+status=0
+for target in "${targets[@]}"; do
+  corpus="$scratch/corpus/$target" artifacts="$scratch/artifacts/$target/"
+  mkdir -p "$corpus" "$artifacts"
+  echo "== $target: ${seconds}s" >&2
+  if ! CHAINWATCH_FUZZ_TARGET="$target" "$fuzzer" "$corpus" "$seeds/$target" \
+      -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=262144 \
+      -artifact_prefix="$artifacts" -print_final_stats=1 2> "$scratch/$target.log"; then
+    echo "FINDING in $target: see $scratch/$target.log and $artifacts" >&2
+    status=1
+  fi
+  grep -E "stat::number_of_executed_runs|Done [0-9]+ runs" "$scratch/$target.log" | tail -1 >&2 || true
+done
+[ $status -eq 0 ] && echo "fuzz: ${#targets[@]} targets, ${seconds}s each, no finding"
+exit $status
