@@ -78,24 +78,32 @@ struct Matcher {
     func elfFindings(_ rule: Rule, _ match: ELFFeatureMatch) -> [Finding] {
         files.compactMap { file in
             guard let elf = file.facts?.elf, Self.namesMatch(file.names, match.files) else { return nil }
+            // Each listed feature is present or not: the IFUNC test, the IRELATIVE test, and each symbol name.
+            var wanted = match.symbols.count
+            var found = 0
             var present: [String] = []
-            var wanted = 0
             if match.ifuncSymbols {
                 wanted += 1
                 let names = Set(elf.ifuncSymbols.map(\.name)).sorted()
-                if !names.isEmpty { present.append("IFUNC symbols: \(names.prefix(8).joined(separator: ", "))") }
+                if !names.isEmpty {
+                    found += 1
+                    present.append("IFUNC symbols: \(names.prefix(8).joined(separator: ", "))")
+                }
             }
             if match.irelativeRelocations {
                 wanted += 1
-                if elf.irelativeRelocations > 0 { present.append("\(elf.irelativeRelocations) IRELATIVE relocations") }
+                if elf.irelativeRelocations > 0 {
+                    found += 1
+                    present.append("\(elf.irelativeRelocations) IRELATIVE relocations")
+                }
             }
             let symbols = match.symbols.filter { elf.hasSymbol(named: $0) }
-            wanted += match.symbols.count
-            let symbolTables = Set(elf.symbols.filter { symbols.contains($0.name) }.map(\.table.rawValue)).sorted()
-            if !symbols.isEmpty { present.append("symbols: \(symbols.joined(separator: ", ")) (in \(symbolTables.joined(separator: ", ")))") }
-            let count = present.count - (symbols.isEmpty ? 0 : 1) + symbols.count
-            let hit = match.condition == .all ? count == wanted : count > 0
-            guard hit else { return nil }
+            if !symbols.isEmpty {
+                found += symbols.count
+                let tables = Set(elf.symbols.filter { symbols.contains($0.name) }.map(\.table.rawValue)).sorted()
+                present.append("symbols: \(symbols.joined(separator: ", ")) (in \(tables.joined(separator: ", ")))")
+            }
+            guard match.condition == .all ? found == wanted : found > 0 else { return nil }
             return Finding(rule: rule, evidence: evidence(for: file, detail: present.joined(separator: "; ")))
         }
     }

@@ -60,8 +60,12 @@ public struct Scanner: Sendable {
         // Packages.
         var inventory = PackageInventory()
         DpkgDatabase.read(root: root, into: &inventory)
+        AlpineDatabase.read(root: root, into: &inventory)
+        PacmanDatabase.read(root: root, into: &inventory)
         report.statistics.packages = inventory.packages.count
-        if inventory.packages.isEmpty { report.notes.append("no package database found in \(options.root) (dpkg); package checks had nothing to check") }
+        if inventory.packages.isEmpty {
+            report.notes.append("no package database found in \(options.root) (dpkg, apk, pacman; rpm is not read); package checks had nothing to check")
+        }
         report.notes += inventory.problems
 
         // Processes.

@@ -1,0 +1,85 @@
+import HostIO
+
+/// Alpine's apk database, /lib/apk/db/installed: blank-line separated records of `X:value` lines
+/// (P name, V version, A architecture, o origin, F directory, R file in the preceding F directory).
+public enum AlpineDatabase {
+    public static let path = "/lib/apk/db/installed"
+
+    public static func read(root: ConfinedRoot, into inventory: inout PackageInventory) {
+        let text: String
+        do { text = try root.readText(path, limit: 256 << 20) } catch {
+            if !error.isNotFound { inventory.problems.append("apk database: \(error)") }
+            return
+        }
+        for (package, files) in parse(text) { inventory.add(package, files: files) }
+    }
+
+    public static func parse(_ text: String) -> [(InstalledPackage, [String])] {
+        var result: [(InstalledPackage, [String])] = []
+        var fields: [Character: String] = [:]
+        var files: [String] = []
+        var directory = ""
+        func finish() {
+            if let name = fields["P"], let version = fields["V"] {
+                result.append((InstalledPackage(ecosystem: .alpine, name: name, version: version, source: fields["o"] ?? name,
+                                                architecture: fields["A"] ?? "", state: "installed"), files))
+            }
+            fields = [:]
+            files = []
+            directory = ""
+        }
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.isEmpty { finish(); continue }
+            guard line.count >= 2, line[line.index(after: line.startIndex)] == ":", let key = line.first else { continue }
+            let value = String(line.dropFirst(2))
+            switch key {
+            case "F": directory = value
+            case "R": files.append("/" + (directory.isEmpty ? value : directory + "/" + value))
+            default: if fields[key] == nil { fields[key] = value }
+            }
+        }
+        finish()
+        return result
+    }
+}
+
+/// Arch's pacman database: /var/lib/pacman/local/NAME-VERSION/desc (%NAME%, %VERSION%, %BASE%, %ARCH% sections)
+/// and files (%FILES%, paths relative to /).
+public enum PacmanDatabase {
+    public static let directory = "/var/lib/pacman/local"
+
+    public static func read(root: ConfinedRoot, into inventory: inout PackageInventory) {
+        let entries: [String]
+        do { entries = try root.entries(directory) } catch {
+            if !error.isNotFound { inventory.problems.append("pacman database: \(error.reason)") }
+            return
+        }
+        for entry in entries {
+            guard let desc = try? root.readText(directory + "/" + entry + "/desc", limit: 4 << 20) else { continue }
+            let sections = parse(desc)
+            guard let name = sections["NAME"]?.first, let version = sections["VERSION"]?.first else { continue }
+            let fileText = (try? root.readText(directory + "/" + entry + "/files", limit: 64 << 20)) ?? ""
+            let files = (parse(fileText)["FILES"] ?? []).filter { !$0.hasSuffix("/") }.map { "/" + $0 }
+            inventory.add(InstalledPackage(ecosystem: .arch, name: name, version: version,
+                                           source: sections["BASE"]?.first ?? name,
+                                           architecture: sections["ARCH"]?.first ?? "", state: "installed"), files: files)
+        }
+    }
+
+    /// `%SECTION%` headers each followed by value lines up to a blank line.
+    public static func parse(_ text: String) -> [String: [String]] {
+        var result: [String: [String]] = [:]
+        var current: String?
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("%") && line.hasSuffix("%") && line.count > 2 {
+                current = String(line.dropFirst().dropLast())
+                result[current!] = []
+            } else if line.isEmpty {
+                current = nil
+            } else if let current {
+                result[current, default: []].append(String(line))
+            }
+        }
+        return result
+    }
+}
