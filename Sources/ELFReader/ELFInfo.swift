@@ -21,8 +21,10 @@ public struct ELFInfo: Sendable, Hashable {
     public var flags: UInt64 = 0
     public var flags1: UInt64 = 0
 
-    /// Symbols from .dynsym, .symtab and the MiniDebugInfo .symtab.
+    /// Symbols from .dynsym, .symtab and the MiniDebugInfo .symtab (when `symbolsRead`).
     public var symbols: [ELFSymbol] = []
+    /// Whether symbol tables were read; a parse for the dependency walk alone skips them.
+    public var symbolsRead = false
     /// Count of IRELATIVE relocations (R_X86_64_IRELATIVE and the same relocation on other machines).
     public var irelativeRelocations = 0
     /// The GNU build-id note as lowercase hex.

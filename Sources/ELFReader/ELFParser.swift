@@ -26,26 +26,35 @@ public enum ELFParser {
     private static let libraryReady: Bool = elf_version(cw_ev_current) != 0 // EV_NONE is 0
 
     /// Parses `bytes` as an ELF file.
-    public static func parse(_ bytes: [UInt8]) throws(ELFError) -> ELFInfo {
-        try parse(bytes, readDebugData: true)
+    /// - Parameter readSymbols: read .dynsym, .symtab and .gnu_debugdata; the loader's facts alone (a dependency
+    ///   walk through libraries no rule names) do not need them, and skipping them keeps memory down.
+    public static func parse(_ bytes: [UInt8], readSymbols: Bool = true) throws(ELFError) -> ELFInfo {
+        try parse(bytes, outer: true, readSymbols: readSymbols)
     }
 
-    static func parse(_ bytes: [UInt8], readDebugData: Bool) throws(ELFError) -> ELFInfo {
+    static func parse(_ bytes: [UInt8], outer: Bool, readSymbols: Bool) throws(ELFError) -> ELFInfo {
         guard libraryReady else { throw .malformed("libelf refused EV_CURRENT") }
         guard bytes.count >= 16, bytes[0] == 0x7f, bytes[1] == 0x45, bytes[2] == 0x4c, bytes[3] == 0x46 else {
             throw .notELF
         }
-        var image = bytes
-        let result: Result<ELFInfo, ELFError> = image.withUnsafeMutableBytes { raw in
+        let parseImage = { (raw: UnsafeMutableRawBufferPointer) -> Result<ELFInfo, ELFError> in
             guard let elf = elf_memory(raw.baseAddress!.assumingMemoryBound(to: CChar.self), raw.count) else {
                 return .failure(lastError())
             }
             defer { elf_end(elf) }
             guard elf_kind(elf) == ELF_K_ELF else { return .failure(.notELF) }
             let reader = Reader(elf: elf, image: UnsafeRawBufferPointer(raw))
-            return Result { () throws(ELFError) in try reader.read(readDebugData: readDebugData) }
+            return Result { () throws(ELFError) in try reader.read(outer: outer, readSymbols: readSymbols) }
         }
-        return try result.get()
+        // libelf converts foreign-byte-order data in place in an elf_memory image, so such a file gets a private
+        // copy; a native little-endian file is only read, and parsing it in place saves a copy of the whole file.
+        if bytes[5] == 1 /* ELFDATA2LSB */ {
+            return try bytes.withUnsafeBytes { raw in
+                parseImage(UnsafeMutableRawBufferPointer(mutating: raw))
+            }.get()
+        }
+        var image = bytes
+        return try image.withUnsafeMutableBytes(parseImage).get()
     }
 
     static func lastError() -> ELFError {
@@ -59,7 +68,7 @@ private struct Reader {
     let elf: OpaquePointer
     let image: UnsafeRawBufferPointer
 
-    func read(readDebugData: Bool) throws(ELFError) -> ELFInfo {
+    func read(outer: Bool, readSymbols: Bool) throws(ELFError) -> ELFInfo {
         var header = GElf_Ehdr()
         guard gelf_getehdr(elf, &header) != nil else { throw ELFParser.lastError() }
         let fileClass: ELFInfo.FileClass
@@ -73,8 +82,9 @@ private struct Reader {
             type: header.e_type, interpreter: nil)
         // A MiniDebugInfo ELF keeps the program headers of the stripped file but none of their bytes: only its
         // symbol table is read.
-        if readDebugData { try readProgramHeaders(into: &info) }
-        try readSections(into: &info, readDebugData: readDebugData)
+        if outer { try readProgramHeaders(into: &info) }
+        try readSections(into: &info, readDebugData: outer && readSymbols, readSymbols: readSymbols)
+        info.symbolsRead = readSymbols
         return info
     }
 
@@ -150,7 +160,7 @@ private struct Reader {
 
     // MARK: Sections: symbols, relocations, notes, executable bytes, MiniDebugInfo.
 
-    private func readSections(into info: inout ELFInfo, readDebugData: Bool) throws(ELFError) {
+    private func readSections(into info: inout ELFInfo, readDebugData: Bool, readSymbols: Bool) throws(ELFError) {
         var namesIndex = 0
         let haveNames = elf_getshdrstrndx(elf, &namesIndex) == 0
         var section: OpaquePointer? = elf_nextscn(elf, nil)
@@ -165,7 +175,7 @@ private struct Reader {
                 if start < end && end <= image.count { info.executableRanges.append(start..<end) }
             }
             switch type {
-            case SHT_DYNSYM, SHT_SYMTAB:
+            case SHT_DYNSYM, SHT_SYMTAB where readSymbols:
                 info.symbols += try symbols(in: current, link: Int(shdr.sh_link), table: type == SHT_DYNSYM ? .dynamic : .symtab)
             case SHT_RELA, SHT_REL:
                 info.irelativeRelocations += try relocations(in: current, isRela: type == SHT_RELA, matching: irelative)
@@ -244,7 +254,7 @@ private struct Reader {
         }
         let compressed = [UInt8](UnsafeRawBufferPointer(start: buffer, count: data.pointee.d_size))
         do {
-            let inner = try ELFParser.parse(try XZ.decompress(compressed), readDebugData: false)
+            let inner = try ELFParser.parse(try XZ.decompress(compressed), outer: false, readSymbols: true)
             let symbols = inner.symbols.filter { $0.table == .symtab }.map {
                 ELFSymbol(name: $0.name, type: $0.type, binding: $0.binding, isDefined: $0.isDefined, table: .debugdata)
             }

@@ -18,10 +18,7 @@ public final class FactsCache: Sendable {
 
     func lookup(_ status: FileStatus, request: InspectionRequest) -> FileFacts? {
         let key = Key(identity: status.identity, size: status.size, modified: status.modified, changed: status.changed)
-        guard let facts = entries.withLock({ $0[key] }) else { return nil }
-        // A cached hash-only entry cannot answer a request for ELF facts or a byte scan.
-        if request.parseELF && !facts.elfParsed { return nil }
-        if request.scanBytes && !facts.bytesScanned { return nil }
+        guard let facts = entries.withLock({ $0[key] }), facts.satisfies(request) else { return nil }
         return facts
     }
 

@@ -106,7 +106,8 @@ struct FileIndex {
             return facts
         }
         let names = [baseName(path)]
-        let request = InspectionRequest(parseELF: true, scanBytes: wantsBytes(names), names: names)
+        // The walk needs the dynamic section; symbols only where an ELF rule names the file.
+        let request = InspectionRequest(parseELF: true, readSymbols: wantsELF(names), scanBytes: wantsBytes(names), names: names)
         let (facts, fromCache) = try Self.inspect(.root(root, path), request: request, inspector: inspector, cache: cache)
         count(facts, fromCache: fromCache)
         let position = record(for: facts.identity, opener: .root(root, path), path: path)
@@ -120,9 +121,7 @@ struct FileIndex {
         var work: [(Int, FileRecord.Opener, InspectionRequest)] = []
         for (position, record) in records.enumerated() {
             let request = InspectionRequest(parseELF: wantsELF(record.names), scanBytes: wantsBytes(record.names), names: record.names)
-            if let facts = record.facts {
-                if (!request.parseELF || facts.elfParsed) && (!request.scanBytes || facts.bytesScanned) { continue }
-            }
+            if let facts = record.facts, facts.satisfies(request) { continue }
             work.append((position, record.opener, request))
         }
         let results = Mutex<[(Int, Result<(FileFacts, Bool), Error>)]>([])

@@ -16,18 +16,29 @@ public struct FileFacts: Sendable {
     public var bytesScanned = false
     /// Whether ELF parsing was attempted.
     public var elfParsed: Bool { elf != nil || elfProblem != nil }
+
+    /// Whether these facts answer `request` (a cached or earlier read may have been for less).
+    public func satisfies(_ request: InspectionRequest) -> Bool {
+        if request.scanBytes && !bytesScanned { return false }
+        if request.parseELF && !elfParsed { return false }
+        if request.parseELF && request.readSymbols, let elf, !elf.symbolsRead { return false }
+        return true
+    }
 }
 
 /// What to learn about a file beyond its hash.
 public struct InspectionRequest: Sendable {
     public var parseELF: Bool
+    /// With `parseELF`: also read symbol tables (an ELF rule names the file), not only the loader's facts.
+    public var readSymbols: Bool
     /// Read the bytes for the byte matcher.
     public var scanBytes: Bool
     /// The file's names (path base names, sonames): which byte rules apply depends on them.
     public var names: [String]
 
-    public init(parseELF: Bool, scanBytes: Bool, names: [String] = []) {
+    public init(parseELF: Bool, readSymbols: Bool = true, scanBytes: Bool, names: [String] = []) {
         self.parseELF = parseELF
+        self.readSymbols = readSymbols
         self.scanBytes = scanBytes
         self.names = names
     }
@@ -56,7 +67,7 @@ public struct FileInspector: Sendable {
         }
         let bytes = try file.readAll(limit: maximumSize)
         var facts = FileFacts(identity: file.status.identity, status: file.status, sha256: SHA256.hash(data: bytes).hex)
-        do { facts.elf = try ELFParser.parse(bytes) } catch { facts.elfProblem = error.description }
+        do { facts.elf = try ELFParser.parse(bytes, readSymbols: request.readSymbols || request.scanBytes) } catch { facts.elfProblem = error.description }
         if request.scanBytes {
             facts.byteMatches = byteMatcher(request.names, bytes, facts.elf)
             facts.bytesScanned = true
