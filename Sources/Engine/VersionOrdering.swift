@@ -7,6 +7,18 @@ public enum VersionOrdering {
         default: return RPMVersion.compare(a, b)   // rpm; pacman's vercmp and apk's order agree on the forms in use
         }
     }
+
+    /// [epoch:]version[-revision]: both orderings split the same way (the revision follows the last '-').
+    static func split(_ text: String) -> (epoch: Int, version: Substring, revision: Substring) {
+        var rest = Substring(text)
+        var epoch = 0
+        if let colon = rest.firstIndex(of: ":"), let value = Int(rest[..<colon]) {
+            epoch = value
+            rest = rest[rest.index(after: colon)...]
+        }
+        guard let dash = rest.lastIndex(of: "-") else { return (epoch, rest, "") }
+        return (epoch, rest[..<dash], rest[rest.index(after: dash)...])
+    }
 }
 
 /// Debian's version ordering (deb-version(7)): [epoch:]upstream[-revision], where `~` sorts before everything,
@@ -22,16 +34,8 @@ public enum DebianVersion {
     }
 
     static func split(_ version: String) -> (Int, [UInt8], [UInt8]) {
-        var rest = Substring(version)
-        var epoch = 0
-        if let colon = rest.firstIndex(of: ":"), let value = Int(rest[..<colon]) {
-            epoch = value
-            rest = rest[rest.index(after: colon)...]
-        }
-        if let dash = rest.lastIndex(of: "-") {
-            return (epoch, Array(rest[..<dash].utf8), Array(rest[rest.index(after: dash)...].utf8))
-        }
-        return (epoch, Array(rest.utf8), [])
+        let (epoch, upstream, revision) = VersionOrdering.split(version)
+        return (epoch, Array(upstream.utf8), Array(revision.utf8))
     }
 
     private static func order(_ c: UInt8?) -> Int {
@@ -84,16 +88,8 @@ public enum RPMVersion {
     }
 
     static func split(_ value: String) -> (Int, String, String) {
-        var rest = Substring(value)
-        var epoch = 0
-        if let colon = rest.firstIndex(of: ":"), let e = Int(rest[..<colon]) {
-            epoch = e
-            rest = rest[rest.index(after: colon)...]
-        }
-        if let dash = rest.lastIndex(of: "-") {
-            return (epoch, String(rest[..<dash]), String(rest[rest.index(after: dash)...]))
-        }
-        return (epoch, String(rest), "")
+        let (epoch, version, release) = VersionOrdering.split(value)
+        return (epoch, String(version), String(release))
     }
 
     static func compareSegments(_ a: String, _ b: String) -> Int {
