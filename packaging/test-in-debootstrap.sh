@@ -71,8 +71,9 @@ mkdir -p "$cache"
 if [ ! -s "$tarball" ]; then
   log "downloading the Debian 12 base system once into $tarball"
   download=$(mktemp -d /var/tmp/chainwatch-debootstrap-download.XXXXXX)
-  debootstrap --variant=minbase --make-tarball="$tarball.part" bookworm "$download" "$mirror" >&2 \
-    || { rm -rf "$download" "$tarball.part"; die "debootstrap --make-tarball"; }
+  debootstrap --variant=minbase --make-tarball="$tarball.part" bookworm "$download" "$mirror" >"$download.log" 2>&1 \
+    || { tail -20 "$download.log" >&2; rm -rf "$download" "$download.log" "$tarball.part"; die "debootstrap --make-tarball"; }
+  rm -f "$download.log"
   rm -rf "$download"
   mv "$tarball.part" "$tarball"
 fi
@@ -98,7 +99,10 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 log "unpacking Debian 12 (minbase) into $root"
-debootstrap --variant=minbase --unpack-tarball="$tarball" bookworm "$root" "$mirror" >&2 || die "debootstrap"
+if ! debootstrap --variant=minbase --unpack-tarball="$tarball" bookworm "$root" "$mirror" >"$root.log" 2>&1; then
+  tail -20 "$root.log" >&2; rm -f "$root.log"; die "debootstrap"
+fi
+rm -f "$root.log"
 
 # A fresh server's apt sources (the release, its updates and security updates) and name resolution.
 cat > "$root/etc/apt/sources.list" <<EOF
