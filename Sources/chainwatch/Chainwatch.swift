@@ -152,6 +152,12 @@ struct Chainwatch: AsyncParsableCommand {
 
     /// argument-parser exits 64 on usage errors; chainwatch promises 2 for anything that stops a scan from running.
     static func main() async {
+        // The Swift runtime reads argv from /proc/self/cmdline: without /proc (a bare chroot) it is empty, and
+        // `chainwatch --scan-now` would silently become the daemon.
+        if CommandLine.arguments.isEmpty {
+            FileHandle.standardError.write(Data("chainwatch: cannot read the command line: is /proc mounted?\n".utf8))
+            Foundation.exit(2)
+        }
         do {
             let parsed = try parseAsRoot()
             if var command = parsed as? AsyncParsableCommand { try await command.run() } else { var command = parsed; try command.run() }
