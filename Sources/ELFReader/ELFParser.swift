@@ -175,7 +175,7 @@ private struct Reader {
                 if start < end && end <= image.count { info.executableRanges.append(start..<end) }
             }
             switch type {
-            case SHT_DYNSYM, SHT_SYMTAB where readSymbols:
+            case SHT_DYNSYM where readSymbols, SHT_SYMTAB where readSymbols:
                 info.symbols += try symbols(in: current, link: Int(shdr.sh_link), table: type == SHT_DYNSYM ? .dynamic : .symtab)
             case SHT_RELA, SHT_REL:
                 info.irelativeRelocations += try relocations(in: current, isRela: type == SHT_RELA, matching: irelative)

@@ -77,26 +77,19 @@ struct FileIndex {
         records[position].chains.append(node.chain)
     }
 
-    /// A library lying in a loader directory. Symlinks are followed inside the root; only regular files are read.
-    mutating func addAtRest(root: ConfinedRoot, path: String) {
-        let resolved: String
-        let status: FileStatus
-        do {
-            (resolved, status) = try root.status(path)
-        } catch {
-            if !error.isNotFound { skipped.append(Skip(subject: path, reason: error.reason)) }
+    /// A library lying in a loader directory (`entry` of the canonical `directory`).
+    mutating func addAtRest(_ entry: LibraryEntry, root: ConfinedRoot, directory: String) {
+        switch entry.outcome {
+        case .ignored:
             return
+        case .skipped(let reason):
+            skipped.append(Skip(subject: directory + "/" + entry.entry, reason: reason))
+        case .library(let resolved, let identity):
+            let position = record(for: identity, opener: .root(root, resolved), path: resolved)
+            records[position].addName(entry.entry)
+            records[position].addName(baseName(resolved))
+            records[position].addSeen("library directory")
         }
-        guard status.isRegular else {
-            if status.kind != .directory {
-                skipped.append(Skip(subject: path, reason: "not a regular file (\(status.kind.rawValue)); not read"))
-            }
-            return
-        }
-        let position = record(for: status.identity, opener: .root(root, resolved), path: resolved)
-        records[position].addName(baseName(path))
-        records[position].addName(baseName(resolved))
-        records[position].addSeen("library directory")
     }
 
     /// Reads a file for the dependency walk (ELF facts needed), once per identity.
@@ -166,11 +159,28 @@ struct FileIndex {
     private static func inspect(
         _ opener: FileRecord.Opener, request: InspectionRequest, inspector: FileInspector, cache: FactsCache?
     ) throws -> (FileFacts, Bool) {
+        // A daemon scan where nothing changed answers from the cache after one stat: no open, fstat or close.
+        if let cache, let status = try? status(opener), let cached = cache.lookup(status, request: request) {
+            return (cached, true)
+        }
         let file = try open(opener)
         if let cached = cache?.lookup(file.status, request: request) { return (cached, true) }
         let facts = try inspector.inspect(file, request)
         cache?.store(facts)
         return (facts, false)
+    }
+
+    /// What `open(opener)` would fstat, from a stat of the same path (following only /proc magic links).
+    private static func status(_ opener: FileRecord.Opener) throws -> FileStatus {
+        switch opener {
+        case .root(let root, let path):
+            return try FileSystem.linkStatus(root.hostPath(path))
+        case .mapped(let mapFiles, let rootPath):
+            do { return try FileSystem.status(mapFiles) } catch where error.isPermissionDenied {
+                guard let rootPath else { throw error }
+                return try FileSystem.linkStatus(rootPath)
+            }
+        }
     }
 
     private static func open(_ opener: FileRecord.Opener) throws -> OpenFile {
@@ -205,5 +215,9 @@ struct FileIndex {
 }
 
 func baseName(_ path: String) -> String {
-    path.split(separator: "/").last.map(String.init) ?? path
+    var trimmed = path[...]
+    while trimmed.utf8.count > 1, trimmed.utf8.last == UInt8(ascii: "/") { trimmed = trimmed.dropLast() }
+    guard let slash = trimmed.utf8.lastIndex(of: UInt8(ascii: "/")) else { return String(trimmed) }
+    let name = trimmed[trimmed.utf8.index(after: slash)...]
+    return name.isEmpty ? path : String(name)
 }

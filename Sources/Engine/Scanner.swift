@@ -58,10 +58,7 @@ public struct Scanner: Sendable {
             cache: options.cache)
 
         // Packages.
-        var inventory = PackageInventory()
-        DpkgDatabase.read(root: root, into: &inventory)
-        AlpineDatabase.read(root: root, into: &inventory)
-        PacmanDatabase.read(root: root, into: &inventory)
+        let inventory = options.cache?.packageInventory(root: root) ?? PackageDatabases.read(root: root)
         report.statistics.packages = inventory.packages.count
         if inventory.packages.isEmpty {
             report.notes.append("no package database found in \(options.root) (dpkg, apk, pacman; rpm is not read); package checks had nothing to check")
@@ -114,10 +111,13 @@ public struct Scanner: Sendable {
         if options.scanLibraryDirectories {
             let kind = graphs.first.map { ELFClassAndMachine(is64Bit: $0.1.nodes[0].elf.fileClass == .elf64, machine: $0.1.nodes[0].elf.machine) }
                 ?? ELFClassAndMachine(is64Bit: true, machine: 62)
+            var listed: Set<String> = []
             for directory in resolver.searchDirectories(for: kind) {
-                guard let entries = try? root.entries(directory) else { continue }
-                for entry in entries where entry.contains(".so") {
-                    index.addAtRest(root: root, path: directory + "/" + entry)
+                // Merged /usr makes /lib/x86_64-linux-gnu and /usr/lib/x86_64-linux-gnu one directory: list it once.
+                guard let (resolved, status) = try? root.status(directory), status.kind == .directory,
+                      listed.insert(resolved).inserted else { continue }
+                for entry in LibraryDirectory.entries(root: root, directory: resolved, status: status, cache: options.cache) {
+                    index.addAtRest(entry, root: root, directory: resolved)
                 }
             }
         }

@@ -24,3 +24,38 @@ public enum ByteSearch {
         return result
     }
 }
+
+extension ByteSearch {
+    /// Calls `body` with the range of each line of `bytes` (without its newline; a last line needs none), using
+    /// memchr: package file lists run to megabytes and are read every scan.
+    public static func forEachLine(in bytes: [UInt8], _ body: (Range<Int>) -> Void) {
+        bytes.withUnsafeBytes { buffer in
+            guard let base = buffer.baseAddress else { return }
+            var start = 0
+            while start < buffer.count {
+                let end: Int
+                if let newline = memchr(base + start, 0x0A, buffer.count - start) {
+                    end = base.distance(to: UnsafeRawPointer(newline))
+                } else {
+                    end = buffer.count
+                }
+                body(start..<end)
+                start = end + 1
+            }
+        }
+    }
+}
+
+/// A 64-bit digest of a byte string with Swift's per-process random SipHash seed: files cannot be crafted to
+/// collide, and two equal strings always agree within one process (nothing is stored across runs).
+public enum ByteHash {
+    public static func of(_ bytes: ArraySlice<UInt8>) -> Int {
+        var hasher = Hasher()
+        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+        return hasher.finalize()
+    }
+
+    public static func of(_ string: String) -> Int {
+        of(ArraySlice(string.utf8))
+    }
+}

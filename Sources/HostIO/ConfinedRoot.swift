@@ -30,18 +30,34 @@ public struct ConfinedRoot: Sendable, Hashable {
     }
 
     /// Resolves `path` inside the root and returns the canonical path inside the root.
-    /// - Parameter followFinal: follow a symlink in the last component too (as `open` would).
-    public func resolve(_ path: String, followFinal: Bool = true) throws(SystemError) -> String {
+    /// - Parameters:
+    ///   - followFinal: follow a symlink in the last component too (as `open` would).
+    ///   - directory: a canonical directory (one `resolve` returned) that a relative `path` starts from; listing a
+    ///     directory then costs one lstat per entry instead of one per path component.
+    public func resolve(_ path: String, followFinal: Bool = true, in directory: String? = nil) throws(SystemError) -> String {
+        try walk(path, followFinal: followFinal, in: directory).resolved
+    }
+
+    /// The walk behind `resolve`, also returning the last component's lstat so callers need not stat it again.
+    private func walk(_ path: String, followFinal: Bool, in directory: String?) throws(SystemError) -> (resolved: String, status: FileStatus?) {
         var pending = Array(path.split(separator: "/", omittingEmptySubsequences: true).reversed().map(String.init))
         var resolved: [String] = []
+        if let directory, !path.hasPrefix("/") {
+            resolved = directory.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        }
+        // The canonical path so far, kept as a string too: rebuilding it per component was most of a listing's cost.
+        var current = "/" + resolved.joined(separator: "/")
         var links = 0
+        var last: FileStatus?
         while let component = pending.popLast() {
+            last = nil
             if component == "." { continue }
             if component == ".." {
                 _ = resolved.popLast()
+                current = "/" + resolved.joined(separator: "/")
                 continue
             }
-            let candidate = "/" + (resolved + [component]).joined(separator: "/")
+            let candidate = current == "/" ? "/" + component : current + "/" + component
             let status = try FileSystem.linkStatus(hostPath(candidate))
             let isLast = pending.isEmpty
             if status.kind == .symlink && (!isLast || followFinal) {
@@ -50,7 +66,10 @@ public struct ConfinedRoot: Sendable, Hashable {
                     throw SystemError(operation: "resolve", path: hostPath(path), errno: ELOOP)
                 }
                 let target = try FileSystem.readLink(hostPath(candidate))
-                if target.hasPrefix("/") { resolved.removeAll() }
+                if target.hasPrefix("/") {
+                    resolved.removeAll()
+                    current = "/"
+                }
                 pending.append(contentsOf: target.split(separator: "/", omittingEmptySubsequences: true).reversed().map(String.init))
                 continue
             }
@@ -58,20 +77,24 @@ public struct ConfinedRoot: Sendable, Hashable {
                 throw SystemError(operation: "resolve", path: hostPath(candidate), errno: ENOTDIR)
             }
             resolved.append(component)
+            current = candidate
+            last = status
         }
-        return "/" + resolved.joined(separator: "/")
+        return (current, last)
     }
 
     /// Opens a regular file inside the root, after resolving every symlink inside it.
-    public func open(_ path: String) throws(FileReadError) -> (resolved: String, file: OpenFile) {
+    public func open(_ path: String, in directory: String? = nil) throws(FileReadError) -> (resolved: String, file: OpenFile) {
         let resolved: String
-        do { resolved = try resolve(path) } catch { throw .system(error) }
+        do { resolved = try resolve(path, in: directory) } catch { throw .system(error) }
         return (resolved, try OpenFile(path: hostPath(resolved)))
     }
 
-    /// `stat` of a path inside the root, symlinks resolved inside it.
-    public func status(_ path: String) throws(SystemError) -> (resolved: String, status: FileStatus) {
-        let resolved = try resolve(path)
+    /// `stat` of a path inside the root, symlinks resolved inside it; `directory` as for `resolve`.
+    public func status(_ path: String, in directory: String? = nil) throws(SystemError) -> (resolved: String, status: FileStatus) {
+        let (resolved, last) = try walk(path, followFinal: true, in: directory)
+        // A path ending in ".." (or the root itself) has no last lstat from the walk.
+        if let last { return (resolved, last) }
         return (resolved, try FileSystem.linkStatus(hostPath(resolved)))
     }
 
@@ -81,8 +104,13 @@ public struct ConfinedRoot: Sendable, Hashable {
     }
 
     /// A small text file inside the root.
-    public func readText(_ path: String, limit: Int64 = 16 << 20) throws(FileReadError) -> String {
-        let (_, file) = try open(path)
-        return String(decoding: try file.readAll(limit: limit), as: UTF8.self)
+    public func readText(_ path: String, limit: Int64 = 16 << 20, in directory: String? = nil) throws(FileReadError) -> String {
+        String(decoding: try readBytes(path, limit: limit, in: directory), as: UTF8.self)
+    }
+
+    /// A file inside the root read whole, for parsers that work on bytes.
+    public func readBytes(_ path: String, limit: Int64 = 16 << 20, in directory: String? = nil) throws(FileReadError) -> [UInt8] {
+        let (_, file) = try open(path, in: directory)
+        return try file.readAll(limit: limit)
     }
 }

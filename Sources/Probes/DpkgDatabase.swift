@@ -15,21 +15,27 @@ public enum DpkgDatabase {
             if !error.isNotFound { inventory.problems.append("dpkg status: \(error)") }
             return
         }
+        // Resolved once: each of ~1000 file lists is then one lstat away instead of five.
+        let info: String?
+        do { info = try root.resolve(infoDirectory) } catch {
+            info = nil
+            if !error.isNotFound { inventory.problems.append("dpkg \(infoDirectory): \(error.reason); file owners unknown") }
+        }
         for package in parseStatus(text) {
-            let files = fileList(of: package, root: root, problems: &inventory.problems)
-            inventory.add(package, files: files)
+            let files = info.map { fileList(of: package, root: root, info: $0, problems: &inventory.problems) } ?? []
+            inventory.add(package, fileList: files)
         }
     }
 
     /// The installed packages in a status file's text. Stanzas not in an installed state are left out.
     public static func parseStatus(_ text: String) -> [InstalledPackage] {
         var packages: [InstalledPackage] = []
-        for stanza in stanzas(text) {
+        forEachStanza(text, fields: ["package", "version", "status", "source", "architecture"]) { stanza in
             guard let name = stanza["package"], let version = stanza["version"],
-                  let status = stanza["status"] else { continue }
+                  let status = stanza["status"] else { return }
             // "install ok installed", or half-configured/triggers-pending states whose files are on disk.
             let state = status.split(separator: " ").last.map(String.init) ?? ""
-            guard ["installed", "half-configured", "unpacked", "triggers-awaited", "triggers-pending"].contains(state) else { continue }
+            guard ["installed", "half-configured", "unpacked", "triggers-awaited", "triggers-pending"].contains(state) else { return }
             // "Source: xz-utils (5.6.1-1)" names the source version when it differs; the name is what matters.
             let source = stanza["source"].flatMap { $0.split(separator: " ").first.map(String.init) } ?? name
             packages.append(InstalledPackage(
@@ -39,33 +45,35 @@ public enum DpkgDatabase {
         return packages
     }
 
-    /// deb822 stanzas as lowercased-field dictionaries; continuation lines are dropped (no field we use has them).
-    static func stanzas(_ text: String) -> [[String: String]] {
-        var result: [[String: String]] = []
+    /// Calls `body` with each deb822 stanza's `fields` (lowercased names; others are never copied out of the
+    /// text). Continuation lines are dropped: no field we use has them.
+    static func forEachStanza(_ text: String, fields: Set<String>, _ body: ([String: String]) -> Void) {
         var current: [String: String] = [:]
+        var inStanza = false
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
             if line.allSatisfy({ $0 == " " || $0 == "\t" || $0 == "\r" }) {
-                if !current.isEmpty { result.append(current) }
+                if inStanza { body(current) }
                 current = [:]
+                inStanza = false
                 continue
             }
             guard let first = line.first, first != " ", first != "\t", first != "#",
                   let colon = line.firstIndex(of: ":") else { continue }
+            inStanza = true
             let key = line[..<colon].lowercased()
-            let value = line[line.index(after: colon)...].trimmingCharacters(in: " \t\r")
-            if current[key] == nil { current[key] = value }
+            guard fields.contains(key), current[key] == nil else { continue }
+            current[key] = line[line.index(after: colon)...].trimmingCharacters(in: " \t\r")
         }
-        if !current.isEmpty { result.append(current) }
-        return result
+        if inStanza { body(current) }
     }
 
-    private static func fileList(of package: InstalledPackage, root: ConfinedRoot, problems: inout [String]) -> [String] {
+    /// The package's info/NAME.list as read: one path per line.
+    private static func fileList(of package: InstalledPackage, root: ConfinedRoot, info: String, problems: inout [String]) -> [UInt8] {
         // Multi-Arch: same packages have "name:arch.list"; others plain "name.list".
         let candidates = ["\(package.name):\(package.architecture).list", "\(package.name).list"]
         for candidate in candidates {
             do {
-                let text = try root.readText(infoDirectory + "/" + candidate, limit: 64 << 20)
-                return text.split(separator: "\n").map(String.init)
+                return try root.readBytes(candidate, limit: 64 << 20, in: info)
             } catch where error.isNotFound {
                 continue
             } catch {

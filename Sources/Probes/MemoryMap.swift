@@ -1,3 +1,5 @@
+import HostIO
+
 /// One line of /proc/PID/maps that maps a file.
 public struct MemoryMapping: Sendable, Hashable {
     public var start: UInt64
@@ -14,43 +16,81 @@ public struct MemoryMapping: Sendable, Hashable {
     public var mapFilesName: String { String(start, radix: 16) + "-" + String(end, radix: 16) }
 }
 
-/// Parser for /proc/PID/maps text. Pure, so it can be fuzzed and tested without /proc.
+/// Parser for /proc/PID/maps text. Pure, so it can be fuzzed and tested without /proc. It works on bytes: a
+/// daemon scan where nothing changed is mostly this parse, over every line of every process.
 public enum MemoryMapParser {
     /// The file-backed mappings in `text`. Anonymous, `[heap]`-style and malformed lines are skipped.
-    public static func parse(_ text: String) -> [MemoryMapping] {
+    public static func parse(_ text: String, executableOnly: Bool = false) -> [MemoryMapping] {
+        parse(bytes: Array(text.utf8), executableOnly: executableOnly)
+    }
+
+    public static func parse(bytes: [UInt8], executableOnly: Bool = false) -> [MemoryMapping] {
         var result: [MemoryMapping] = []
-        for line in text.split(separator: "\n") {
-            if let mapping = parseLine(line) { result.append(mapping) }
+        ByteSearch.forEachLine(in: bytes) { line in
+            if let mapping = parseLine(bytes[line], executableOnly: executableOnly) { result.append(mapping) }
         }
         return result
     }
 
-    static func parseLine(_ line: Substring) -> MemoryMapping? {
+    private static let space = UInt8(ascii: " ")
+
+    static func parseLine(_ line: ArraySlice<UInt8>, executableOnly: Bool) -> MemoryMapping? {
         // address perms offset dev inode [spaces] pathname
-        var fields: [Substring] = []
-        var rest = line[...]
+        var fields: [Range<Int>] = []
+        var position = line.startIndex
         for _ in 0..<5 {
-            rest = rest.drop(while: { $0 == " " })
-            guard let end = rest.firstIndex(of: " ") else { return nil }
-            fields.append(rest[..<end])
-            rest = rest[end...]
+            while position < line.endIndex, line[position] == space { position += 1 }
+            let start = position
+            while position < line.endIndex, line[position] != space { position += 1 }
+            guard position < line.endIndex, position > start else { return nil }
+            fields.append(start..<position)
         }
-        let pathField = rest.drop(while: { $0 == " " })
-        guard pathField.first == "/" else { return nil }
-        let range = fields[0].split(separator: "-")
-        let device = fields[3].split(separator: ":")
-        guard range.count == 2, let start = UInt64(range[0], radix: 16), let end = UInt64(range[1], radix: 16),
-              fields[1].count == 4, device.count == 2,
-              let major = UInt64(device[0], radix: 16), let minor = UInt64(device[1], radix: 16),
-              let inode = UInt64(fields[4]), inode != 0 else { return nil }
-        var path = String(pathField)
-        let deletedSuffix = " (deleted)"
-        let isDeleted = path.hasSuffix(deletedSuffix)
-        if isDeleted { path.removeLast(deletedSuffix.count) }
+        let permissions = line[fields[1]]
+        guard permissions.count == 4 else { return nil }
+        let isExecutable = permissions[permissions.startIndex + 2] == UInt8(ascii: "x")
+        if executableOnly && !isExecutable { return nil }
+        while position < line.endIndex, line[position] == space { position += 1 }
+        guard position < line.endIndex, line[position] == UInt8(ascii: "/") else { return nil }
+        guard let (start, end) = pair(line[fields[0]], separator: "-"),
+              let (major, minor) = pair(line[fields[3]], separator: ":"),
+              let inode = number(line[fields[4]], radix: 10), inode != 0 else { return nil }
+        var path = line[position...]
+        let deletedSuffix = Array(" (deleted)".utf8)
+        let isDeleted = path.count > deletedSuffix.count && path.suffix(deletedSuffix.count).elementsEqual(deletedSuffix)
+        if isDeleted { path = path.dropLast(deletedSuffix.count) }
         return MemoryMapping(
-            start: start, end: end, isExecutable: fields[1].dropFirst(2).first == "x",
+            start: start, end: end, isExecutable: isExecutable,
             device: makeDevice(major: major, minor: minor), inode: inode,
             path: unescape(path), isDeleted: isDeleted)
+    }
+
+    /// "7f00-7f10" or "fd:01": two hexadecimal numbers around one separator.
+    private static func pair(_ field: ArraySlice<UInt8>, separator: Character) -> (UInt64, UInt64)? {
+        guard let split = field.firstIndex(of: UInt8(ascii: separator.unicodeScalars.first!)),
+              let first = number(field[..<split], radix: 16),
+              let second = number(field[(split + 1)...], radix: 16) else { return nil }
+        return (first, second)
+    }
+
+    /// Digits only (no sign, no prefix), at most what fits in 64 bits.
+    private static func number(_ digits: ArraySlice<UInt8>, radix: UInt64) -> UInt64? {
+        guard !digits.isEmpty else { return nil }
+        var value: UInt64 = 0
+        for digit in digits {
+            let d: UInt64
+            switch digit {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): d = UInt64(digit - UInt8(ascii: "0"))
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): d = UInt64(digit - UInt8(ascii: "a") + 10)
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): d = UInt64(digit - UInt8(ascii: "A") + 10)
+            default: return nil
+            }
+            guard d < radix else { return nil }
+            let (times, overflow1) = value.multipliedReportingOverflow(by: radix)
+            let (sum, overflow2) = times.addingReportingOverflow(d)
+            guard !overflow1, !overflow2 else { return nil }
+            value = sum
+        }
+        return value
     }
 
     /// glibc's makedev: the st_dev value for a major:minor pair.
@@ -59,18 +99,17 @@ public enum MemoryMapParser {
     }
 
     /// The kernel prints a newline in a mapped path as `\012` (seq_path escapes "\n"); decode octal escapes.
-    static func unescape(_ path: String) -> String {
-        guard path.contains("\\") else { return path }
+    static func unescape(_ path: ArraySlice<UInt8>) -> String {
+        guard path.contains(UInt8(ascii: "\\")) else { return String(decoding: path, as: UTF8.self) }
         var bytes: [UInt8] = []
-        let utf8 = Array(path.utf8)
-        var index = 0
-        while index < utf8.count {
-            if utf8[index] == UInt8(ascii: "\\"), index + 3 < utf8.count,
-               let value = octal(utf8[(index + 1)...(index + 3)]) {
+        var index = path.startIndex
+        while index < path.endIndex {
+            if path[index] == UInt8(ascii: "\\"), index + 3 < path.endIndex,
+               let value = octal(path[(index + 1)...(index + 3)]) {
                 bytes.append(value)
                 index += 4
             } else {
-                bytes.append(utf8[index])
+                bytes.append(path[index])
                 index += 1
             }
         }

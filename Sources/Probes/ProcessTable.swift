@@ -53,9 +53,9 @@ public struct ProcessTable: Sendable {
         for entry in entries where entry.allSatisfy(\.isNumber) {
             guard let pid = Int32(entry) else { continue }
             let base = procPath + "/" + entry
-            let maps: String
+            let maps: [UInt8]
             do {
-                maps = try FileSystem.readText(base + "/maps", limit: 64 << 20)
+                maps = try OpenFile(path: base + "/maps").readAll(limit: 64 << 20)
             } catch {
                 table.skipped.append(Skip(subject: "pid \(pid)", reason: Self.reason(error)))
                 continue
@@ -63,7 +63,7 @@ public struct ProcessTable: Sendable {
             let command = ((try? FileSystem.readText(base + "/comm", limit: 4096)) ?? "").trimmingTrailingNewline()
             let executable = try? FileSystem.readLink(base + "/exe")
             table.processes.append(ProcessInfo(pid: pid, command: command, executable: executable))
-            for mapping in MemoryMapParser.parse(maps) where mapping.isExecutable {
+            for mapping in MemoryMapParser.parse(bytes: maps, executableOnly: true) {
                 let identity = FileIdentity(device: mapping.device, inode: mapping.inode)
                 if let existing = index[identity] {
                     if table.mappedFiles[existing].pids.last != pid { table.mappedFiles[existing].pids.append(pid) }

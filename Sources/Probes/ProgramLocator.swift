@@ -21,7 +21,7 @@ public enum ProgramLocator {
             guard let (_, status) = try? root.status(path), status.isRegular, seen.insert(status.identity).inserted else { return }
             found.append(ProgramLocation(root: root, path: path, foundBy: how))
         }
-        for (path, package) in packages.files(named: name) where path.contains("bin/") {
+        for (path, package) in packages.programs(named: name) {
             add(root, path, "package \(package.name)")
         }
         for directory in standardDirectories { add(root, directory + "/" + name, "standard path") }
@@ -36,14 +36,5 @@ public enum ProgramLocator {
             add(sameRoot ? root : ConfinedRoot(processRoot), executable, "running pid \(process.pid)")
         }
         return found
-    }
-}
-
-extension PackageInventory {
-    /// Files from the package lists whose last path component is `name`.
-    public func files(named name: String) -> [(String, InstalledPackage)] {
-        owners.compactMap { path, index in
-            path.hasSuffix("/" + name) ? (path, packages[index]) : nil
-        }.sorted { $0.0 < $1.0 }
     }
 }

@@ -48,4 +48,24 @@ import Testing
         let findings = try Self.packageFindings(root)
         #expect(findings.contains { ($0["evidence"] as? [String: Any])?["version"] as? String == version } == bad, "\(findings)")
     }
+
+    /// The owner index keeps digests of paths, not paths: on this host's real dpkg database every distinct listed
+    /// path must still be its own entry, and owners and programs come out right.
+    @Test func hostOwnersFromTheRealDpkgDatabase() throws {
+        let inventory = PackageDatabases.read(root: .host)
+        #expect(inventory.problems.isEmpty, "\(inventory.problems)")
+        var listed: Set<String> = []
+        for name in try FileManager.default.contentsOfDirectory(atPath: "/var/lib/dpkg/info") where name.hasSuffix(".list") {
+            let text = try String(contentsOfFile: "/var/lib/dpkg/info/" + name, encoding: .utf8)
+            for line in text.split(separator: "\n") { listed.insert(String(line)) }
+        }
+        #expect(inventory.fileCount == listed.count, "no two listed paths share a digest")
+        #expect(inventory.owner(of: "/usr/lib/x86_64-linux-gnu/libc.so.6")?.name == "libc6")
+        #expect(inventory.owner(of: "/lib/x86_64-linux-gnu/libc.so.6")?.name == "libc6", "merged-/usr twin")
+        #expect(inventory.owner(of: "/usr/sbin/sshd")?.name == "openssh-server")
+        #expect(inventory.owner(of: "/usr/lib/x86_64-linux-gnu/libc.so.6.not-listed") == nil)
+        let sshd = inventory.programs(named: "sshd")
+        #expect(sshd.contains { $0.path == "/usr/sbin/sshd" && $0.package.name == "openssh-server" }, "\(sshd.map(\.path))")
+        #expect(inventory.programs(named: "libc.so.6").isEmpty, "only bin and sbin directories hold programs")
+    }
 }

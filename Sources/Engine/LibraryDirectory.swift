@@ -1,0 +1,52 @@
+import HostIO
+import Probes
+import Synchronization
+
+/// One `.so` entry of a loader directory, resolved inside the root.
+struct LibraryEntry: Sendable {
+    enum Outcome: Sendable {
+        case library(resolved: String, identity: FileIdentity)
+        case skipped(reason: String)
+        /// Gone, a dangling symlink, or a directory: nothing to read and nothing to report.
+        case ignored
+    }
+
+    var entry: String
+    var outcome: Outcome
+    /// It resolved to a regular file in this same directory: it can only change if the directory does (an
+    /// in-place edit of the file is caught by the file cache's stat), so a cached listing may keep it.
+    var staysInDirectory: Bool
+}
+
+/// The libraries lying in one loader directory, listed again only when the directory changed.
+enum LibraryDirectory {
+    static func entries(root: ConfinedRoot, directory: String, status: FileStatus, cache: FactsCache?) -> [LibraryEntry] {
+        if let kept = cache?.listing(root: root, directory: directory, status: status) {
+            // Entries that resolved elsewhere may have changed without this directory changing: resolve them again.
+            return kept.map { $0.staysInDirectory ? $0 : resolve(root: root, entry: $0.entry, in: directory) }
+        }
+        guard let names = try? root.entries(directory) else { return [] }
+        let entries = names.filter { $0.contains(".so") }.map { resolve(root: root, entry: $0, in: directory) }
+        cache?.storeListing(entries, root: root, directory: directory, status: status)
+        return entries
+    }
+
+    static func resolve(root: ConfinedRoot, entry: String, in directory: String) -> LibraryEntry {
+        let resolved: String
+        let status: FileStatus
+        do {
+            (resolved, status) = try root.status(entry, in: directory)
+        } catch {
+            return LibraryEntry(entry: entry, outcome: error.isNotFound ? .ignored : .skipped(reason: error.reason),
+                                staysInDirectory: false)
+        }
+        guard status.isRegular else {
+            let outcome: LibraryEntry.Outcome = status.kind == .directory
+                ? .ignored : .skipped(reason: "not a regular file (\(status.kind.rawValue)); not read")
+            return LibraryEntry(entry: entry, outcome: outcome, staysInDirectory: false)
+        }
+        let parent = resolved.utf8.lastIndex(of: UInt8(ascii: "/")).map { String(resolved[..<$0]) }
+        return LibraryEntry(entry: entry, outcome: .library(resolved: resolved, identity: status.identity),
+                            staysInDirectory: parent == directory)
+    }
+}
