@@ -15,6 +15,7 @@ public struct AlertSink: Sendable {
     public func deliver(_ entries: [[JournalField]], state: inout AlertState) -> Int {
         let firstNew = state.pending.count
         state.pending += entries
+        let dropped = Self.dropOldSummaries(&state.pending)
         var delivered = 0
         if Journal.isListening(socketPath: socketPath) {
             for entry in state.pending {
@@ -26,12 +27,32 @@ public struct AlertSink: Sendable {
             }
         }
         // New entries the journal did not take are shown on stderr now, so an admin watching sees them at once.
-        for index in max(firstNew, delivered)..<state.pending.count {
+        for index in max(firstNew - dropped, delivered)..<state.pending.count {
             let message = state.pending[index].first { $0.name == "MESSAGE" }?.value ?? ""
             Self.stderr("chainwatch: journal unavailable, pending: \(message)")
         }
         state.pending.removeFirst(delivered)
         return state.pending.count
+    }
+
+    /// Per-scan summaries kept while the journal is away. Alerts are never dropped; routine "scan finished"
+    /// entries beyond this are, oldest first, so a daemon whose journal stays down for months stays small.
+    public static let maximumPendingSummaries = 100
+
+    /// Drops the oldest pending summaries beyond the limit and returns how many went.
+    static func dropOldSummaries(_ pending: inout [[JournalField]]) -> Int {
+        func isSummary(_ entry: [JournalField]) -> Bool {
+            entry.contains { $0.name == "MESSAGE_ID" && $0.value == JournalEntries.summaryMessageID }
+        }
+        var excess = pending.count(where: isSummary) - maximumPendingSummaries
+        guard excess > 0 else { return 0 }
+        let before = pending.count
+        pending.removeAll { entry in
+            guard excess > 0, isSummary(entry) else { return false }
+            excess -= 1
+            return true
+        }
+        return before - pending.count
     }
 
     static func stderr(_ line: String) {

@@ -56,8 +56,9 @@ public struct ScanService: Service {
             state = AlertState()
         }
         var rules = initialRules
+        var saved: AlertState?
         sink.deliver([JournalEntries.lifecycle("started", detail: "\(rules.rules.count) rules, interval \(configuration.interval)")], state: &state)
-        save(state)
+        save(state, last: &saved)
         var readySent = false
         while !signals.stop.load(ordering: .relaxed) {
             if signals.reload.exchange(false, ordering: .relaxed) { rules = reload(keeping: rules, state: &state) }
@@ -71,14 +72,14 @@ public struct ScanService: Service {
             let aboveInfo = report.findings.filter { $0.severity > .info }.count
             sink.deliver(events.map { JournalEntries.event($0, scanID: report.scanID) }
                          + [JournalEntries.summary(report, findingsAboveInfo: aboveInfo)], state: &state)
-            save(state)
+            save(state, last: &saved)
             ServiceNotifier.notify("STATUS=Last scan: \(report.findings.count) findings (\(aboveInfo) above info, highest "
                 + "\(report.highestSeverity?.rawValue ?? "none")), \(report.skipped.count) skipped, "
                 + "\(JournalEntries.format3(report.statistics.durationSeconds)) s")
-            await sleepUntilNextScan(state: &state)
+            await sleepUntilNextScan(state: &state, saved: &saved)
         }
         sink.deliver([JournalEntries.lifecycle("stopped", detail: "graceful stop")], state: &state)
-        save(state)
+        save(state, last: &saved)
     }
 
     /// Runs the blocking scan on its own thread, so neither the watchdog nor signal handling waits on it.
@@ -97,7 +98,7 @@ public struct ScanService: Service {
 
     /// Sleeps until the interval passes, waking early to stop, to reload rules (then scanning at once), or to retry
     /// pending journal deliveries.
-    private func sleepUntilNextScan(state: inout AlertState) async {
+    private func sleepUntilNextScan(state: inout AlertState, saved: inout AlertState?) async {
         let deadline = ContinuousClock.now + configuration.interval
         var nextRetry = ContinuousClock.now + .seconds(2)
         while ContinuousClock.now < deadline {
@@ -105,7 +106,7 @@ public struct ScanService: Service {
             if !state.pending.isEmpty && ContinuousClock.now >= nextRetry {
                 let before = state.pending.count
                 sink.deliver([], state: &state)
-                if state.pending.count != before { save(state) }
+                if state.pending.count != before { save(state, last: &saved) }
                 nextRetry = ContinuousClock.now + .seconds(2)
             }
             try? await Task.sleep(for: .milliseconds(250))
@@ -124,9 +125,14 @@ public struct ScanService: Service {
         }
     }
 
+    /// Writes the state when it differs from what was last written: a scan that changed nothing writes nothing.
     /// A full disk must not stop scanning: the state stays in memory and the next save tries again.
-    private func save(_ state: AlertState) {
-        do { try state.save(to: configuration.stateDirectory) } catch {
+    private func save(_ state: AlertState, last: inout AlertState?) {
+        guard state != last else { return }
+        do {
+            try state.save(to: configuration.stateDirectory)
+            last = state
+        } catch {
             AlertSink.stderr("chainwatch: cannot save state in \(configuration.stateDirectory): \(error); keeping it in memory")
         }
     }

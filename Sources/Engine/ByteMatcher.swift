@@ -14,33 +14,38 @@ public struct ByteMatcher: Sendable {
     }
 
     struct CompiledRule: Sendable {
-        var globs: [String]
+        var globs: GlobSet
         var patterns: [CompiledPattern]
     }
 
     private let rules: [CompiledRule]
+    /// Every byte rule's globs together, for `applies(to:)`.
+    private let anyGlob: GlobSet
 
     public init(rules: [Rule]) {
+        var globs: [String] = []
         self.rules = rules.compactMap { rule in
             guard case .byteSignature(let match) = rule.match else { return nil }
-            return CompiledRule(globs: match.files, patterns: match.patterns.enumerated().map { index, pattern in
+            globs += match.files
+            return CompiledRule(globs: GlobSet(match.files), patterns: match.patterns.enumerated().map { index, pattern in
                 let (anchor, offset) = Self.anchor(of: pattern)
                 return CompiledPattern(id: Self.patternID(rule: rule.id, index: index), pattern: pattern, anchor: anchor, anchorOffset: offset)
             })
         }
+        anyGlob = GlobSet(globs)
     }
 
     public static func patternID(rule: String, index: Int) -> String { "\(rule)#\(index)" }
 
     /// Whether any byte rule applies to a file known by these names.
     public func applies(to names: [String]) -> Bool {
-        rules.contains { rule in names.contains { name in rule.globs.contains { Glob.matches($0, name) } } }
+        anyGlob.matchesAny(names)
     }
 
     /// The ids ("rule#index") of the patterns found in `bytes`, for the rules whose globs match `names`.
     public func matches(names: [String], bytes: [UInt8]) -> [String] {
         var found: [String] = []
-        for rule in rules where names.contains(where: { name in rule.globs.contains { Glob.matches($0, name) } }) {
+        for rule in rules where rule.globs.matchesAny(names) {
             for pattern in rule.patterns where Self.contains(pattern, in: bytes) {
                 found.append(pattern.id)
             }

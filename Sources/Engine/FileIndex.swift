@@ -110,7 +110,9 @@ struct FileIndex {
     }
 
     /// Reads every file not yet read, or read without what its names now ask for, on `jobs` threads.
-    mutating func inspectPending(jobs: Int, shouldStop: @escaping @Sendable () -> Bool = { false }) {
+    /// - Parameter readAhead: files ahead of the workers whose reading is started early (0: none, the daemon's
+    ///   default, which reads little after its first scan and must stay gentle on a busy server's disk).
+    mutating func inspectPending(jobs: Int, readAhead: Int = 0, shouldStop: @escaping @Sendable () -> Bool = { false }) {
         var work: [(Int, FileRecord.Opener, InspectionRequest)] = []
         for (position, record) in records.enumerated() {
             let request = InspectionRequest(parseELF: wantsELF(record.names), scanBytes: wantsBytes(record.names), names: record.names)
@@ -121,10 +123,12 @@ struct FileIndex {
         let next = Atomic<Int>(0)
         let inspector = self.inspector, cache = self.cache
         let items = work
+        for item in items.prefix(readAhead) { Self.prefetch(item.1) }
         DispatchQueue.concurrentPerform(iterations: max(1, min(jobs, items.count))) { _ in
             while true {
                 let slot = next.add(1, ordering: .relaxed).oldValue
                 guard slot < items.count, !shouldStop() else { return }
+                if readAhead > 0, slot + readAhead < items.count { Self.prefetch(items[slot + readAhead].1) }
                 let (position, opener, request) = items[slot]
                 let result = Result { try Self.inspect(opener, request: request, inspector: inspector, cache: cache) }
                 results.withLock { $0.append((position, result)) }
@@ -168,6 +172,11 @@ struct FileIndex {
         let facts = try inspector.inspect(file, request)
         cache?.store(facts)
         return (facts, false)
+    }
+
+    /// Starts reading a file the scan will read soon; a file that cannot be opened now is left to the read.
+    private static func prefetch(_ opener: FileRecord.Opener) {
+        (try? open(opener))?.prefetch()
     }
 
     /// What `open(opener)` would fstat, from a stat of the same path (following only /proc magic links).

@@ -17,6 +17,8 @@ public struct ScanOptions: Sendable {
     public var scanLibraryDirectories = true
     /// Worker threads for reading and hashing files.
     public var jobs = 2
+    /// Files whose reading starts ahead of the workers (see `FileIndex.inspectPending`); 0 for none.
+    public var readAhead = 0
     public var maximumFileSize: Int64 = 512 << 20
     /// Facts kept between scans (the daemon's); nil for one-shot scans.
     public var cache: FactsCache?
@@ -45,15 +47,15 @@ public struct Scanner: Sendable {
         report.statistics.rules = rules.rules.count
 
         let byteMatcher = ByteMatcher(rules: rules.rules)
-        let elfGlobs = rules.rules.compactMap { rule -> [String]? in
+        let elfGlobs = GlobSet(rules.rules.compactMap { rule -> [String]? in
             if case .elfFeature(let match) = rule.match { return match.files }
             return nil
-        }.flatMap { $0 }
+        }.flatMap { $0 })
         var index = FileIndex(
             inspector: FileInspector(maximumSize: options.maximumFileSize) { names, bytes, _ in
                 byteMatcher.matches(names: names, bytes: bytes)
             },
-            wantsELF: { names in names.contains { name in elfGlobs.contains { Glob.matches($0, name) } } },
+            wantsELF: { elfGlobs.matchesAny($0) },
             wantsBytes: { byteMatcher.applies(to: $0) },
             cache: options.cache)
 
@@ -122,7 +124,7 @@ public struct Scanner: Sendable {
             }
         }
 
-        index.inspectPending(jobs: options.jobs, shouldStop: options.shouldStop)
+        index.inspectPending(jobs: options.jobs, readAhead: options.readAhead, shouldStop: options.shouldStop)
         if options.shouldStop() {
             report.completed = false
             report.notes.append("scan stopped before it finished")

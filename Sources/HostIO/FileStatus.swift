@@ -120,6 +120,31 @@ public enum FileSystem {
         }
     }
 
+    /// A /proc file read whole: open, read to end of file, close. No stat before or after, unlike `OpenFile`:
+    /// the kernel generates these (their stat says size 0), and a scan reads a few per process, every scan.
+    /// O_NONBLOCK and O_NOFOLLOW keep a path that is not what it should be from blocking or leading elsewhere.
+    public static func readKernelFile(_ path: String, limit: Int) throws(SystemError) -> [UInt8] {
+        let fd = try valueOrErrno("open", path) { open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY) }
+        defer { close(fd) }
+        var bytes = [UInt8](repeating: 0, count: min(limit, 16 << 10))
+        var filled = 0
+        while true {
+            if filled == bytes.count {
+                guard bytes.count < limit else {
+                    throw SystemError(operation: "read", path: path, errno: EFBIG)
+                }
+                bytes += [UInt8](repeating: 0, count: min(bytes.count, limit - bytes.count))
+            }
+            let n = try valueOrErrno("read", path) {
+                bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + filled, $0.count - filled) }
+            }
+            if n == 0 { break }
+            filled += n
+        }
+        bytes.removeLast(bytes.count - filled)
+        return bytes
+    }
+
     /// `mkdir -p` with the given permissions for directories it creates.
     public static func makeDirectories(_ path: String, permissions: UInt32 = 0o755) throws(SystemError) {
         var current = path.hasPrefix("/") ? "" : "."

@@ -55,12 +55,13 @@ public struct ProcessTable: Sendable {
             let base = procPath + "/" + entry
             let maps: [UInt8]
             do {
-                maps = try OpenFile(path: base + "/maps").readAll(limit: 64 << 20)
+                maps = try FileSystem.readKernelFile(base + "/maps", limit: 64 << 20)
             } catch {
                 table.skipped.append(Skip(subject: "pid \(pid)", reason: Self.reason(error)))
                 continue
             }
-            let command = ((try? FileSystem.readText(base + "/comm", limit: 4096)) ?? "").trimmingTrailingNewline()
+            let command = String(decoding: (try? FileSystem.readKernelFile(base + "/comm", limit: 4096)) ?? [], as: UTF8.self)
+                .trimmingTrailingNewline()
             let executable = try? FileSystem.readLink(base + "/exe")
             table.processes.append(ProcessInfo(pid: pid, command: command, executable: executable))
             for mapping in MemoryMapParser.parse(bytes: maps, executableOnly: true) {
@@ -79,13 +80,10 @@ public struct ProcessTable: Sendable {
         return table
     }
 
-    private static func reason(_ error: FileReadError) -> String {
-        if case .system(let system) = error {
-            if system.isNotFound { return "exited during the scan" }
-            if system.isPermissionDenied { return "maps not readable (\(system.reason))" }
-            return system.reason
-        }
-        return error.description
+    private static func reason(_ error: SystemError) -> String {
+        if error.isNotFound { return "exited during the scan" }
+        if error.isPermissionDenied { return "maps not readable (\(error.reason))" }
+        return error.reason
     }
 }
 

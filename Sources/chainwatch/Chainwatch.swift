@@ -99,6 +99,8 @@ struct Chainwatch: AsyncParsableCommand {
         options.scanProcesses = !noProcesses
         options.scanLibraryDirectories = !noLibraryDirectories
         options.jobs = jobs ?? 2
+        // A one-shot scan is waited for: start the disk reads of upcoming files so cold reads overlap.
+        options.readAhead = 4 * options.jobs
         let report = Scanner(rules: set, options: options).run()
         switch format {
         case .text: print(TextReporter(verbose: verbose).render(report), terminator: "")

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 @testable import Daemon
-import Engine
+@testable import Engine
 import Journal
 @testable import Rules
 
@@ -238,6 +238,24 @@ extension LiveSystemTests {
         #expect(AlertPlanner.plan(&state, findings: [changed], now: 171, reminder: 100).map(\.name) == ["reminder"])
         #expect(AlertPlanner.plan(&state, findings: [], now: 180, reminder: 100).map(\.name) == ["cleared"])
         #expect(state.findings.isEmpty)
+    }
+
+    /// A journal that stays away must not grow the state without bound, and must never cost an alert.
+    @Test func pendingSummariesAreCappedAndAlertsKept() throws {
+        let sink = AlertSink(socketPath: "/nonexistent/chainwatch-test/socket")
+        var state = AlertState()
+        let report = ScanReport(scanID: "s", root: "/", startedAt: 0, findings: [], skipped: [], notes: [],
+                                statistics: ScanStatistics(), programs: [])
+        sink.deliver([JournalEntries.event(.new(Self.finding("/first")), scanID: "s")], state: &state)
+        for _ in 0..<(AlertSink.maximumPendingSummaries + 50) {
+            sink.deliver([JournalEntries.summary(report, findingsAboveInfo: 0)], state: &state)
+        }
+        sink.deliver([JournalEntries.event(.new(Self.finding("/last")), scanID: "s")], state: &state)
+        let summaries = state.pending.filter { $0.contains(JournalField("MESSAGE_ID", JournalEntries.summaryMessageID)) }
+        #expect(summaries.count == AlertSink.maximumPendingSummaries)
+        let alerts = state.pending.filter { $0.contains { $0.name == "CHAINWATCH_EVENT" } }
+        #expect(alerts.count == 2)
+        #expect(state.pending.first == alerts.first && state.pending.last == alerts.last, "order is kept")
     }
 
     @Test func hostileValuesCannotForgeFieldsOrKeys() throws {
