@@ -7,10 +7,29 @@ import ServiceLifecycle
 import Synchronization
 import UnixSignals
 
-/// Flags the signal handler and graceful shutdown set and the scan loop reads. Atomics: set from other tasks.
+/// Flags the signal handler and graceful shutdown set and the scan loop reads (atomics: set from other tasks), and
+/// the loop's sleep, which setting a flag cuts short.
 final class DaemonSignals: Sendable {
     let stop = Atomic<Bool>(false)
     let reload = Atomic<Bool>(false)
+    private let sleeper = Mutex<Task<Void, Never>?>(nil)
+
+    var raised: Bool { stop.load(ordering: .relaxed) || reload.load(ordering: .relaxed) }
+
+    /// Sleeps until `deadline` or until `wake()`: one timer, not a polling loop, so an idle daemon costs nothing
+    /// between scans.
+    func sleep(until deadline: ContinuousClock.Instant) async {
+        let task = Task<Void, Never> { _ = try? await Task.sleep(until: deadline, clock: .continuous) }
+        sleeper.withLock { $0 = task }
+        // A flag raised before the task was stored found nothing to wake: look once more.
+        if raised { task.cancel() }
+        await withTaskCancellationHandler { await task.value } onCancel: { task.cancel() }
+        sleeper.withLock { $0 = nil }
+    }
+
+    func wake() {
+        sleeper.withLock { $0?.cancel() }
+    }
 }
 
 /// The daemon's main service: scan, announce what changed, remember, sleep, repeat; reload rules on SIGHUP.
@@ -34,13 +53,17 @@ public struct ScanService: Service {
         try await withGracefulShutdownHandler {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
-                    for await _ in await UnixSignalsSequence(trapping: .sighup) { signals.reload.store(true, ordering: .relaxed) }
+                    for await _ in await UnixSignalsSequence(trapping: .sighup) {
+                        signals.reload.store(true, ordering: .relaxed)
+                        signals.wake()
+                    }
                 }
                 try await loop()
                 group.cancelAll()
             }
         } onGracefulShutdown: {
             signals.stop.store(true, ordering: .relaxed)
+            signals.wake()
             ServiceNotifier.notify("STOPPING=1")
         }
     }
@@ -97,19 +120,17 @@ public struct ScanService: Service {
     }
 
     /// Sleeps until the interval passes, waking early to stop, to reload rules (then scanning at once), or to retry
-    /// pending journal deliveries.
+    /// pending journal deliveries every 2 s while there are any.
     private func sleepUntilNextScan(state: inout AlertState, saved: inout AlertState?) async {
         let deadline = ContinuousClock.now + configuration.interval
-        var nextRetry = ContinuousClock.now + .seconds(2)
-        while ContinuousClock.now < deadline {
-            if signals.stop.load(ordering: .relaxed) || signals.reload.load(ordering: .relaxed) { return }
-            if !state.pending.isEmpty && ContinuousClock.now >= nextRetry {
+        while ContinuousClock.now < deadline && !signals.raised {
+            let retry = ContinuousClock.now + .seconds(2)
+            await signals.sleep(until: state.pending.isEmpty ? deadline : min(deadline, retry))
+            if !state.pending.isEmpty && !signals.raised {
                 let before = state.pending.count
                 sink.deliver([], state: &state)
                 if state.pending.count != before { save(state, last: &saved) }
-                nextRetry = ContinuousClock.now + .seconds(2)
             }
-            try? await Task.sleep(for: .milliseconds(250))
         }
     }
 
