@@ -33,9 +33,8 @@ struct Matcher {
     // MARK: package-version
 
     func packageFindings(_ rule: Rule, _ match: PackageVersionMatch) -> [Finding] {
-        inventory.packages.compactMap { package in
+        inventory.packages(named: match.packages).compactMap { package in
             guard package.ecosystem.rawValue == match.ecosystem,
-                  match.packages.contains(package.name) || match.packages.contains(package.source),
                   Self.versionMatches(package.version, match) else { return nil }
             return Finding(rule: rule, evidence: Evidence(
                 package: package.name, version: package.version,

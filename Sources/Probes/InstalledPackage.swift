@@ -28,7 +28,7 @@ public struct InstalledPackage: Sendable, Hashable, Codable {
 
 /// What the package databases of one root hold: packages and which package owns which file.
 public struct PackageInventory: Sendable {
-    public var packages: [InstalledPackage] = []
+    public private(set) var packages: [InstalledPackage] = []
     /// Problems reading a database: recorded, never fatal.
     public var problems: [String] = []
     /// Owner of each listed file, keyed by a digest of its path instead of the path: a Debian host lists ~120k
@@ -37,6 +37,8 @@ public struct PackageInventory: Sendable {
     private var owners: [Int: Int32] = [:]
     /// Files listed in a bin or sbin directory, by name, for locating the programs rules name (sshd).
     private var programs: [String: [Program]] = [:]
+    /// Packages by name and by source name, for package rules.
+    private var byName: [String: [Int]] = [:]
 
     struct Program: Sendable {
         var path: String
@@ -56,6 +58,11 @@ public struct PackageInventory: Sendable {
         return nil
     }
 
+    /// Installed packages whose name or source name is one of `names`, in database order.
+    public func packages(named names: [String]) -> [InstalledPackage] {
+        Set(names.flatMap { byName[$0] ?? [] }).sorted().map { packages[$0] }
+    }
+
     /// Listed files in a bin or sbin directory whose last path component is `name`, sorted by path.
     public func programs(named name: String) -> [(path: String, package: InstalledPackage)] {
         (programs[name] ?? []).sorted { $0.path < $1.path }.map { ($0.path, packages[Int($0.package)]) }
@@ -63,17 +70,23 @@ public struct PackageInventory: Sendable {
 
     mutating func add(_ package: InstalledPackage, files: [String]) {
         let index = Int32(packages.count)
-        packages.append(package)
+        append(package)
         for file in files { addFile(ArraySlice(file.utf8), package: index) }
     }
 
     /// Adds a package with its file list as the database stores it: one path per line.
     mutating func add(_ package: InstalledPackage, fileList: [UInt8]) {
         let index = Int32(packages.count)
-        packages.append(package)
+        append(package)
         ByteSearch.forEachLine(in: fileList) { line in
             if !line.isEmpty { addFile(fileList[line], package: index) }
         }
+    }
+
+    private mutating func append(_ package: InstalledPackage) {
+        byName[package.name, default: []].append(packages.count)
+        if package.source != package.name { byName[package.source, default: []].append(packages.count) }
+        packages.append(package)
     }
 
     private mutating func addFile(_ path: ArraySlice<UInt8>, package: Int32) {
