@@ -66,7 +66,7 @@ struct Matcher {
     func byteFindings(_ rule: Rule, _ match: ByteSignatureMatch) -> [Finding] {
         let globs = GlobSet(match.files)
         return files.compactMap { file in
-            guard let facts = file.facts, facts.bytesScanned, globs.matchesAny(file.names) else { return nil }
+            guard globs.matchesAny(file.names), let facts = file.facts, facts.bytesScanned else { return nil }
             let found = match.patterns.indices.filter { facts.byteMatches.contains(ByteMatcher.patternID(rule: rule.id, index: $0)) }
             let hit = match.condition == .all ? found.count == match.patterns.count : !found.isEmpty
             guard hit else { return nil }
@@ -78,7 +78,7 @@ struct Matcher {
     func elfFindings(_ rule: Rule, _ match: ELFFeatureMatch) -> [Finding] {
         let globs = GlobSet(match.files)
         return files.compactMap { file in
-            guard let elf = file.facts?.elf, globs.matchesAny(file.names) else { return nil }
+            guard globs.matchesAny(file.names), let elf = file.facts?.elf else { return nil }
             // Each listed feature is present or not: the IFUNC test, the IRELATIVE test, and each symbol name.
             var wanted = match.symbols.count
             var found = 0

@@ -58,6 +58,7 @@ public struct DependencyGraph: Sendable {
             if let soname = interpreterELF.soname { byName[soname] = 1 }
         }
 
+        var directories = DirectoryMemo()
         var queue = [0]
         var head = 0
         while head < queue.count {
@@ -67,7 +68,7 @@ public struct DependencyGraph: Sendable {
                 let index: Int
                 if let known = byName[name] {
                     index = known
-                } else if let found = graph.locate(name, from: current, resolver: resolver, inspect: inspect) {
+                } else if let found = graph.locate(name, from: current, resolver: resolver, directories: &directories, inspect: inspect) {
                     if let known = byIdentity[found.facts.identity] {
                         index = known
                     } else {
@@ -95,13 +96,13 @@ public struct DependencyGraph: Sendable {
     }
 
     private func locate(
-        _ name: String, from requester: Int, resolver: LibraryResolver,
+        _ name: String, from requester: Int, resolver: LibraryResolver, directories: inout DirectoryMemo,
         inspect: (String) throws -> FileFacts
     ) -> (path: String, facts: FileFacts, elf: ELFInfo)? {
         let requesters = loaderChain(of: requester).map { (path: nodes[$0].path, elf: nodes[$0].elf) }
         let want = nodes[requester].elf
         for candidate in resolver.candidates(for: name, requesters: requesters) {
-            guard let resolved = try? resolver.root.resolve(candidate),
+            guard let resolved = try? directories.resolve(candidate, in: resolver.root),
                   let facts = try? inspect(resolved), let elf = facts.elf else { continue }
             // ld.so skips files of another class or machine and keeps searching.
             if elf.fileClass == want.fileClass && elf.machine == want.machine && elf.type == 3 {
@@ -165,5 +166,27 @@ public enum GraphError: Error, CustomStringConvertible {
         case .notELF(let path, let reason): return "\(path): \(reason)"
         case .tooLarge(let path): return "\(path): more than \(DependencyGraph.maximumNodes) libraries; walk stopped"
         }
+    }
+}
+
+/// Canonical forms of the directories library candidates live in, resolved once per walk: sshd's ~25 libraries
+/// are looked for in the same few directories, and each full resolution costs an lstat per path component.
+struct DirectoryMemo {
+    private var canonical: [String: String?] = [:]
+
+    mutating func resolve(_ path: String, in root: ConfinedRoot) throws -> String {
+        guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return try root.resolve(path) }
+        let directory = String(path[..<slash]), name = String(path[path.index(after: slash)...])
+        guard !name.isEmpty, name != ".", name != ".." else { return try root.resolve(path) }
+        let resolved: String?
+        if let known = canonical[directory] {
+            resolved = known
+        } else {
+            resolved = try? root.resolve(directory)
+            canonical[directory] = resolved
+        }
+        // A directory that does not resolve: the full walk again, for its error.
+        guard let resolved else { return try root.resolve(path) }
+        return try root.resolve(name, in: resolved)
     }
 }

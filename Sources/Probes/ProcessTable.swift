@@ -3,8 +3,6 @@ import HostIO
 /// A process seen in /proc.
 public struct ProcessInfo: Sendable, Hashable {
     public var pid: Int32
-    /// /proc/PID/comm: the name the process gave itself (attacker-controlled; for display only).
-    public var command: String
     /// readlink /proc/PID/exe, as seen in the process's own mount namespace.
     public var executable: String?
 }
@@ -60,10 +58,8 @@ public struct ProcessTable: Sendable {
                 table.skipped.append(Skip(subject: "pid \(pid)", reason: Self.reason(error)))
                 continue
             }
-            let command = String(decoding: (try? FileSystem.readKernelFile(base + "/comm", limit: 4096)) ?? [], as: UTF8.self)
-                .trimmingTrailingNewline()
             let executable = try? FileSystem.readLink(base + "/exe")
-            table.processes.append(ProcessInfo(pid: pid, command: command, executable: executable))
+            table.processes.append(ProcessInfo(pid: pid, executable: executable))
             for mapping in MemoryMapParser.parse(bytes: maps, executableOnly: true) {
                 let identity = FileIdentity(device: mapping.device, inode: mapping.inode)
                 if let existing = index[identity] {
@@ -84,11 +80,5 @@ public struct ProcessTable: Sendable {
         if error.isNotFound { return "exited during the scan" }
         if error.isPermissionDenied { return "maps not readable (\(error.reason))" }
         return error.reason
-    }
-}
-
-extension String {
-    func trimmingTrailingNewline() -> String {
-        hasSuffix("\n") ? String(dropLast()) : self
     }
 }
