@@ -3,11 +3,11 @@
 set -euo pipefail
 
 # Build: the three C libraries. Tests: gcc/binutils for ELF fixtures, sshd and journald for real-component tests,
-# procps/util-linux for unshare and setpriv.
+# procps/util-linux for unshare and setpriv, rpm (with rpmbuild) to write real rpm databases for fixtures.
 packages=(
   pkg-config libelf-dev libsystemd-dev liblzma-dev
   gcc binutils xz-utils
-  openssh-server systemd systemd-journal-remote util-linux procps python3 strace
+  openssh-server systemd systemd-journal-remote util-linux procps python3 strace rpm
 )
 
 missing=()

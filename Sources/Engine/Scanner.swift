@@ -63,7 +63,7 @@ public struct Scanner: Sendable {
         let inventory = options.cache?.packageInventory(root: root) ?? PackageDatabases.read(root: root)
         report.statistics.packages = inventory.packages.count
         if inventory.packages.isEmpty {
-            report.notes.append("no package database found in \(options.root) (dpkg, apk, pacman; rpm is not read); package checks had nothing to check")
+            report.notes.append("no package database found in \(options.root) (dpkg, rpm, apk, pacman); package checks had nothing to check")
         }
         report.notes += inventory.problems
 

@@ -1,11 +1,12 @@
 import HostIO
 
-/// Every package database chainwatch reads, as one probe: dpkg, apk and pacman (rpm is not read).
+/// Every package database chainwatch reads, as one probe: dpkg, rpm (sqlite), apk and pacman.
 public enum PackageDatabases {
     /// The installed packages and file owners of `root`.
     public static func read(root: ConfinedRoot) -> PackageInventory {
         var inventory = PackageInventory()
         DpkgDatabase.read(root: root, into: &inventory)
+        RPMDatabase.read(root: root, into: &inventory)
         AlpineDatabase.read(root: root, into: &inventory)
         PacmanDatabase.read(root: root, into: &inventory)
         return inventory
@@ -15,7 +16,8 @@ public enum PackageDatabases {
     /// directory (dpkg replaces status and every info/*.list by rename, so the info directory's times move too).
     /// Equal stamps let the daemon reuse the inventory it parsed last time.
     public static func stamp(root: ConfinedRoot) -> [FileStatus?] {
-        [DpkgDatabase.statusPath, DpkgDatabase.infoDirectory, AlpineDatabase.path, PacmanDatabase.directory]
+        ([DpkgDatabase.statusPath, DpkgDatabase.infoDirectory, AlpineDatabase.path, PacmanDatabase.directory]
+            + RPMDatabase.sqlitePaths + RPMDatabase.sqlitePaths.map { $0 + "-wal" })
             .map { try? root.status($0).status }
     }
 }

@@ -11,6 +11,7 @@ enum FuzzTargets {
         "xz": { _ = try? XZ.decompress($0, limit: 8 << 20) },
         "maps": { _ = MemoryMapParser.parse(String(decoding: $0, as: UTF8.self)) },
         "dpkg": { _ = DpkgDatabase.parseStatus(String(decoding: $0, as: UTF8.self)) },
+        "rpmdb": { _ = try? RPMDatabase.parse($0) },
         "ldconf": { _ = LoaderConfiguration.parse(String(decoding: $0, as: UTF8.self)) },
         "ldcache": { _ = try? LoaderCache.parse($0) },
         "rules": { _ = RuleLoader.decode(String(decoding: $0, as: UTF8.self), file: "fuzz.yaml") },

@@ -1,4 +1,5 @@
 import Foundation
+import HostIO
 import Testing
 @testable import Probes
 
@@ -67,5 +68,74 @@ import Testing
         let sshd = inventory.programs(named: "sshd")
         #expect(sshd.contains { $0.path == "/usr/sbin/sshd" && $0.package.name == "openssh-server" }, "\(sshd.map(\.path))")
         #expect(inventory.programs(named: "libc.so.6").isEmpty, "only bin and sbin directories hold programs")
+    }
+
+    /// Builds a root with an rpm database written by rpm itself (Tests/Fixtures/make-rpmdb.sh).
+    static func rpmRoot(_ specs: [String], base: [String] = ["--host-liblzma"]) throws -> String {
+        let root = try Support.makeRoot(base)
+        let result = try Support.run(Support.packageRoot + "/Tests/Fixtures/make-rpmdb.sh", [root] + specs)
+        try #require(result.status == 0, "make-rpmdb.sh failed: \(result.stderr)")
+        return root
+    }
+
+    @Test(arguments: [("5.6.1", "2.fc40", true), ("5.6.1", "1.1", true), ("5.4.6", "3.fc40", false)])
+    func rpm(_ version: String, _ release: String, _ bad: Bool) throws {
+        // A package with a large file list spills into overflow pages; several packages need interior pages.
+        let specs = ["xz-libs:\(version):\(release):1::xz", "big:1.0:1:600"] + (1...12).map { "filler\($0):1.\($0):1" }
+        let root = try Self.rpmRoot(specs)
+        defer { Support.remove(root + "/..") }
+        let findings = try Self.packageFindings(root)
+        let evidence = findings.compactMap { $0["evidence"] as? [String: Any] }
+        #expect(evidence.contains { $0["version"] as? String == "\(version)-\(release)" && $0["package"] as? String == "xz-libs" } == bad,
+                "\(findings)")
+    }
+
+    /// What chainwatch reads from rpmdb.sqlite is what rpm itself reports: names, epoch:version-release, source
+    /// package, and file owners.
+    @Test func rpmDatabaseAgreesWithRpm() throws {
+        let specs = ["xz-libs:5.6.1:2.fc40:1::xz", "epoched:2.0:7:1:3", "big:1.0:1:1500"] + (1...20).map { "p\($0):0.\($0):1.el9" }
+        let root = try Self.rpmRoot(specs, base: ["--no-ifunc"])
+        defer { Support.remove(root + "/..") }
+        let inventory = PackageDatabases.read(root: ConfinedRoot(root))
+        #expect(inventory.problems.isEmpty, "\(inventory.problems)")
+        let rpm = try Support.run("/usr/bin/rpm", ["--root", root, "--dbpath", "/var/lib/rpm", "-qa", "--qf",
+                                                   "%{NAME} %{EPOCHNUM}:%{VERSION}-%{RELEASE} %{SOURCERPM}\\n"])
+        try #require(rpm.status == 0, "\(rpm.stderr)")
+        var expected: Set<String> = []
+        for line in rpm.stdout.split(separator: "\n") {
+            let fields = line.split(separator: " ").map(String.init)
+            let evr = fields[1].hasPrefix("0:") ? String(fields[1].dropFirst(2)) : fields[1]
+            expected.insert("\(fields[0]) \(evr) \(RPMDatabase.sourceName(fields[2]) ?? "?")")
+        }
+        let read = Set(inventory.packages.filter { $0.ecosystem == .rpm }.map { "\($0.name) \($0.version) \($0.source)" })
+        #expect(read == expected)
+        #expect(expected.count == specs.count)
+        #expect(read.contains("epoched 3:2.0-7 epoched") && read.contains("xz-libs 5.6.1-2.fc40 xz"))
+        #expect(inventory.owner(of: "/usr/lib64/liblzma.so.5.6.1")?.name == "xz-libs")
+        #expect(inventory.owner(of: "/usr/share/big/file-with-a-long-name-to-fill-pages-1499")?.name == "big")
+    }
+
+    /// A damaged or hostile rpmdb.sqlite is a problem in the report, never a crash or a hang.
+    @Test func damagedRpmDatabaseIsAProblemNotACrash() throws {
+        let root = try Self.rpmRoot(["xz-libs:5.6.1:2.fc40", "big:1.0:1:600"], base: ["--no-ifunc"])
+        defer { Support.remove(root + "/..") }
+        let path = root + "/var/lib/rpm/rpmdb.sqlite"
+        let original = try Array(Data(contentsOf: URL(fileURLWithPath: path)))
+        var cyclic = original
+        let pageSize = Int(original[16]) << 8 | Int(original[17])
+        // Page 2 (the Packages table's root here, checked below) made an interior page whose only child is itself.
+        cyclic.replaceSubrange(pageSize..<pageSize + 12, with: [0x05, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2])
+        let variants: [(String, [UInt8])] = [
+            ("truncated", Array(original.prefix(original.count / 3))), ("cyclic", cyclic),
+            ("garbage", (0..<50_000).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 13) }),
+            ("header only", Array(original.prefix(100))),
+        ]
+        #expect(try SQLiteFile(original).rootPage(ofTable: "Packages") == 2)
+        for (label, bytes) in variants {
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            let inventory = PackageDatabases.read(root: ConfinedRoot(root))
+            #expect(inventory.problems.contains { $0.contains("rpm database") }, "\(label): \(inventory.problems)")
+            #expect(!inventory.packages.contains { $0.name == "xz-libs" }, "\(label)")
+        }
     }
 }

@@ -1,0 +1,140 @@
+import HostIO
+
+/// rpm's package database: headers kept as blobs in the Packages table of rpmdb.sqlite (rpm 4.16 and later:
+/// Fedora 33+, RHEL 9, openSUSE). The older Berkeley DB and ndb formats are noted, not read.
+public enum RPMDatabase {
+    /// Fedora 36+ keeps it under /usr/lib/sysimage/rpm (with /var/lib/rpm a symlink to it on some systems).
+    public static let sqlitePaths = ["/var/lib/rpm/rpmdb.sqlite", "/usr/lib/sysimage/rpm/rpmdb.sqlite"]
+    static let otherFormats = ["/var/lib/rpm/Packages", "/var/lib/rpm/Packages.db", "/usr/lib/sysimage/rpm/Packages.db"]
+
+    public static func read(root: ConfinedRoot, into inventory: inout PackageInventory) {
+        var seen: Set<FileIdentity> = []
+        for path in sqlitePaths {
+            guard let (_, status) = try? root.status(path), status.isRegular, seen.insert(status.identity).inserted else { continue }
+            do {
+                let bytes = try root.readBytes(path, limit: 512 << 20)
+                for (package, files) in try parse(bytes) { inventory.add(package, files: files) }
+            } catch {
+                inventory.problems.append("rpm database \(path): \(error); rpm package checks had nothing to check")
+            }
+            if let (_, wal) = try? root.status(path + "-wal"), wal.size > 0 {
+                inventory.problems.append("rpm database \(path): its write-ahead log holds changes not yet in the database; packages changed by the latest rpm transaction may be missing")
+            }
+        }
+        if seen.isEmpty, let other = otherFormats.first(where: { (try? root.status($0)) != nil }) {
+            inventory.problems.append("rpm database \(other) is in the Berkeley DB or ndb format, which chainwatch does not read (rpmdb --rebuilddb converts it to sqlite); rpm package checks had nothing to check")
+        }
+    }
+
+    /// The packages, with their files, in an rpmdb.sqlite file's bytes.
+    public static func parse(_ bytes: [UInt8]) throws -> [(InstalledPackage, [String])] {
+        let file = try SQLiteFile(bytes)
+        var result: [(InstalledPackage, [String])] = []
+        try file.rows(rootPage: try file.rootPage(ofTable: "Packages")) { (rowid, values) throws(SQLiteFile.FormatError) in
+            guard values.count >= 2, case .blob(let blob) = values[1] else { return }
+            do {
+                let header = try RPMHeader(blob)
+                if let entry = package(from: header) { result.append(entry) }
+            } catch {
+                throw SQLiteFile.FormatError(description: "package header \(rowid): \(error)")
+            }
+        }
+        return result
+    }
+
+    static func package(from header: RPMHeader) -> (InstalledPackage, [String])? {
+        guard let name = header.string(RPMHeader.Tag.name), let version = header.string(RPMHeader.Tag.version) else { return nil }
+        var evr = version
+        if let release = header.string(RPMHeader.Tag.release) { evr += "-" + release }
+        // Epoch 0 and no epoch order the same; rules write versions without it.
+        if let epoch = header.integers(RPMHeader.Tag.epoch).first, epoch > 0 { evr = "\(epoch):" + evr }
+        let source = header.string(RPMHeader.Tag.sourceRPM).flatMap(sourceName) ?? name
+        let directories = header.strings(RPMHeader.Tag.dirNames)
+        let indexes = header.integers(RPMHeader.Tag.dirIndexes)
+        let files = header.strings(RPMHeader.Tag.baseNames).enumerated().compactMap { index, base -> String? in
+            guard index < indexes.count, Int(indexes[index]) < directories.count else { return nil }
+            return directories[Int(indexes[index])] + base
+        }
+        let package = InstalledPackage(ecosystem: .rpm, name: name, version: evr, source: source,
+                                       architecture: header.string(RPMHeader.Tag.arch) ?? "", state: "installed")
+        return (package, files)
+    }
+
+    /// "xz-5.6.1-2.fc40.src.rpm" -> "xz": the file name without ".src.rpm" and its version and release.
+    static func sourceName(_ sourceRPM: String) -> String? {
+        var stem = Substring(sourceRPM)
+        for suffix in [".src.rpm", ".nosrc.rpm"] where stem.hasSuffix(suffix) { stem = stem.dropLast(suffix.count) }
+        let parts = stem.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count >= 3 else { return nil }
+        return parts.dropLast(2).joined(separator: "-")
+    }
+}
+
+/// An rpm header as stored in the database: entry count and data size (big-endian), index entries of tag, type,
+/// offset and count, then the data they point into.
+struct RPMHeader {
+    enum Tag {
+        static let name: UInt32 = 1000, version: UInt32 = 1001, release: UInt32 = 1002, epoch: UInt32 = 1003
+        static let arch: UInt32 = 1022, sourceRPM: UInt32 = 1044
+        static let dirIndexes: UInt32 = 1116, baseNames: UInt32 = 1117, dirNames: UInt32 = 1118
+    }
+
+    struct FormatError: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    private struct Entry {
+        var type: UInt32
+        var offset: Int
+        var count: Int
+    }
+
+    private let data: [UInt8]
+    private var entries: [UInt32: Entry] = [:]
+
+    init(_ blob: [UInt8]) throws(FormatError) {
+        func be32(_ offset: Int) -> UInt32 {
+            blob[offset..<offset + 4].reduce(0) { $0 << 8 | UInt32($1) }
+        }
+        guard blob.count >= 8 else { throw FormatError(description: "\(blob.count) bytes, shorter than a header") }
+        let indexCount = Int(be32(0)), dataSize = Int(be32(4))
+        guard indexCount <= 1 << 16, dataSize <= 256 << 20, 8 + 16 * indexCount + dataSize <= blob.count else {
+            throw FormatError(description: "\(indexCount) entries and \(dataSize) data bytes do not fit in \(blob.count) bytes")
+        }
+        let dataStart = 8 + 16 * indexCount
+        data = Array(blob[dataStart..<dataStart + dataSize])
+        for index in 0..<indexCount {
+            let base = 8 + 16 * index
+            let tag = be32(base), offset = Int(be32(base + 8)), count = Int(be32(base + 12))
+            if entries[tag] == nil { entries[tag] = Entry(type: be32(base + 4), offset: offset, count: count) }
+        }
+    }
+
+    /// A STRING (6) or the first of a STRING_ARRAY (8) / I18NSTRING (9).
+    func string(_ tag: UInt32) -> String? {
+        strings(tag).first
+    }
+
+    /// A STRING_ARRAY's strings (NUL-terminated, one after another); [] when absent or malformed.
+    func strings(_ tag: UInt32) -> [String] {
+        guard let entry = entries[tag], [6, 8, 9].contains(entry.type), entry.offset < data.count else { return [] }
+        var result: [String] = []
+        var position = entry.offset
+        let wanted = entry.type == 6 ? 1 : min(entry.count, data.count)
+        while result.count < wanted, position < data.count {
+            guard let end = data[position...].firstIndex(of: 0) else { return [] }
+            result.append(String(decoding: data[position..<end], as: UTF8.self))
+            position = end + 1
+        }
+        return result.count == wanted ? result : []
+    }
+
+    /// An INT32 (4) array; [] when absent or malformed.
+    func integers(_ tag: UInt32) -> [UInt32] {
+        guard let entry = entries[tag], entry.type == 4, entry.count <= data.count / 4,
+              entry.offset >= 0, entry.offset <= data.count - 4 * entry.count else { return [] }
+        return (0..<entry.count).map { index in
+            data[entry.offset + 4 * index..<entry.offset + 4 * index + 4].reduce(0) { $0 << 8 | UInt32($1) }
+        }
+    }
+}
