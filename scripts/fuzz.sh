@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fuzzes chainwatch's parsers of attacker-controlled input with libFuzzer (swiftc -sanitize=fuzzer):
-# ELF (with .gnu_debugdata), xz, /proc/PID/maps, dpkg status, ld.so.conf, ld.so.cache and rule files.
+# ELF (with .gnu_debugdata), xz, /proc/PID/maps, dpkg status, rpmdb.sqlite, ld.so.conf, ld.so.cache and rule files.
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]     default: 60 seconds for every target
 #
@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(elf xz maps dpkg ldconf ldcache rules)
+[ ${#targets[@]} -gt 0 ] || targets=(elf xz maps dpkg rpmdb ldconf ldcache rules)
 
 ./scripts/setup.sh
 scratch=.build-fuzz
@@ -24,7 +24,7 @@ fuzzer="$scratch/release/chainwatch-fuzz"
 # Seeds: real examples of each input, so mutation starts from the interesting structure.
 seeds="$scratch/seeds"
 rm -rf "$seeds"
-mkdir -p "$seeds"/{elf,xz,maps,dpkg,ldconf,ldcache,rules}
+mkdir -p "$seeds"/{elf,xz,maps,dpkg,rpmdb,ldconf,ldcache,rules}
 fixture="$scratch/fixture-root"
 rm -rf "$fixture"
 Tests/Fixtures/make-root.sh "$fixture" --strip --signature >/dev/null
@@ -36,6 +36,9 @@ printf 'chainwatch fuzz seed\n' | xz -c > "$seeds/xz/small.xz"
 head -c 4096 /proc/self/maps > "$seeds/maps/self"
 head -c 65536 /var/lib/dpkg/status > "$seeds/dpkg/status"
 cp "$fixture/var/lib/dpkg/status" "$seeds/dpkg/fixture-status"
+Tests/Fixtures/make-rpmdb.sh "$scratch/rpm-root" xz-libs:5.6.1:2.fc40 epoched:1.0:1:1:2 >/dev/null
+cp "$scratch/rpm-root/var/lib/rpm/rpmdb.sqlite" "$seeds/rpmdb/two-packages.sqlite"
+rm -rf "$scratch/rpm-root"
 cat /etc/ld.so.conf /etc/ld.so.conf.d/*.conf > "$seeds/ldconf/host.conf" 2>/dev/null || true
 head -c 65536 /etc/ld.so.cache > "$seeds/ldcache/host-head"
 cp rules/cve-2024-3094/*.yaml "$seeds/rules/"

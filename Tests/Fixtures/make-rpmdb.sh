@@ -10,7 +10,7 @@ set -euo pipefail
 die() { echo "make-rpmdb.sh: $*" >&2; exit 1; }
 [ $# -ge 2 ] || die "usage: make-rpmdb.sh ROOT NAME:VERSION:RELEASE[:FILES[:EPOCH[:SOURCE]]]..."
 command -v rpmbuild >/dev/null && command -v rpm >/dev/null || die "needs rpm and rpmbuild (apt-get install rpm)"
-root="$1"; shift
+root="$(realpath -m "$1")"; shift
 work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
 mkdir -p "$root"
 rpm --root "$root" --dbpath /var/lib/rpm --initdb
