@@ -7,15 +7,21 @@ import HostIO
 ///
 /// Order (glibc elf/dl-load.c, _dl_map_object): a name with a slash is a path; DT_RPATH of the requesting object
 /// and then of each object that loaded it (unless the requester has DT_RUNPATH); DT_RUNPATH of the requester;
-/// /etc/ld.so.cache; the default directories. LD_LIBRARY_PATH is not used: it is a process's environment.
+/// /etc/ld.so.cache; the default directories. In each directory glibc 2.33+ first tries the glibc-hwcaps
+/// subdirectories the CPU supports (x86-64-v4, -v3, -v2 ...), so a library planted there wins over the one beside
+/// it. LD_LIBRARY_PATH is not used: it is a process's environment.
 public struct LibraryResolver: Sendable {
     public let root: ConfinedRoot
     public let cache: LoaderCache?
     public let configuration: LoaderConfiguration
     public var problems: [String] = []
+    /// The x86-64 microarchitecture level of this CPU (from /proc/cpuinfo) when scanning the host; nil for an
+    /// offline root, whose CPU is unknown: then every glibc-hwcaps level counts.
+    public let x86Level: Int?
 
     public init(root: ConfinedRoot) {
         self.root = root
+        x86Level = root.isHost ? Self.hostX86Level() : nil
         configuration = LoaderConfiguration.read(root: root)
         problems = configuration.problems
         do {
@@ -49,13 +55,47 @@ public struct LibraryResolver: Sendable {
         return directories
     }
 
-    /// Every directory a library may be loaded from in this root: for scanning libraries at rest.
+    /// Every directory a library may be loaded from in this root, glibc-hwcaps subdirectories of every level
+    /// included whatever this CPU supports: for scanning libraries at rest.
     public func searchDirectories(for kind: ELFClassAndMachine) -> [String] {
         var result: [String] = []
-        for directory in configuration.directories + Self.defaultDirectories(for: kind) where !result.contains(directory) {
-            result.append(directory)
+        for base in configuration.directories + Self.defaultDirectories(for: kind) {
+            for directory in Self.hwcapsSubdirectories(for: kind, x86Level: nil).map({ base + "/" + $0 }) + [base]
+            where !result.contains(directory) {
+                result.append(directory)
+            }
         }
         return result
+    }
+
+    /// glibc-hwcaps subdirectories (glibc 2.33+) ld.so tries in each search directory before the directory itself,
+    /// most capable first; `x86Level` limits x86-64 to what the CPU runs (nil: all).
+    public static func hwcapsSubdirectories(for kind: ELFClassAndMachine, x86Level: Int?) -> [String] {
+        let names: [String]
+        switch (kind.machine, kind.is64Bit) {
+        case (62, true): names = [4, 3, 2].filter { $0 <= (x86Level ?? 4) }.map { "x86-64-v\($0)" }
+        case (21, true): names = ["power10", "power9"]
+        case (22, true): names = ["z16", "z15", "z14", "z13"]
+        default: names = []
+        }
+        return names.map { "glibc-hwcaps/" + $0 }
+    }
+
+    /// The x86-64 psABI level (1-4) the flags in /proc/cpuinfo reach; nil when they cannot be read.
+    static func hostX86Level() -> Int? {
+        guard let bytes = try? FileSystem.readKernelFile("/proc/cpuinfo", limit: 16 << 20) else { return nil }
+        let text = String(decoding: bytes, as: UTF8.self)
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return nil }
+        return x86Level(flags: Set(line.split(separator: " ").map(String.init)))
+    }
+
+    static func x86Level(flags: Set<String>) -> Int {
+        let v2: Set = ["cx16", "lahf_lm", "popcnt", "sse4_1", "sse4_2", "ssse3"]
+        let v3: Set = ["avx", "avx2", "bmi1", "bmi2", "f16c", "fma", "abm", "movbe", "xsave"]
+        let v4: Set = ["avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"]
+        guard v2.isSubset(of: flags) else { return 1 }
+        guard v3.isSubset(of: flags) else { return 2 }
+        return v4.isSubset(of: flags) ? 4 : 3
     }
 
     /// The ordered candidate paths for `name` requested by the last object of `requesters` (loader chain,
@@ -72,10 +112,12 @@ public struct LibraryResolver: Sendable {
         } else if let runpath = requester.elf.runpath {
             directories += expand(runpath, origin: requester.path, kind: kind)
         }
-        var paths = directories.map { $0 + "/" + name }
+        let hwcaps = Self.hwcapsSubdirectories(for: kind, x86Level: x86Level)
+        let inDirectory = { (directory: String) in hwcaps.map { directory + "/" + $0 + "/" + name } + [directory + "/" + name] }
+        var paths = directories.flatMap(inDirectory)
         if !requester.elf.ignoresDefaultLibraryPaths {
-            if let cached = cache?.lookup(name, fileClass: kind) { paths.append(cached) }
-            paths += Self.defaultDirectories(for: kind).map { $0 + "/" + name }
+            if let cached = cache?.lookup(name, fileClass: kind, hwcaps: hwcaps) { paths.append(cached) }
+            paths += Self.defaultDirectories(for: kind).flatMap(inDirectory)
         }
         return paths
     }

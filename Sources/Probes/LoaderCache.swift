@@ -60,8 +60,15 @@ public struct LoaderCache: Sendable {
     }
 
     /// The cache's path for `name` for an object of this class and machine, as the loader would pick it.
-    public func lookup(_ name: String, fileClass: ELFClassAndMachine) -> String? {
-        entries.first { $0.name == name && fileClass.acceptsCacheFlags($0.flags) }?.path
+    /// ldconfig lists glibc-hwcaps entries first; the loader skips those of a level the CPU lacks, so an entry in
+    /// a glibc-hwcaps subdirectory counts only if that subdirectory is in `hwcaps` (nil: the cache's first entry).
+    public func lookup(_ name: String, fileClass: ELFClassAndMachine, hwcaps: [String]? = nil) -> String? {
+        entries.first { entry in
+            guard entry.name == name, fileClass.acceptsCacheFlags(entry.flags) else { return false }
+            guard let hwcaps, let range = entry.path.range(of: "/glibc-hwcaps/") else { return true }
+            let subdirectory = entry.path[range.upperBound...].split(separator: "/").first.map(String.init) ?? ""
+            return hwcaps.contains("glibc-hwcaps/" + subdirectory)
+        }?.path
     }
 }
 

@@ -158,6 +158,12 @@ extension LiveSystemTests {
             "--listen-http=127.0.0.1:" + port, "--output=" + output, "--split-mode=none",
         ], stderrPath: setup.work + "/remote.err")
         defer { collector.stop() }
+        // Under a loaded test run the collector may not listen yet, and an uploader that cannot connect exits.
+        let listening = Date().addingTimeInterval(15)
+        while Date() < listening,
+              try Support.run("/bin/bash", ["-c", "exec 3<>/dev/tcp/127.0.0.1/" + port]).status != 0 {
+            usleep(100_000)
+        }
         // systemd 252's journal-upload spins with --follow=no; let it follow and stop it once the copy has arrived.
         let uploader = try Support.Background("/lib/systemd/systemd-journal-upload", [
             "--url=http://127.0.0.1:" + port, "--save-state=" + setup.work + "/upload.state",

@@ -54,6 +54,55 @@ import HostIO
         #expect(graph.missing.contains { $0.name == "libc.so.6" })
     }
 
+    /// glibc 2.33+ loads DIR/glibc-hwcaps/x86-64-vN/NAME before DIR/NAME: a backdoored liblzma planted there is
+    /// the one sshd gets, with or without an ld.so.cache that lists it, and the at-rest scan reads it too.
+    @Test(arguments: [false, true])
+    func libraryPlantedInGlibcHwcapsWins(_ withCache: Bool) throws {
+        let directory = try Support.makeRoot(["--version", "5.4.1-1"])
+        defer { Support.remove(directory + "/..") }
+        let planted = try Support.makeRoot(["--version", "5.4.1-1", "--signature"])
+        defer { Support.remove(planted + "/..") }
+        let hwcaps = directory + "/usr/lib/x86_64-linux-gnu/glibc-hwcaps/x86-64-v2"
+        try FileManager.default.createDirectory(atPath: hwcaps, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: planted + "/usr/lib/x86_64-linux-gnu/liblzma.so.5.6.1", toPath: hwcaps + "/liblzma.so.5")
+        if withCache {
+            // The host's ldconfig (trusted) writes the cache the way a real system would after the plant.
+            let ldconfig = try Support.run("/sbin/ldconfig", ["-X", "-r", directory])
+            try #require(ldconfig.status == 0, "\(ldconfig.stderr)")
+        }
+        let graph = try Self.walk("/usr/sbin/sshd", root: ConfinedRoot(directory))
+        let lzma = try #require(graph.nodes.first { $0.name == "liblzma.so.5" })
+        #expect(lzma.path == "/usr/lib/x86_64-linux-gnu/glibc-hwcaps/x86-64-v2/liblzma.so.5")
+
+        let (_, document) = try Support.scanJSON(["--rules", Support.rulesDirectory, "--root", directory])
+        let signatures = Support.findings(document).filter { $0["kind"] as? String == "byte-signature" }
+        #expect(signatures.contains { ($0["evidence"] as? [String: Any])?["path"] as? String == lzma.path }, "\(signatures)")
+    }
+
+    /// A CPU without AVX-512 never loads from x86-64-v4: the resolver, and its reading of ld.so.cache, skip it.
+    @Test func hwcapsLevelFollowsTheCPU() throws {
+        let v2: Set = ["cx16", "lahf_lm", "popcnt", "sse4_1", "sse4_2", "ssse3"]
+        let v3 = v2.union(["avx", "avx2", "bmi1", "bmi2", "f16c", "fma", "abm", "movbe", "xsave"])
+        let v4 = v3.union(["avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"])
+        #expect(LibraryResolver.x86Level(flags: ["sse2"]) == 1)
+        #expect(LibraryResolver.x86Level(flags: v2) == 2 && LibraryResolver.x86Level(flags: v3) == 3)
+        #expect(LibraryResolver.x86Level(flags: v4) == 4)
+        let x86 = ELFClassAndMachine(is64Bit: true, machine: 62)
+        #expect(LibraryResolver.hwcapsSubdirectories(for: x86, x86Level: 3) == ["glibc-hwcaps/x86-64-v3", "glibc-hwcaps/x86-64-v2"])
+
+        let directory = try Support.makeRoot(["--version", "5.4.1-1"])
+        defer { Support.remove(directory + "/..") }
+        let v4Directory = directory + "/usr/lib/x86_64-linux-gnu/glibc-hwcaps/x86-64-v4"
+        try FileManager.default.createDirectory(atPath: v4Directory, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: directory + "/usr/lib/x86_64-linux-gnu/liblzma.so.5.6.1", toPath: v4Directory + "/liblzma.so.5")
+        try #require(try Support.run("/sbin/ldconfig", ["-X", "-r", directory]).status == 0)
+        let cache = try LoaderCache.parse(try OpenFile(path: directory + "/etc/ld.so.cache").readAll(limit: 1 << 20))
+        let all = LibraryResolver.hwcapsSubdirectories(for: x86, x86Level: nil)
+        #expect(cache.lookup("liblzma.so.5", fileClass: x86, hwcaps: all)?.contains("/glibc-hwcaps/x86-64-v4/") == true)
+        let level3 = LibraryResolver.hwcapsSubdirectories(for: x86, x86Level: 3)
+        #expect(cache.lookup("liblzma.so.5", fileClass: x86, hwcaps: level3)?.contains("glibc-hwcaps") == false)
+    }
+
     @Test func loaderCacheOfFixtureParses() throws {
         let directory = try Support.makeRoot(["--ld-cache"])
         defer { Support.remove(directory + "/..") }
