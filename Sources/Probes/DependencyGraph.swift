@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ELFReader
 import HostIO
 
@@ -185,8 +188,8 @@ struct DirectoryMemo {
             resolved = try? root.resolve(directory)
             canonical[directory] = resolved
         }
-        // A directory that does not resolve: the full walk again, for its error.
-        guard let resolved else { return try root.resolve(path) }
+        // A directory that does not resolve (most glibc-hwcaps ones): its files do not either.
+        guard let resolved else { throw SystemError(operation: "resolve", path: root.hostPath(directory), errno: ENOENT) }
         return try root.resolve(name, in: resolved)
     }
 }
