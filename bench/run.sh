@@ -106,6 +106,9 @@ compare() {
 # verdicts: does each tool flag the signature?
 cw_flags() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if any(f["kind"]=="byte-signature" for f in d["findings"]) else 1)' "$1"; }
 yara_flags() { [ -n "$(yara -N --scan-list "$HERE/xz-signature.yar" "$1" 2>/dev/null)" ]; }
+# the two baselines over a file set, as shell commands for timeit: (c) sha256sum of a nul-separated list, (b) yara
+sha_cmd() { echo "xargs -0 -P $JOBS -n 64 sha256sum < '$1'"; }
+yara_cmd() { echo "yara -N --scan-list '$HERE/xz-signature.yar' '$1'"; }
 verdict() {  # verdict SCENARIO EXPECTED(yes|no) CW(yes|no) OPENWALL YARA
   local s=agree
   if [ "$3" != "$2" ] || [ "$4" != "$2" ] || [ "$5" != "$2" ]; then s="DIFFERS"; VERDICT_FAIL=1; fi
@@ -149,12 +152,12 @@ host_scenario() {  # host_scenario NAME
 
   local cw_cold cw_warm sha_cold sha_warm yara_cold yara_warm ow_cold ow_warm maps dpkgmaps
   cw_cold=$(timeit cold "'$CW' --scan-now --rules '$RULES' --format json")
-  sha_cold=$(timeit cold "xargs -0 -P $JOBS -n 64 sha256sum < '$set'")
-  yara_cold=$(timeit cold "yara -N --scan-list '$HERE/xz-signature.yar' '$list'")
+  sha_cold=$(timeit cold "$(sha_cmd "$set")")
+  yara_cold=$(timeit cold "$(yara_cmd "$list")")
   ow_cold=$(timeit cold "'$HERE/openwall-detect.sh'")
   cw_warm=$(timeit warm "'$CW' --scan-now --rules '$RULES' --format json")
-  sha_warm=$(timeit warm "xargs -0 -P $JOBS -n 64 sha256sum < '$set'")
-  yara_warm=$(timeit warm "yara -N --scan-list '$HERE/xz-signature.yar' '$list'")
+  sha_warm=$(timeit warm "$(sha_cmd "$set")")
+  yara_warm=$(timeit warm "$(yara_cmd "$list")")
   ow_warm=$(timeit warm "'$HERE/openwall-detect.sh'")
   maps=$(timeit warm "cat /proc/[0-9]*/maps")
   # a nothing-changed scan still reads the package database (dpkg status + every .list file):
@@ -280,8 +283,8 @@ root_scenario() {  # root_scenario NAME ROOT EXPECTED(yes|no) [timing [startup]]
     row "$name" "start-up: --check-rules (warm)" "${start}s" "-" "-" "-" "-" ""
   fi
   cw_cold=$(timeit cold "'$CW' --scan-now --rules '$RULES' --root '$root' --format json")
-  sha_cold=$(timeit cold "xargs -0 -P $JOBS -n 64 sha256sum < '$set'")
-  yara_cold=$(timeit cold "yara -N --scan-list '$HERE/xz-signature.yar' '$list'")
+  sha_cold=$(timeit cold "$(sha_cmd "$set")")
+  yara_cold=$(timeit cold "$(yara_cmd "$list")")
   ow_cold=$(timeit cold "'$HERE/openwall-detect.sh' '$root/usr/sbin/sshd' '$libdir'")
   compare "$name" "cold --root scan vs sha256sum floor" "$cw_cold" "sha256sum same files" "$sha_cold" 1.5
   compare "$name" "cold --root scan vs yara (b)" "$cw_cold" "yara same files" "$yara_cold" 1

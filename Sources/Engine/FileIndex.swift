@@ -168,7 +168,6 @@ struct FileIndex {
             return (cached, true)
         }
         let file = try open(opener)
-        if let cached = cache?.lookup(file.status, request: request) { return (cached, true) }
         let facts = try inspector.inspect(file, request)
         cache?.store(facts)
         return (facts, false)

@@ -5,20 +5,7 @@ import Glibc
 /// Shell-style name matching (fnmatch(3) without flags): `*`, `?` and `[...]` on one file name.
 public enum Glob {
     public static func matches(_ pattern: String, _ name: String) -> Bool {
-        // Most rule globs are a literal name or a literal prefix and one trailing `*` ("liblzma.so*"), checked for
-        // every file name of every scan: answer those without converting both strings to C strings for fnmatch.
-        let bytes = pattern.utf8
-        if let firstSpecial = bytes.firstIndex(where: isSpecial) {
-            if bytes[firstSpecial] == UInt8(ascii: "*") && bytes.index(after: firstSpecial) == bytes.endIndex {
-                return name.utf8.starts(with: bytes[..<firstSpecial])
-            }
-            return fnmatch(pattern, name, 0) == 0
-        }
-        return name.utf8.elementsEqual(bytes)
-    }
-
-    static func isSpecial(_ byte: UInt8) -> Bool {
-        byte == UInt8(ascii: "*") || byte == UInt8(ascii: "?") || byte == UInt8(ascii: "[") || byte == UInt8(ascii: "\\")
+        fnmatch(pattern, name, 0) == 0
     }
 }
 
@@ -36,7 +23,7 @@ public struct GlobSet: Sendable {
         var others: [(head: [UInt8], pattern: String)] = []
         for pattern in patterns {
             let bytes = Array(pattern.utf8)
-            let specials = bytes.indices.filter { Glob.isSpecial(bytes[$0]) }
+            let specials = bytes.indices.filter { Self.isSpecial(bytes[$0]) }
             let star = UInt8(ascii: "*")
             if specials.isEmpty {
                 literals.insert(pattern)
@@ -61,6 +48,10 @@ public struct GlobSet: Sendable {
         return prefixes.contains { bytes.starts(with: $0) }
             || suffixes.contains { bytes.count >= $0.count && bytes.suffix($0.count).elementsEqual($0) }
             || others.contains { bytes.starts(with: $0.head) && Glob.matches($0.pattern, name) }
+    }
+
+    private static func isSpecial(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: "*") || byte == UInt8(ascii: "?") || byte == UInt8(ascii: "[") || byte == UInt8(ascii: "\\")
     }
 
     /// Whether any of `names` matches any glob.
