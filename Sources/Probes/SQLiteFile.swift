@@ -54,8 +54,11 @@ struct SQLiteFile {
         var pending = [rootPage]
         var visited: Set<Int> = []
         while let page = pending.popLast() {
-            guard page >= 1, page <= pageCount, visited.insert(page).inserted else {
-                throw FormatError(description: "b-tree page \(page) is out of range or visited twice")
+            guard page >= 1, page <= pageCount else {
+                throw FormatError(description: "b-tree page \(page) is past the end of the file (\(pageCount) pages): truncated or damaged")
+            }
+            guard visited.insert(page).inserted else {
+                throw FormatError(description: "b-tree page \(page) is reached twice: the database is damaged")
             }
             let start = (page - 1) * pageSize
             let header = page == 1 ? start + 100 : start
