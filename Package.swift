@@ -23,15 +23,18 @@ let package = Package(
         .target(name: "HostIO"),
         .target(name: "XZ", dependencies: ["CLZMA"]),
         .target(name: "ELFReader", dependencies: ["CLibElf", "XZ"]),
-        .target(name: "Journal", dependencies: ["CSystemd"]),
+        .target(name: "Journal", dependencies: ["CSystemd", "HostIO"]),
 
         // The domain: facts about the host, rules as data, matching, reporting.
         .target(name: "Probes", dependencies: [
             "HostIO", "ELFReader",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        .target(name: "Rules", dependencies: ["Yams", "HostIO"]),
-        .target(name: "Engine", dependencies: ["Probes", "Rules", "ELFReader", "HostIO"]),
+        .target(name: "Rules", dependencies: ["Yams", "HostIO", "Probes"]),
+        .target(name: "Engine", dependencies: [
+            "Probes", "Rules", "ELFReader", "HostIO",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         .target(name: "Reporting", dependencies: ["Engine", "Rules", "Probes"]),
         .target(name: "Daemon", dependencies: [
             "Engine", "Rules", "Journal", "HostIO", "Reporting",

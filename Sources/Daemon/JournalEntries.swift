@@ -50,6 +50,7 @@ public enum JournalEntries {
             ("CHAINWATCH_VERSION", e.version), ("CHAINWATCH_PID", e.pid.map(String.init)),
             ("CHAINWATCH_PIDS", e.pids.map { $0.map(String.init).joined(separator: " ") }),
             ("CHAINWATCH_CHAIN", e.chain?.joined(separator: " -> ")), ("CHAINWATCH_DETAIL", e.detail),
+            ("CHAINWATCH_MATCHED_NAME", e.matchedName),
         ]
         for case let (name, value?) in optional { fields.append(JournalField(name, value)) }
         if case .reminder(_, let firstSeen) = event { fields.append(JournalField("CHAINWATCH_FIRST_SEEN", String(Int(firstSeen)))) }

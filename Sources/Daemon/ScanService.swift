@@ -78,14 +78,16 @@ public struct ScanService: Service {
             AlertSink.stderr("chainwatch: state in \(directory) unreadable (\(error)); starting with no remembered findings")
             state = AlertState()
         }
-        var rules = initialRules
+        // Compiled once per load: a reload builds a new plan, and with it new byte patterns (and their digest, so no
+        // cached pattern hit of the old rules is taken for the new).
+        var plan = ScanPlan(initialRules)
         var saved: AlertState?
-        sink.deliver([JournalEntries.lifecycle("started", detail: "\(rules.rules.count) rules, interval \(configuration.interval)")], state: &state)
+        sink.deliver([JournalEntries.lifecycle("started", detail: "\(plan.rules.rules.count) rules, interval \(configuration.interval)")], state: &state)
         save(state, last: &saved)
         var readySent = false
         while !signals.stop.load(ordering: .relaxed) {
-            if signals.reload.exchange(false, ordering: .relaxed) { rules = reload(keeping: rules, state: &state) }
-            let report = await scan(rules: rules) {
+            if signals.reload.exchange(false, ordering: .relaxed) { plan = reload(keeping: plan, state: &state) }
+            let report = await scan(plan) {
                 if !readySent { ServiceNotifier.notify("READY=1") }
                 readySent = true
             }
@@ -106,13 +108,13 @@ public struct ScanService: Service {
     }
 
     /// Runs the blocking scan on its own thread, so neither the watchdog nor signal handling waits on it.
-    private func scan(rules: RuleSet, started: () -> Void) async -> ScanReport {
+    private func scan(_ plan: ScanPlan, started: () -> Void) async -> ScanReport {
         var options = ScanOptions()
         options.jobs = configuration.jobs
         options.cache = cache
         let signals = self.signals
         options.shouldStop = { signals.stop.load(ordering: .relaxed) }
-        let scanner = Scanner(rules: rules, options: options)
+        let scanner = Scanner(plan: plan, options: options)
         return await withCheckedContinuation { continuation in
             Thread.detachNewThread { continuation.resume(returning: scanner.run()) }
             started()
@@ -134,14 +136,15 @@ public struct ScanService: Service {
         }
     }
 
-    private func reload(keeping current: RuleSet, state: inout AlertState) -> RuleSet {
+    private func reload(keeping current: ScanPlan, state: inout AlertState) -> ScanPlan {
         do {
             let rules = try RuleLoader.load(from: rulePaths)
             sink.deliver([JournalEntries.lifecycle("reloaded", detail: "\(rules.rules.count) rules")], state: &state)
-            return rules
+            return ScanPlan(rules)
         } catch {
-            AlertSink.stderr("chainwatch: rules reload failed, keeping \(current.rules.count) rules:\n\(error)")
-            sink.deliver([JournalEntries.rulesError(error.description, keptRules: current.rules.count)], state: &state)
+            let kept = current.rules.rules.count
+            AlertSink.stderr("chainwatch: rules reload failed, keeping \(kept) rules:\n\(error)")
+            sink.deliver([JournalEntries.rulesError(error.description, keptRules: kept)], state: &state)
             return current
         }
     }

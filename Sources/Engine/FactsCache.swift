@@ -4,15 +4,33 @@ import Synchronization
 
 /// Remembers file facts between scans, keyed by what changes when a file does: device, inode, size, mtime and
 /// ctime. A daemon scan where nothing changed opens and fstats each file and reads none.
+///
+/// Facts hold nothing that depends on the rules. Byte-pattern hits do, so they are kept with the digest of the
+/// patterns they were found with: after a reload that changes any pattern every file is read again once, and
+/// every rule applies to every file at the next scan.
 public final class FactsCache: Sendable {
     struct Key: Hashable {
         var identity: FileIdentity
         var size: Int64
         var modified: Int64
         var changed: Int64
+
+        init(_ status: FileStatus) {
+            identity = status.identity
+            size = status.size
+            modified = status.modified
+            changed = status.changed
+        }
     }
 
-    private let entries = Mutex<[Key: FileFacts]>([:])
+    struct Entry: Sendable {
+        var facts: FileFacts
+        var hits: Set<Int>
+        /// `ScanPlan.bytePatternDigest` of the patterns `hits` index.
+        var patterns: String
+    }
+
+    private let entries = Mutex<[Key: Entry]>([:])
     /// Loader directories as last listed, by root and canonical path, with the directory's stat at the time.
     private let listings = Mutex<[String: (status: FileStatus, entries: [LibraryEntry])]>([:])
     /// The last parsed package inventory and the database stamp it was read at.
@@ -20,16 +38,14 @@ public final class FactsCache: Sendable {
 
     public init() {}
 
-    func lookup(_ status: FileStatus, request: InspectionRequest) -> FileFacts? {
-        let key = Key(identity: status.identity, size: status.size, modified: status.modified, changed: status.changed)
-        guard let facts = entries.withLock({ $0[key] }), facts.satisfies(request) else { return nil }
-        return facts
+    func lookup(_ status: FileStatus, needingSymbols: Bool, patterns: String) -> (FileFacts, Set<Int>)? {
+        guard let entry = entries.withLock({ $0[Key(status)] }), entry.patterns == patterns,
+              entry.facts.answers(needingSymbols: needingSymbols) else { return nil }
+        return (entry.facts, entry.hits)
     }
 
-    func store(_ facts: FileFacts) {
-        let status = facts.status
-        let key = Key(identity: status.identity, size: status.size, modified: status.modified, changed: status.changed)
-        entries.withLock { $0[key] = facts }
+    func store(_ facts: FileFacts, hits: Set<Int>, patterns: String) {
+        entries.withLock { $0[Key(facts.status)] = Entry(facts: facts, hits: hits, patterns: patterns) }
     }
 
     /// The package inventory of `root`, parsed again only when a database changed since the last scan: parsing

@@ -3,38 +3,10 @@ import HostIO
 import Probes
 import Synchronization
 
-/// One distinct file the scan saw, however many ways it was seen.
-public struct FileRecord: Sendable {
-    /// How to open exactly this file again.
-    enum Opener: Sendable {
-        case root(ConfinedRoot, String)
-        /// /proc/PID/map_files/START-END, then /proc/PID/root/PATH when map_files is not permitted.
-        case mapped(mapFiles: String, rootPath: String?)
-    }
-
-    var opener: Opener
-    public var path: String
-    /// File names it is known by: base names of its paths, DT_NEEDED names, its soname. File rules match on these.
-    public var names: [String] = []
-    public var seenAs: [String] = []
-    public var pids: [Int32] = []
-    public var chains: [[String]] = []
-    public var facts: FileFacts?
-
-    mutating func addName(_ name: String) {
-        if !name.isEmpty && !names.contains(name) { names.append(name) }
-    }
-
-    mutating func addSeen(_ how: String) {
-        if !seenAs.contains(how) { seenAs.append(how) }
-    }
-}
-
 /// The distinct files of one scan, keyed by device and inode, and the reading of them.
 struct FileIndex {
+    let plan: ScanPlan
     let inspector: FileInspector
-    let wantsELF: @Sendable ([String]) -> Bool
-    let wantsBytes: @Sendable ([String]) -> Bool
     let cache: FactsCache?
 
     private(set) var records: [FileRecord] = []
@@ -44,32 +16,29 @@ struct FileIndex {
     private(set) var bytesRead: Int64 = 0
     private(set) var filesFromCache = 0
 
-    init(inspector: FileInspector, wantsELF: @escaping @Sendable ([String]) -> Bool,
-         wantsBytes: @escaping @Sendable ([String]) -> Bool, cache: FactsCache?) {
+    init(plan: ScanPlan, inspector: FileInspector, cache: FactsCache?) {
+        self.plan = plan
         self.inspector = inspector
-        self.wantsELF = wantsELF
-        self.wantsBytes = wantsBytes
         self.cache = cache
     }
 
-    private mutating func record(for identity: FileIdentity, opener: FileRecord.Opener, path: String) -> Int {
+    private mutating func record(for identity: FileIdentity, opener: FileRecord.Opener, root: ConfinedRoot, path: String) -> Int {
         if let position = positions[identity] { return position }
         positions[identity] = records.count
-        records.append(FileRecord(opener: opener, path: path))
+        records.append(FileRecord(opener: opener, root: root, path: path))
         return records.count - 1
     }
 
     mutating func addMapped(_ mapped: MappedFile) {
         let position = record(for: mapped.identity, opener: .mapped(mapFiles: mapped.mapFilesPath, rootPath: mapped.rootPath),
-                              path: mapped.path)
+                              root: mapped.root, path: mapped.path)
         records[position].addName(baseName(mapped.path))
         records[position].addSeen(mapped.isDeleted ? "mapped (deleted from disk)" : "mapped")
         for pid in mapped.pids where !records[position].pids.contains(pid) { records[position].pids.append(pid) }
     }
 
     mutating func addGraphNode(_ node: DependencyGraph.Node, root: ConfinedRoot) {
-        let shown = root.isHost || root.prefix.hasPrefix("/proc/") ? root.prefix + node.path : node.path
-        let position = record(for: node.identity, opener: .root(root, node.path), path: shown)
+        let position = record(for: node.identity, opener: .root(root, node.path), root: root, path: node.path)
         records[position].addName(baseName(node.path))
         records[position].addName(baseName(node.name))
         if let soname = node.elf.soname { records[position].addName(soname) }
@@ -83,9 +52,9 @@ struct FileIndex {
         case .ignored:
             return
         case .skipped(let reason):
-            skipped.append(Skip(subject: directory + "/" + entry.entry, reason: reason))
+            skipped.append(Skip(subject: root.displayPath(directory + "/" + entry.entry), reason: reason))
         case .library(let resolved, let identity):
-            let position = record(for: identity, opener: .root(root, resolved), path: resolved)
+            let position = record(for: identity, opener: .root(root, resolved), root: root, path: resolved)
             records[position].addName(entry.entry)
             records[position].addName(baseName(resolved))
             records[position].addSeen("library directory")
@@ -95,137 +64,101 @@ struct FileIndex {
     /// Reads a file for the dependency walk (ELF facts needed), once per identity.
     mutating func inspectForGraph(root: ConfinedRoot, path: String) throws -> FileFacts {
         let status = try FileSystem.linkStatus(root.hostPath(path))
-        if let position = positions[status.identity], let facts = records[position].facts, facts.elfParsed {
+        if let position = positions[status.identity], let facts = records[position].facts {
             return facts
         }
-        let names = [baseName(path)]
-        // The walk needs the dynamic section; symbols only where an ELF rule names the file.
-        let request = InspectionRequest(parseELF: true, readSymbols: wantsELF(names), scanBytes: wantsBytes(names), names: names)
-        let (facts, fromCache) = try Self.inspect(.root(root, path), request: request, inspector: inspector, cache: cache)
-        count(facts, fromCache: fromCache)
-        let position = record(for: facts.identity, opener: .root(root, path), path: path)
-        records[position].addName(names[0])
-        records[position].facts = facts
-        return facts
+        let name = baseName(path)
+        let read = try Self.inspect(.root(root, path), needingSymbols: plan.wantsSymbols([name]), plan: plan,
+                                    inspector: inspector, cache: cache)
+        count(read)
+        let position = record(for: read.facts.identity, opener: .root(root, path), root: root, path: path)
+        records[position].addName(name)
+        records[position].take(read.facts, hits: read.hits)
+        return read.facts
     }
 
-    /// Reads every file not yet read, or read without what its names now ask for, on `jobs` threads.
+    /// Reads every file not yet read, or read without what its names now ask for, on `jobs` threads. A read can
+    /// reveal a SONAME, a new name that may ask for more (symbol tables): then the file is read once more.
     /// - Parameter readAhead: files ahead of the workers whose reading is started early (0: none, the daemon's
     ///   default, which reads little after its first scan and must stay gentle on a busy server's disk).
     mutating func inspectPending(jobs: Int, readAhead: Int = 0, shouldStop: @escaping @Sendable () -> Bool = { false }) {
-        var work: [(Int, FileRecord.Opener, InspectionRequest)] = []
-        for (position, record) in records.enumerated() {
-            let request = InspectionRequest(parseELF: wantsELF(record.names), scanBytes: wantsBytes(record.names), names: record.names)
-            if let facts = record.facts, facts.satisfies(request) { continue }
-            work.append((position, record.opener, request))
+        for _ in 0..<2 {
+            let work = records.indices.compactMap { position -> (Int, FileRecord.Opener, Bool)? in
+                let record = records[position]
+                let symbols = plan.wantsSymbols(record.names)
+                if let facts = record.facts, record.patternHits != nil, facts.answers(needingSymbols: symbols) { return nil }
+                return (position, record.opener, symbols)
+            }
+            if work.isEmpty { break }
+            read(work, jobs: jobs, readAhead: readAhead, shouldStop: shouldStop)
         }
-        let results = Mutex<[(Int, Result<(FileFacts, Bool), Error>)]>([])
+        // A file an ELF rule names (liblzma.so*) that does not parse is reported, never passed over in silence.
+        for record in records where plan.elfRuleNames(record.names) {
+            guard let facts = record.facts else { continue }
+            if let problem = facts.elfProblem ?? (facts.isELF ? nil : "not an ELF file") {
+                skipped.append(Skip(subject: record.displayPath, reason: "ELF not readable (\(problem)); ELF rules not applied"))
+            }
+        }
+    }
+
+    private mutating func read(_ work: [(Int, FileRecord.Opener, Bool)], jobs: Int, readAhead: Int,
+                               shouldStop: @escaping @Sendable () -> Bool) {
+        let results = Mutex<[(Int, Result<Inspection, Error>)]>([])
         let next = Atomic<Int>(0)
-        let inspector = self.inspector, cache = self.cache
-        let items = work
-        for item in items.prefix(readAhead) { Self.prefetch(item.1) }
-        DispatchQueue.concurrentPerform(iterations: max(1, min(jobs, items.count))) { _ in
+        let inspector = self.inspector, cache = self.cache, plan = self.plan
+        for item in work.prefix(readAhead) { Self.prefetch(item.1) }
+        DispatchQueue.concurrentPerform(iterations: max(1, min(jobs, work.count))) { _ in
             while true {
                 let slot = next.add(1, ordering: .relaxed).oldValue
-                guard slot < items.count, !shouldStop() else { return }
-                if readAhead > 0, slot + readAhead < items.count { Self.prefetch(items[slot + readAhead].1) }
-                let (position, opener, request) = items[slot]
-                let result = Result { try Self.inspect(opener, request: request, inspector: inspector, cache: cache) }
+                guard slot < work.count, !shouldStop() else { return }
+                if readAhead > 0, slot + readAhead < work.count { Self.prefetch(work[slot + readAhead].1) }
+                let (position, opener, symbols) = work[slot]
+                let result = Result { try Self.inspect(opener, needingSymbols: symbols, plan: plan, inspector: inspector, cache: cache) }
                 results.withLock { $0.append((position, result)) }
             }
         }
         for (position, result) in results.withLock({ $0 }).sorted(by: { $0.0 < $1.0 }) {
             switch result {
-            case .success(let (facts, fromCache)):
-                count(facts, fromCache: fromCache)
-                records[position].facts = facts
+            case .success(let read):
+                count(read)
+                records[position].take(read.facts, hits: read.hits)
             case .failure(let error):
-                skipped.append(Skip(subject: records[position].path, reason: Self.describe(error)))
-            }
-        }
-        // A file a rule names (liblzma.so*) that does not parse is reported, never passed over in silence.
-        for record in records where wantsELF(record.names) {
-            if let problem = record.facts?.elfProblem {
-                skipped.append(Skip(subject: record.path, reason: "ELF not readable (\(problem)); ELF rules not applied"))
+                // Marked as matched (nothing found) so the second pass does not try again.
+                records[position].patternHits = records[position].patternHits ?? []
+                skipped.append(Skip(subject: records[position].displayPath, reason: Self.describe(error)))
             }
         }
     }
 
-    private mutating func count(_ facts: FileFacts, fromCache: Bool) {
-        if fromCache {
+    private mutating func count(_ read: Inspection) {
+        if read.fromCache {
             filesFromCache += 1
         } else {
             filesRead += 1
-            bytesRead += facts.status.size
+            bytesRead += read.facts.status.size
         }
     }
 
+    struct Inspection: Sendable {
+        var facts: FileFacts
+        var hits: Set<Int>
+        var fromCache: Bool
+    }
+
+    /// Facts and byte-pattern hits for a file: from the cache when its stat is unchanged and the hits were found
+    /// with this plan's patterns, else from one read of the file.
     private static func inspect(
-        _ opener: FileRecord.Opener, request: InspectionRequest, inspector: FileInspector, cache: FactsCache?
-    ) throws -> (FileFacts, Bool) {
+        _ opener: FileRecord.Opener, needingSymbols: Bool, plan: ScanPlan, inspector: FileInspector, cache: FactsCache?
+    ) throws -> Inspection {
         // A daemon scan where nothing changed answers from the cache after one stat: no open, fstat or close.
-        if let cache, let status = try? status(opener), let cached = cache.lookup(status, request: request) {
-            return (cached, true)
+        if let cache, let status = try? status(opener),
+           let (facts, hits) = cache.lookup(status, needingSymbols: needingSymbols, patterns: plan.bytePatternDigest) {
+            return Inspection(facts: facts, hits: hits, fromCache: true)
         }
         let file = try open(opener)
-        let facts = try inspector.inspect(file, request)
-        cache?.store(facts)
-        return (facts, false)
+        var stream = MultiPatternSearch.Stream(plan.bytePatterns)
+        let facts = try inspector.inspect(file, readSymbols: needingSymbols) { stream.feed($0) }
+        cache?.store(facts, hits: stream.found, patterns: plan.bytePatternDigest)
+        return Inspection(facts: facts, hits: stream.found, fromCache: false)
     }
-
-    /// Starts reading a file the scan will read soon; a file that cannot be opened now is left to the read.
-    private static func prefetch(_ opener: FileRecord.Opener) {
-        (try? open(opener))?.prefetch()
-    }
-
-    /// What `open(opener)` would fstat, from a stat of the same path (following only /proc magic links).
-    private static func status(_ opener: FileRecord.Opener) throws -> FileStatus {
-        switch opener {
-        case .root(let root, let path):
-            return try FileSystem.linkStatus(root.hostPath(path))
-        case .mapped(let mapFiles, let rootPath):
-            do { return try FileSystem.status(mapFiles) } catch where error.isPermissionDenied {
-                guard let rootPath else { throw error }
-                return try FileSystem.linkStatus(rootPath)
-            }
-        }
-    }
-
-    private static func open(_ opener: FileRecord.Opener) throws -> OpenFile {
-        switch opener {
-        case .root(let root, let path):
-            return try OpenFile(path: root.hostPath(path))
-        case .mapped(let mapFiles, let rootPath):
-            let failure: FileReadError
-            do {
-                return try OpenFile(path: mapFiles, followSymlinks: true)
-            } catch {
-                failure = error
-            }
-            // map_files needs CAP_SYS_ADMIN (or CAP_CHECKPOINT_RESTORE); the process's root view needs only ptrace read.
-            guard case .system(let system) = failure, system.isPermissionDenied, let rootPath else { throw failure }
-            return try OpenFile(path: rootPath, followSymlinks: false)
-        }
-    }
-
-    private static func describe(_ error: Error) -> String {
-        if let error = error as? FileReadError {
-            switch error {
-            case .system(let system) where system.isNotFound: return "gone before it could be read (process exited or file removed)"
-            case .tooLarge(_, let size, let limit): return "\(size) bytes is over the \(limit)-byte read limit; not read"
-            case .notRegular(_, let kind): return "not a regular file (\(kind.rawValue)); not read"
-            case .changed: return "changed while it was read; read again next scan"
-            default: return error.description
-            }
-        }
-        return "\(error)"
-    }
-}
-
-func baseName(_ path: String) -> String {
-    var trimmed = path[...]
-    while trimmed.utf8.count > 1, trimmed.utf8.last == UInt8(ascii: "/") { trimmed = trimmed.dropLast() }
-    guard let slash = trimmed.utf8.lastIndex(of: UInt8(ascii: "/")) else { return String(trimmed) }
-    let name = trimmed[trimmed.utf8.index(after: slash)...]
-    return name.isEmpty ? path : String(name)
 }

@@ -37,6 +37,9 @@ public struct Evidence: Sendable, Hashable, Codable {
     public var chain: [String]?
     /// Where the file was seen: "mapped", "dependency", "library directory".
     public var seenAs: [String]?
+    /// The name of the file a rule's `files:` glob matched (its base name, SONAME or a DT_NEEDED name); absent when
+    /// the rule applies to every file of its type.
+    public var matchedName: String?
     /// One line of rule-specific detail: the symbols found, the pattern matched, the hash's published source.
     public var detail: String?
 

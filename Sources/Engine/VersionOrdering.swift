@@ -1,10 +1,13 @@
+import Probes
+
 /// Version comparison per package ecosystem, so rule ranges mean what the distribution means.
 public enum VersionOrdering {
     /// Negative, zero or positive as `a` sorts before, equal to or after `b` in `ecosystem`'s ordering.
-    public static func compare(_ a: String, _ b: String, ecosystem: String) -> Int {
+    public static func compare(_ a: String, _ b: String, ecosystem: PackageEcosystem) -> Int {
         switch ecosystem {
-        case "debian": return DebianVersion.compare(a, b)
-        default: return RPMVersion.compare(a, b)   // rpm; pacman's vercmp and apk's order agree on the forms in use
+        case .debian: return DebianVersion.compare(a, b)
+        // pacman's vercmp and apk's order agree with rpm's on the version forms in use.
+        case .rpm, .alpine, .arch: return RPMVersion.compare(a, b)
         }
     }
 

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+import Glibc   // ELOOP, ENOTDIR
 #endif
 
 /// A directory treated as `/`: every path is resolved inside it, component by component, the way the kernel would
@@ -8,21 +8,53 @@ import Glibc
 /// This is userspace resolution (openat2's RESOLVE_IN_ROOT is not reachable without a variadic `syscall`); the final
 /// open uses `O_NOFOLLOW` and `OpenFile` checks identity, so a swapped last component is caught.
 public struct ConfinedRoot: Sendable, Hashable {
+    /// What the root is, which decides how its paths are shown and whose package database describes its files.
+    public enum Kind: Sendable, Hashable {
+        /// This host's own `/`.
+        case host
+        /// An offline root: a mounted image, a container's files, an unpacked archive.
+        case image
+        /// A running process's root (`/proc/PID/root`) when it is not the host's: a container's view.
+        case process(pid: Int32)
+    }
+
     /// The root as a path on this host, without a trailing slash ("" for the host's own root).
     public let prefix: String
+    public let kind: Kind
 
     /// The same limit as the kernel's for symlinks followed in one lookup.
     public static let maximumSymlinks = 40
 
+    /// The host itself for "/", otherwise an offline image at `hostPath`.
     public init(_ hostPath: String) {
         var trimmed = hostPath
         while trimmed.hasSuffix("/") { trimmed.removeLast() }
         prefix = trimmed
+        kind = trimmed.isEmpty ? .host : .image
+    }
+
+    private init(prefix: String, kind: Kind) {
+        self.prefix = prefix
+        self.kind = kind
     }
 
     public static let host = ConfinedRoot("/")
 
-    public var isHost: Bool { prefix.isEmpty }
+    /// The root of running process `pid`, seen through `procPath` (normally /proc).
+    public static func process(_ pid: Int32, procPath: String = "/proc") -> ConfinedRoot {
+        ConfinedRoot(prefix: procPath + "/\(pid)/root", kind: .process(pid: pid))
+    }
+
+    public var isHost: Bool { kind == .host }
+
+    /// How a path inside the root is shown in reports: as is for the host and for an image (the report names the
+    /// image), and through /proc/PID/root for a process's root, where the path alone would name a host file.
+    public func displayPath(_ inside: String) -> String {
+        switch kind {
+        case .host, .image: return inside
+        case .process: return hostPath(inside)
+        }
+    }
 
     /// The host path of a path inside the root, without resolving anything.
     public func hostPath(_ inside: String) -> String {

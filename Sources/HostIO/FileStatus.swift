@@ -58,64 +58,44 @@ public struct FileStatus: Hashable, Sendable, Codable {
 public enum FileSystem {
     /// `lstat(2)`: the link itself, never its target.
     public static func linkStatus(_ path: String) throws(SystemError) -> FileStatus {
-        var st = stat()
-        _ = try valueOrErrno("lstat", path) { lstat(path, &st) }
-        return FileStatus(st)
+        try Syscall.linkStatus(path)
     }
 
     /// `stat(2)`: follows symlinks. Use only on paths the scanner controls or on /proc magic links.
     public static func status(_ path: String) throws(SystemError) -> FileStatus {
-        var st = stat()
-        _ = try valueOrErrno("stat", path) { stat(path, &st) }
-        return FileStatus(st)
+        try Syscall.status(path)
     }
 
     /// `readlink(2)`.
     public static func readLink(_ path: String) throws(SystemError) -> String {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let count = try valueOrErrno("readlink", path) { readlink(path, &buffer, buffer.count - 1) }
-        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        String(decoding: try Syscall.readlink(path), as: UTF8.self)
     }
 
     /// The names in a directory (without `.` and `..`), sorted so scans are deterministic.
     public static func directoryEntries(_ path: String) throws(SystemError) -> [String] {
-        let fd = try valueOrErrno("open", path) { open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW) }
-        guard let dir = fdopendir(fd) else {
-            let code = errno
-            close(fd)
-            throw SystemError(operation: "opendir", path: path, errno: code)
-        }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names.sorted()
+        let fd = try Syscall.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)
+        return try Syscall.directoryNames(fd, path: path).sorted()
     }
 
-    /// Writes `bytes` to `path` atomically: a temporary file in the same directory, fsync, rename.
+    /// Writes `bytes` to `path` atomically: a temporary file in the same directory, fsync, close, rename. A
+    /// failure at any step (close included: NFS and full disks report there) leaves `path` as it was.
     public static func writeAtomically(_ bytes: [UInt8], to path: String, permissions: UInt32 = 0o600) throws(SystemError) {
-        let temporary = path + ".tmp.\(getpid())"
-        let fd = try valueOrErrno("open", temporary) {
-            open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode_t(permissions))
-        }
+        let temporary = path + ".tmp.\(Syscall.processID())"
+        let fd = try Syscall.open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, permissions: permissions)
         var failure: SystemError?
-        var offset = 0
-        while offset < bytes.count && failure == nil {
-            do {
-                offset += try valueOrErrno("write", temporary) {
-                    bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
-                }
-            } catch { failure = error }
+        do {
+            var offset = 0
+            while offset < bytes.count {
+                offset += try Syscall.write(fd, path: temporary, from: bytes, offset..<bytes.count)
+            }
+            try Syscall.fsync(fd, path: temporary)
+        } catch { failure = error }
+        do { try Syscall.close(fd, path: temporary) } catch { failure = failure ?? error }
+        if failure == nil {
+            do { try Syscall.rename(temporary, path) } catch { failure = error }
         }
-        if failure == nil, fsync(fd) != 0 { failure = SystemError(operation: "fsync", path: temporary, errno: errno) }
-        close(fd)
-        if failure == nil, rename(temporary, path) != 0 { failure = SystemError(operation: "rename", path: path, errno: errno) }
         if let failure {
-            unlink(temporary)
+            try? Syscall.unlink(temporary)
             throw failure
         }
     }
@@ -124,8 +104,8 @@ public enum FileSystem {
     /// the kernel generates these (their stat says size 0), and a scan reads a few per process, every scan.
     /// O_NONBLOCK and O_NOFOLLOW keep a path that is not what it should be from blocking or leading elsewhere.
     public static func readKernelFile(_ path: String, limit: Int) throws(SystemError) -> [UInt8] {
-        let fd = try valueOrErrno("open", path) { open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY) }
-        defer { close(fd) }
+        let fd = try Syscall.open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY)
+        defer { Syscall.closeReadOnly(fd) }
         var bytes = [UInt8](repeating: 0, count: min(limit, 16 << 10))
         var filled = 0
         while true {
@@ -135,9 +115,7 @@ public enum FileSystem {
                 }
                 bytes += [UInt8](repeating: 0, count: min(bytes.count, limit - bytes.count))
             }
-            let n = try valueOrErrno("read", path) {
-                bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + filled, $0.count - filled) }
-            }
+            let n = try Syscall.read(fd, path: path, into: &bytes, filled..<bytes.count)
             if n == 0 { break }
             filled += n
         }
@@ -150,9 +128,12 @@ public enum FileSystem {
         var current = path.hasPrefix("/") ? "" : "."
         for component in path.split(separator: "/") {
             current += "/" + component
-            if mkdir(current, mode_t(permissions)) != 0 && errno != EEXIST {
-                throw SystemError(operation: "mkdir", path: current, errno: errno)
-            }
+            do { try Syscall.mkdir(current, permissions: permissions) } catch where error.errno == EEXIST { continue }
         }
+    }
+
+    /// Whether something listens on the Unix datagram socket at `path` (a stale socket file refuses).
+    public static func datagramSocketAccepts(_ path: String) -> Bool {
+        Syscall.datagramSocketAccepts(path)
     }
 }

@@ -35,74 +35,88 @@ public final class OpenFile {
     public let path: String
     public let status: FileStatus
     private let descriptor: Int32
+    /// Called after each chunk is read with the bytes read so far. Tests use it to change a file mid-read.
+    public var chunkObserver: ((Int) -> Void)?
+
+    /// Bytes per read(2)/pread(2) call.
+    public static let chunkSize = 1 << 20
 
     /// Opens `path` if it is a regular file. `followSymlinks` is for /proc magic links (map_files, exe) only;
     /// paths inside a scanned root are resolved by `ConfinedRoot` first and opened with `O_NOFOLLOW`.
     public init(path: String, followSymlinks: Bool = false) throws(FileReadError) {
         let before: FileStatus
         do {
-            before = followSymlinks ? try FileSystem.status(path) : try FileSystem.linkStatus(path)
+            before = followSymlinks ? try Syscall.status(path) : try Syscall.linkStatus(path)
         } catch { throw .system(error) }
         guard before.isRegular else { throw .notRegular(path: path, kind: before.kind) }
 
         let flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | (followSymlinks ? 0 : O_NOFOLLOW)
         let fd: Int32
-        do { fd = try valueOrErrno("open", path) { open(path, flags) } } catch { throw .system(error) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else {
-            let code = errno
-            close(fd)
-            throw .system(SystemError(operation: "fstat", path: path, errno: code))
+        let after: FileStatus
+        do {
+            fd = try Syscall.open(path, flags)
+        } catch { throw .system(error) }
+        do {
+            after = try Syscall.status(fd, path: path)
+        } catch {
+            Syscall.closeReadOnly(fd)
+            throw .system(error)
         }
-        let after = FileStatus(st)
         guard after.isRegular, after.identity == before.identity else {
-            close(fd)
+            Syscall.closeReadOnly(fd)
             throw .changed(path: path)
         }
         self.path = path
         self.status = after
         self.descriptor = fd
-        posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)
+        try? Syscall.advise(fd, path: path, offset: 0, length: 0, POSIX_FADV_SEQUENTIAL)
     }
 
-    deinit { close(descriptor) }
+    // Read-only: a failed close loses no data, and there is no caller left to tell.
+    deinit { Syscall.closeReadOnly(descriptor) }
 
     /// Asks the kernel to start reading the first `limit` bytes into the page cache now, without waiting: a scan
     /// hands this to files it will read next, so cold reads overlap (I/O depth) without more hashing threads.
     public func prefetch(limit: Int64 = 16 << 20) {
-        posix_fadvise(descriptor, 0, off_t(min(status.size, limit)), POSIX_FADV_WILLNEED)
+        try? Syscall.advise(descriptor, path: path, offset: 0, length: min(status.size, limit), POSIX_FADV_WILLNEED)
     }
 
     /// Reads at most `count` bytes at `offset` (pread); fewer at end of file.
     public func read(at offset: Int64, count: Int) throws(FileReadError) -> [UInt8] {
         var buffer = [UInt8](repeating: 0, count: count)
-        var filled = 0
-        while filled < count {
-            let n: Int
-            do {
-                n = try valueOrErrno("pread", path) {
-                    buffer.withUnsafeMutableBytes { raw in
-                        pread(descriptor, raw.baseAddress! + filled, count - filled, off_t(offset) + off_t(filled))
-                    }
-                }
-            } catch { throw .system(error) }
-            if n == 0 { break }
-            filled += n
-        }
+        let filled = try fill(&buffer, from: 0, at: offset)
         buffer.removeLast(count - filled)
         return buffer
     }
 
-    /// Streams the file from its start in chunks; the slice passed to `body` is valid only during the call.
-    /// Fails with `.changed` if the file's size or modification time moved while it was read.
-    public func forEachChunk(size chunkSize: Int = 1 << 20, _ body: (ArraySlice<UInt8>) throws -> Void) throws {
-        var buffer = [UInt8](repeating: 0, count: chunkSize)
-        while true {
-            let n = try valueOrErrno("read", path) {
-                buffer.withUnsafeMutableBytes { raw in Glibc.read(descriptor, raw.baseAddress!, chunkSize) }
-            }
+    /// Fills `buffer[start...]` from the file at `offset`, chunk by chunk; returns the bytes now in the buffer.
+    private func fill(_ buffer: inout [UInt8], from start: Int, at offset: Int64) throws(FileReadError) -> Int {
+        var filled = start
+        while filled < buffer.count {
+            let want = min(Self.chunkSize, buffer.count - filled)
+            let position = offset + Int64(filled - start)
+            let n: Int
+            do {
+                n = try Syscall.pread(descriptor, path: path, into: &buffer, filled..<(filled + want), at: position)
+            } catch { throw .system(error) }
             if n == 0 { break }
+            filled += n
+            chunkObserver?(filled)
+        }
+        return filled
+    }
+
+    /// Streams the file from its start in chunks; the slice passed to `body` is valid only during the call.
+    /// Fails with `.changed` if the file's size or times moved while it was read.
+    public func forEachChunk(size chunkSize: Int = OpenFile.chunkSize, _ body: (ArraySlice<UInt8>) throws -> Void) throws {
+        var buffer = [UInt8](repeating: 0, count: chunkSize)
+        var total = 0
+        while true {
+            let n = try Syscall.read(descriptor, path: path, into: &buffer, 0..<buffer.count)
+            if n == 0 { break }
+            total += n
             try body(buffer[0..<n])
+            chunkObserver?(total)
         }
         try checkUnchanged()
     }
@@ -110,9 +124,12 @@ public final class OpenFile {
     /// The whole file, refusing files over `limit` bytes. Fails with `.changed` if it moved while read.
     public func readAll(limit: Int64) throws(FileReadError) -> [UInt8] {
         guard status.size <= limit else { throw .tooLarge(path: path, size: status.size, limit: limit) }
-        // /proc files report size 0: read until EOF, bounded by the limit.
-        var bytes = try read(at: 0, count: Int(max(status.size, 4096)))
-        while bytes.count < Int(limit) {
+        // /proc files report size 0, and a file may have grown: read on until EOF, bounded by the limit.
+        var bytes = [UInt8](repeating: 0, count: Int(max(status.size, 4096)))
+        let filled = try fill(&bytes, from: 0, at: 0)
+        let full = filled == bytes.count
+        bytes.removeLast(bytes.count - filled)
+        while full {
             let more = try read(at: Int64(bytes.count), count: 64 * 1024)
             if more.isEmpty { break }
             bytes += more
@@ -122,14 +139,13 @@ public final class OpenFile {
         return bytes
     }
 
+    /// Whether the file is still what was opened: same size, mtime and ctime (ctime cannot be set back by anyone,
+    /// so restoring the mtime after a rewrite does not hide it).
     private func checkUnchanged() throws(FileReadError) {
-        var st = stat()
-        guard fstat(descriptor, &st) == 0 else {
-            throw .system(SystemError(operation: "fstat", path: path, errno: errno))
-        }
-        let now = FileStatus(st)
-        // /proc files have size 0 and no stable mtime worth comparing.
-        if status.size != 0 && (now.size != status.size || now.modified != status.modified) {
+        let now: FileStatus
+        do { now = try Syscall.status(descriptor, path: path) } catch { throw .system(error) }
+        // /proc files have size 0 and no stable times worth comparing.
+        if status.size != 0 && (now.size != status.size || now.modified != status.modified || now.changed != status.changed) {
             throw .changed(path: path)
         }
     }

@@ -1,12 +1,23 @@
 import CSystemd
-#if canImport(Glibc)
-import Glibc
-#endif
+import HostIO
 
 /// Why a journal entry was not delivered.
 public struct JournalError: Error, CustomStringConvertible, Sendable, Equatable {
-    public let message: String
-    public var description: String { message }
+    public enum Code: Sendable, Equatable {
+        case invalidFieldName(String)
+        /// libsystemd returned -errno.
+        case library(function: String, errno: Int32)
+    }
+
+    public let code: Code
+
+    public var description: String {
+        switch code {
+        case .invalidFieldName(let name): return "invalid journal field name \(name)"
+        case .library(let function, let errno):
+            return "\(function): \(SystemError(operation: function, path: "", errno: errno).reason)"
+        }
+    }
 }
 
 /// One journal field. The value is data: it may hold newlines or '=' and is sent length-delimited, so it cannot
@@ -34,36 +45,21 @@ public enum Journal {
     /// Whether journald is listening: sd_journal_sendv returns 0 even when nobody is, so ask the socket itself
     /// (connect a datagram socket to it; a stale socket file refuses the connection).
     public static func isListening(socketPath: String = socketPath) -> Bool {
-        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(socketPath.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
-        }
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        return result == 0
+        FileSystem.datagramSocketAccepts(socketPath)
     }
 
     /// Sends one entry (sd_journal_sendv). Throws if a field name is invalid or libsystemd reports an error.
     public static func send(_ fields: [JournalField]) throws(JournalError) {
         for field in fields where !JournalField.isValidName(field.name) {
-            throw JournalError(message: "invalid journal field name \(field.name)")
+            throw JournalError(code: .invalidFieldName(field.name))
         }
         // Each iovec is "NAME=value"; the buffers live until sd_journal_sendv returns.
         let buffers = fields.map { Array(($0.name + "=").utf8) + Array($0.value.utf8) }
         let result: Int32 = withIOVecs(buffers) { vectors in
             sd_journal_sendv(vectors.baseAddress, Int32(vectors.count))
         }
-        if result < 0 { throw JournalError(message: "sd_journal_sendv: \(String(cString: strerror(-result)))") }
+        // libsystemd returns -errno, never sets errno.
+        if result < 0 { throw JournalError(code: .library(function: "sd_journal_sendv", errno: -result)) }
     }
 
     private static func withIOVecs<R>(_ buffers: [[UInt8]], _ body: (UnsafeBufferPointer<iovec>) -> R) -> R {

@@ -2,76 +2,59 @@ import Crypto
 import ELFReader
 import HostIO
 
-/// What the scan learned about one file, read once: its identity, hash and, where asked, ELF facts.
+/// What the scan learned about one file, read once: its identity, hash and, for an ELF file, the ELF facts.
+/// Facts only: nothing here depends on which rules are loaded, so facts cached by one rule set serve the next.
 public struct FileFacts: Sendable {
     public var identity: FileIdentity
     public var status: FileStatus
     public var sha256: String
+    /// The file starts with the ELF magic.
+    public var isELF: Bool
     public var elf: ELFInfo?
-    /// Why `elf` is nil when ELF facts were wanted (not ELF, malformed, too large).
+    /// Why `elf` is nil for a file that starts like ELF (malformed, truncated).
     public var elfProblem: String?
-    /// Ids of the byte patterns found in the file, as reported by the scan's byte matcher.
-    public var byteMatches: [String] = []
-    /// Whether the byte matcher saw this file's bytes (files read for a hash only are not scanned).
-    public var bytesScanned = false
-    /// Whether ELF parsing was attempted.
-    public var elfParsed: Bool { elf != nil || elfProblem != nil }
 
-    /// Whether these facts answer `request` (a cached or earlier read may have been for less).
-    public func satisfies(_ request: InspectionRequest) -> Bool {
-        if request.scanBytes && !bytesScanned { return false }
-        if request.parseELF && !elfParsed { return false }
-        if request.parseELF && request.readSymbols, let elf, !elf.symbolsRead { return false }
-        return true
+    /// Whether these facts hold what a scan that needs symbol tables (or not) wants; an earlier read may have
+    /// parsed the dynamic section alone. A file that is not ELF, or not readable as ELF, has nothing more to give.
+    public func answers(needingSymbols: Bool) -> Bool {
+        guard needingSymbols, let elf else { return true }
+        return elf.symbolsRead
     }
 }
 
-/// What to learn about a file beyond its hash.
-public struct InspectionRequest: Sendable {
-    public var parseELF: Bool
-    /// With `parseELF`: also read symbol tables (an ELF rule names the file), not only the loader's facts.
-    public var readSymbols: Bool
-    /// Read the bytes for the byte matcher.
-    public var scanBytes: Bool
-    /// The file's names (path base names, sonames): which byte rules apply depends on them.
-    public var names: [String]
-
-    public init(parseELF: Bool, readSymbols: Bool = true, scanBytes: Bool, names: [String] = []) {
-        self.parseELF = parseELF
-        self.readSymbols = readSymbols
-        self.scanBytes = scanBytes
-        self.names = names
-    }
-}
-
-/// Reads a file once: SHA-256 of the bytes, and ELF facts and byte matches from those same bytes.
+/// Reads a file once: SHA-256 of the bytes, the ELF facts of an ELF file from those same bytes, and every byte
+/// handed on to `content` (where the engine matches byte rules), so one read serves every kind of rule.
 public struct FileInspector: Sendable {
     /// Files over this size are not read (a 10 GiB sparse file named liblzma.so.5 costs nothing); they are skipped.
     public var maximumSize: Int64
-    /// Finds byte patterns in a file's bytes; given the ELF facts (for executable-section offsets) when parsed.
-    public var byteMatcher: @Sendable (_ names: [String], _ bytes: [UInt8], _ elf: ELFInfo?) -> [String]
 
-    public init(maximumSize: Int64 = 512 << 20, byteMatcher: @escaping @Sendable ([String], [UInt8], ELFInfo?) -> [String] = { _, _, _ in [] }) {
+    public init(maximumSize: Int64 = 512 << 20) {
         self.maximumSize = maximumSize
-        self.byteMatcher = byteMatcher
     }
 
-    public func inspect(_ file: OpenFile, _ request: InspectionRequest) throws -> FileFacts {
+    /// - Parameters:
+    ///   - readSymbols: also read .dynsym, .symtab and .gnu_debugdata (an ELF rule names the file), not only the
+    ///     loader's facts; skipping them keeps memory down.
+    ///   - content: called with the file's bytes in order, once each: the whole file for ELF (which is parsed
+    ///     from memory), 1 MiB chunks for anything else (streamed, never held whole).
+    public func inspect(_ file: OpenFile, readSymbols: Bool, content: (ArraySlice<UInt8>) -> Void = { _ in }) throws -> FileFacts {
         if file.status.size > maximumSize {
             throw FileReadError.tooLarge(path: file.path, size: file.status.size, limit: maximumSize)
         }
-        guard request.parseELF || request.scanBytes else {
+        let head = try file.read(at: 0, count: 4)
+        guard head == [0x7f, 0x45, 0x4c, 0x46] else {
             var hasher = SHA256()
-            try file.forEachChunk { hasher.update(data: $0) }
-            return FileFacts(identity: file.status.identity, status: file.status, sha256: hasher.finalize().hex)
+            try file.forEachChunk { chunk in
+                hasher.update(data: chunk)
+                content(chunk)
+            }
+            return FileFacts(identity: file.status.identity, status: file.status, sha256: hasher.finalize().hex, isELF: false)
         }
         let bytes = try file.readAll(limit: maximumSize)
-        var facts = FileFacts(identity: file.status.identity, status: file.status, sha256: SHA256.hash(data: bytes).hex)
-        do { facts.elf = try ELFParser.parse(bytes, readSymbols: request.readSymbols || request.scanBytes) } catch { facts.elfProblem = error.description }
-        if request.scanBytes {
-            facts.byteMatches = byteMatcher(request.names, bytes, facts.elf)
-            facts.bytesScanned = true
-        }
+        var facts = FileFacts(identity: file.status.identity, status: file.status, sha256: SHA256.hash(data: bytes).hex,
+                              isELF: true)
+        do { facts.elf = try ELFParser.parse(bytes, readSymbols: readSymbols) } catch { facts.elfProblem = error.description }
+        content(bytes[...])
         return facts
     }
 }

@@ -3,11 +3,7 @@ import HostIO
 /// A package the system's package database says is installed.
 public struct InstalledPackage: Sendable, Hashable, Codable {
     /// Which package system recorded it; also names the version ordering that applies.
-    public enum Ecosystem: String, Sendable, Hashable, Codable, CaseIterable {
-        case debian, rpm, alpine, arch
-    }
-
-    public var ecosystem: Ecosystem
+    public var ecosystem: PackageEcosystem
     public var name: String
     public var version: String
     /// The source package (dpkg's Source field without its version; the name itself when absent).
@@ -16,7 +12,7 @@ public struct InstalledPackage: Sendable, Hashable, Codable {
     /// The database's state for it, e.g. dpkg's "install ok installed".
     public var state: String
 
-    public init(ecosystem: Ecosystem, name: String, version: String, source: String, architecture: String, state: String) {
+    public init(ecosystem: PackageEcosystem, name: String, version: String, source: String, architecture: String, state: String) {
         self.ecosystem = ecosystem
         self.name = name
         self.version = version

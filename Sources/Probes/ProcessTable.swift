@@ -5,12 +5,16 @@ public struct ProcessInfo: Sendable, Hashable {
     public var pid: Int32
     /// readlink /proc/PID/exe, as seen in the process's own mount namespace.
     public var executable: String?
+    /// The host's root, or the process's own (`/proc/PID/root`) when it runs in another one (a container).
+    public var root: ConfinedRoot
 }
 
 /// A file mapped executable into one or more processes, deduplicated by device and inode.
 public struct MappedFile: Sendable {
     public var identity: FileIdentity
+    /// The path as the first process mapping it names it, inside that process's `root`.
     public var path: String
+    public var root: ConfinedRoot
     public var isDeleted: Bool
     public var pids: [Int32]
     /// Where to open the exact mapped file: /proc/PID/map_files/START-END, which works for deleted files too.
@@ -48,6 +52,7 @@ public struct ProcessTable: Sendable {
             return table
         }
         var index: [FileIdentity: Int] = [:]
+        let hostRoot = try? FileSystem.status("/")
         for entry in entries where entry.allSatisfy(\.isNumber) {
             guard let pid = Int32(entry) else { continue }
             let base = procPath + "/" + entry
@@ -59,7 +64,10 @@ public struct ProcessTable: Sendable {
                 continue
             }
             let executable = try? FileSystem.readLink(base + "/exe")
-            table.processes.append(ProcessInfo(pid: pid, executable: executable))
+            // A process whose root is the host's (same directory inode) sees host paths; any other sees its own.
+            let sameRoot = (try? FileSystem.status(base + "/root"))?.identity == hostRoot?.identity
+            let root: ConfinedRoot = sameRoot ? .host : .process(pid, procPath: procPath)
+            table.processes.append(ProcessInfo(pid: pid, executable: executable, root: root))
             for mapping in MemoryMapParser.parse(bytes: maps, executableOnly: true) {
                 let identity = FileIdentity(device: mapping.device, inode: mapping.inode)
                 if let existing = index[identity] {
@@ -68,7 +76,7 @@ public struct ProcessTable: Sendable {
                 }
                 index[identity] = table.mappedFiles.count
                 table.mappedFiles.append(MappedFile(
-                    identity: identity, path: mapping.path, isDeleted: mapping.isDeleted, pids: [pid],
+                    identity: identity, path: mapping.path, root: root, isDeleted: mapping.isDeleted, pids: [pid],
                     mapFilesPath: base + "/map_files/" + mapping.mapFilesName,
                     rootPath: mapping.isDeleted ? nil : base + "/root" + mapping.path))
             }

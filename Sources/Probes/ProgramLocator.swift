@@ -13,7 +13,7 @@ public enum ProgramLocator {
     public static let standardDirectories = ["/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/local/sbin", "/usr/local/bin"]
 
     public static func locate(
-        _ name: String, root: ConfinedRoot, packages: PackageInventory, processes: [ProcessInfo], procPath: String = "/proc"
+        _ name: String, root: ConfinedRoot, packages: PackageInventory, processes: [ProcessInfo]
     ) -> [ProgramLocation] {
         var found: [ProgramLocation] = []
         var seen: Set<FileIdentity> = []
@@ -25,15 +25,12 @@ public enum ProgramLocator {
             add(root, path, "package \(package.name)")
         }
         for directory in standardDirectories { add(root, directory + "/" + name, "standard path") }
-        let hostRoot = try? FileSystem.status("/")
         for process in processes {
             guard var executable = process.executable else { continue }
             if executable.hasSuffix(" (deleted)") { executable.removeLast(" (deleted)".count) }
             guard executable.split(separator: "/").last.map(String.init) == name else { continue }
-            let processRoot = procPath + "/\(process.pid)/root"
             // A process in the host's own root is walked in the scan's root; one in a container, in its root.
-            let sameRoot = (try? FileSystem.status(processRoot))?.identity == hostRoot?.identity
-            add(sameRoot ? root : ConfinedRoot(processRoot), executable, "running pid \(process.pid)")
+            add(process.root.isHost ? root : process.root, executable, "running pid \(process.pid)")
         }
         return found
     }

@@ -74,6 +74,7 @@ public struct TextReporter {
             lines.append("pid:     " + shown + (pids.count > 10 ? " and \(pids.count - 10) more" : ""))
         }
         if let seen = evidence.seenAs, !seen.isEmpty { lines.append("seen as: " + seen.joined(separator: ", ")) }
+        if let name = evidence.matchedName { lines.append("name:    " + TerminalText.escape(name) + " (the name the rule matched)") }
         if let detail = evidence.detail { lines.append("detail:  " + TerminalText.escape(detail)) }
         return lines
     }

@@ -1,3 +1,5 @@
+import Probes
+
 /// One detection, loaded from a rule file: what to look for and what it means.
 public struct Rule: Sendable, Hashable {
     public var id: String
@@ -48,8 +50,8 @@ public enum RuleMatch: Sendable, Hashable {
 public enum Condition: String, Sendable, Hashable { case any, all }
 
 public struct PackageVersionMatch: Sendable, Hashable {
-    /// debian, rpm, alpine or arch: which database's packages and which version ordering.
-    public var ecosystem: String
+    /// Which database's packages and which version ordering.
+    public var ecosystem: PackageEcosystem
     public var packages: [String]
     public var versions: [String]
     public var ranges: [VersionRange]
@@ -68,18 +70,46 @@ public struct KnownHash: Sendable, Hashable {
     public var source: String
 }
 
+/// Which files a file rule (file-hash, byte-signature, elf-feature) applies to.
+public struct FileSelector: Sendable, Hashable {
+    public enum FileType: String, Sendable, Hashable, CaseIterable {
+        /// Every file the scan reads.
+        case any
+        /// Files that start with the ELF magic: executables, shared libraries, object files.
+        case elf
+    }
+
+    /// Globs (fnmatch) on every name the file goes by: its path's base name, its SONAME and the DT_NEEDED names
+    /// it was reached by. nil: every file of `type`, whatever its name.
+    public var names: [String]?
+    public var type: FileType
+
+    public init(names: [String]?, type: FileType) {
+        self.names = names
+        self.type = type
+    }
+
+    public static let everyFile = FileSelector(names: nil, type: .any)
+}
+
 public struct FileHashMatch: Sendable, Hashable {
+    public var files: FileSelector
     public var hashes: [KnownHash]
+
+    public init(files: FileSelector = .everyFile, hashes: [KnownHash]) {
+        self.files = files
+        self.hashes = hashes
+    }
 }
 
 public struct ByteSignatureMatch: Sendable, Hashable {
-    public var files: [String]
+    public var files: FileSelector
     public var condition: Condition
     public var patterns: [BytePattern]
 }
 
 public struct ELFFeatureMatch: Sendable, Hashable {
-    public var files: [String]
+    public var files: FileSelector
     public var condition: Condition
     public var ifuncSymbols: Bool
     public var irelativeRelocations: Bool
@@ -91,15 +121,4 @@ public struct DependencyChainMatch: Sendable, Hashable {
     public var library: String
     public var through: String?
     public var escalateTo: Severity?
-}
-
-extension Rule {
-    /// The file-name globs of a file rule (byte-signature, elf-feature); nil for rules that apply to every file.
-    public var fileGlobs: [String]? {
-        switch match {
-        case .byteSignature(let m): return m.files
-        case .elfFeature(let m): return m.files
-        default: return nil
-        }
-    }
 }

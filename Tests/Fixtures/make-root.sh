@@ -27,6 +27,19 @@
 #                       with --host-liblzma)
 #   --lib-version X.Y.Z liblzma file name suffix liblzma.so.X.Y.Z (default
 #                       5.6.1); also what lzma_version_string() returns
+#   --lib-file NAME     install liblzma under the file name NAME (e.g.
+#                       libcrcaccel.so.1) instead of liblzma.so.X.Y.Z; its
+#                       SONAME stays liblzma.so.5, the liblzma.so.5 symlink
+#                       points at NAME, libsystemd keeps NEEDED liblzma.so.5
+#                       and the liblzma5 .list names NAME.  Combines with
+#                       --host-liblzma (the host's file copied under NAME).
+#   --lib-soname NAME   build liblzma with SONAME NAME and file name NAME
+#                       (e.g. libcrcaccel.so.1), with NO liblzma.so.5 symlink;
+#                       libsystemd is linked against it (NEEDED NAME) and the
+#                       liblzma5 .list names NAME only.  Needs the fake
+#                       liblzma (not --host-liblzma); exclusive with --lib-file.
+#                       NAME (both options): a plain file name of
+#                       [A-Za-z0-9._+-], not liblzma.so.5 nor a libsystemd name.
 #   --signature         embed the CVE-2024-3094 detection byte pattern
 #                       f30f1efa...48894c2410 (34 bytes) in liblzma's .text as
 #                       a never-called function.  Without it the pattern
@@ -40,7 +53,8 @@
 #   --host-liblzma      copy the host's real liblzma (readlink -f
 #                       /usr/lib/x86_64-linux-gnu/liblzma.so.5) instead of
 #                       building the fake one (a clean root).  Not combinable
-#                       with --lib-version/--signature/--no-ifunc/--strip.
+#                       with --lib-version/--lib-soname/--signature/
+#                       --no-ifunc/--strip.
 #   --split-usr         no merged /usr: /lib, /lib64, /bin, /sbin are real
 #                       directories, libraries go to /lib/x86_64-linux-gnu
 #   --ld-cache          also write OUTDIR/etc/ld.so.cache with
@@ -75,6 +89,10 @@
 #                        under /usr/lib/... as bookworm's systemd 252 ships it)
 #   usr/share/doc/{liblzma5,libsystemd0,openssh-server}/copyright
 #
+# With --lib-file NAME: usr/lib/x86_64-linux-gnu/NAME (SONAME liblzma.so.5) and
+# liblzma.so.5 -> NAME.  With --lib-soname NAME: usr/lib/x86_64-linux-gnu/NAME
+# (SONAME NAME), no liblzma.so.5 at all, libsystemd.so.0.35.0 NEEDED NAME.
+#
 # Variants: --split-usr puts both libraries in lib/x86_64-linux-gnu and the
 # libsystemd0 .list then says /lib/x86_64-linux-gnu (pre-bookworm layout);
 # --runpath/--rpath list libsystemd under /usr/lib/chainwatch-private.  The
@@ -104,13 +122,15 @@ TRIPLET=x86_64-linux-gnu
 die() { echo "make-root.sh: $*" >&2; exit 2; }
 usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"; }
 
-outdir="" maps_lib="" dpkg_version="" lib_version=""
+outdir="" maps_lib="" dpkg_version="" lib_version="" lib_file="" lib_soname=""
 signature=0 no_ifunc=0 strip_lib=0 host_lzma=0 split_usr=0 ld_cache=0
 rpath_mode="" abs_links=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --version)           [ $# -ge 2 ] || die "--version needs a value"; dpkg_version="$2"; shift ;;
     --lib-version)       [ $# -ge 2 ] || die "--lib-version needs a value"; lib_version="$2"; shift ;;
+    --lib-file)          [ -n "${2:-}" ] || die "--lib-file needs a NAME"; lib_file="$2"; shift ;;
+    --lib-soname)        [ -n "${2:-}" ] || die "--lib-soname needs a NAME"; lib_soname="$2"; shift ;;
     --signature)         signature=1 ;;
     --no-ifunc)          no_ifunc=1 ;;
     --strip)             strip_lib=1 ;;
@@ -151,6 +171,17 @@ fi
 [ -n "$outdir" ] || { usage >&2; exit 2; }
 
 # --- option checks ---------------------------------------------------------
+[ -z "$lib_file" ] || [ -z "$lib_soname" ] || die "--lib-file and --lib-soname are exclusive"
+for name in "$lib_file" "$lib_soname"; do
+  [ -n "$name" ] || continue
+  [[ "$name" =~ ^[A-Za-z0-9_+-][A-Za-z0-9._+-]*$ ]] ||
+    die "library NAME must be a plain file name of [A-Za-z0-9._+-] (got '$name')"
+  case "$name" in
+    liblzma.so.5|libsystemd.so.0|libsystemd.so.0.35.0) die "library NAME cannot be $name" ;;
+  esac
+done
+[ "$host_lzma" = 0 ] || [ -z "$lib_soname" ] ||
+  die "--lib-soname needs the fake liblzma (not --host-liblzma): a copied file keeps its SONAME"
 if [ "$host_lzma" = 1 ]; then
   [ -z "$lib_version" ] || die "--lib-version cannot be used with --host-liblzma"
   [ "$signature$no_ifunc$strip_lib" = 000 ] ||
@@ -215,7 +246,14 @@ if [ -n "$rpath_mode" ]; then
 else
   sysd_dir_rel="$libdir_rel"
 fi
-lzma_name="liblzma.so.$lib_version"
+lzma_name="liblzma.so.$lib_version"             # the file name
+lzma_soname="liblzma.so.5"                       # its DT_SONAME = libsystemd's DT_NEEDED
+lzma_link="liblzma.so.5"                         # the SONAME symlink ("" = none)
+if [ -n "$lib_file" ]; then
+  lzma_name="$lib_file"
+elif [ -n "$lib_soname" ]; then
+  lzma_name="$lib_soname" lzma_soname="$lib_soname" lzma_link=""
+fi
 sysd_name="libsystemd.so.0.35.0"
 
 # --- liblzma ---------------------------------------------------------------
@@ -226,7 +264,7 @@ else
   [ "$no_ifunc" = 1 ] && defs+=(-DCW_NO_IFUNC)
   [ "$signature" = 1 ] && defs+=(-DCW_SIGNATURE)
   # --no-as-needed: keep DT_NEEDED libc.so.6 like the real liblzma
-  cc -fPIC -shared -Wl,-soname,liblzma.so.5 -Wl,--no-as-needed "${defs[@]}" liblzma.c \
+  cc -fPIC -shared -Wl,-soname,"$lzma_soname" -Wl,--no-as-needed "${defs[@]}" liblzma.c \
      -o "$tmp/$lzma_name"
 
   if [ "$strip_lib" = 1 ]; then
@@ -247,7 +285,7 @@ else
   fi
 fi
 install -m 0644 "$tmp/$lzma_name" "$R/$libdir_rel/$lzma_name"
-link "/$libdir_rel/$lzma_name" "$libdir_rel/liblzma.so.5"
+[ -z "$lzma_link" ] || link "/$libdir_rel/$lzma_name" "$libdir_rel/$lzma_link"
 
 # --- libsystemd ------------------------------------------------------------
 cc -fPIC -shared -Wl,-soname,libsystemd.so.0 libsystemd.c "$tmp/$lzma_name" \
@@ -363,6 +401,7 @@ parents() {
   for part in "${parts[@]}"; do p="$p/$part"; echo "$p"; done
 }
 # dpkg_list DIR REALNAME LINKNAME PKG DOCS...: one library package's .list
+# (LINKNAME "": no symlink entry)
 dpkg_list() {
   local dir="$1" real="$2" link="$3" pkg="$4"; shift 4
   echo "/."
@@ -371,9 +410,9 @@ dpkg_list() {
   case "$dir" in /usr/*) ;; *) echo /usr ;; esac
   printf '%s\n' /usr/share /usr/share/doc "/usr/share/doc/$pkg"
   printf "/usr/share/doc/$pkg/%s\n" "$@"
-  echo "$dir/$link"
+  [ -z "$link" ] || echo "$dir/$link"
 }
-dpkg_list "$lzma_list_dir" "$lzma_name" liblzma.so.5 liblzma5 AUTHORS NEWS.gz \
+dpkg_list "$lzma_list_dir" "$lzma_name" "$lzma_link" liblzma5 AUTHORS NEWS.gz \
   THANKS changelog.Debian.gz changelog.gz copyright \
   > "$R/var/lib/dpkg/info/liblzma5:amd64.list"
 dpkg_list "$sysd_list_dir" "$sysd_name" libsystemd.so.0 libsystemd0 \

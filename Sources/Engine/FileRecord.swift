@@ -1,0 +1,58 @@
+import HostIO
+import Probes
+
+/// One distinct file the scan saw, however many ways it was seen, and what was learned by reading it.
+public struct FileRecord: Sendable {
+    /// How to open exactly this file again.
+    enum Opener: Sendable {
+        case root(ConfinedRoot, String)
+        /// /proc/PID/map_files/START-END, then /proc/PID/root/PATH when map_files is not permitted.
+        case mapped(mapFiles: String, rootPath: String?)
+    }
+
+    var opener: Opener
+    /// The root the file was found in (the host, an image, a container process's root) and its path there.
+    public var root: ConfinedRoot
+    public var path: String
+    /// Every name it goes by: base names of its paths, the DT_NEEDED names it was reached by, its SONAME.
+    /// File rules match on these, and all of them are known before any rule is matched.
+    public var names: [String] = []
+    public var seenAs: [String] = []
+    public var pids: [Int32] = []
+    public var chains: [[String]] = []
+    public var facts: FileFacts?
+    /// Indices into the plan's byte patterns of those found in the file; nil until its bytes were matched.
+    var patternHits: Set<Int>?
+
+    init(opener: Opener, root: ConfinedRoot, path: String) {
+        self.opener = opener
+        self.root = root
+        self.path = path
+    }
+
+    /// The path a report shows.
+    public var displayPath: String { root.displayPath(path) }
+
+    mutating func addName(_ name: String) {
+        if !name.isEmpty && !names.contains(name) { names.append(name) }
+    }
+
+    mutating func addSeen(_ how: String) {
+        if !seenAs.contains(how) { seenAs.append(how) }
+    }
+
+    /// Takes what a read learned, including the SONAME, which is one more name the file goes by.
+    mutating func take(_ facts: FileFacts, hits: Set<Int>) {
+        self.facts = facts
+        patternHits = hits
+        if let soname = facts.elf?.soname { addName(soname) }
+    }
+}
+
+func baseName(_ path: String) -> String {
+    var trimmed = path[...]
+    while trimmed.utf8.count > 1, trimmed.utf8.last == UInt8(ascii: "/") { trimmed = trimmed.dropLast() }
+    guard let slash = trimmed.utf8.lastIndex(of: UInt8(ascii: "/")) else { return String(trimmed) }
+    let name = trimmed[trimmed.utf8.index(after: slash)...]
+    return name.isEmpty ? path : String(name)
+}

@@ -1,0 +1,41 @@
+import HostIO
+import Probes
+import Rules
+
+/// Everything the probes found in one scan, as the matchers see it: they read facts and know nothing of how the
+/// facts were gathered.
+struct ScanFacts {
+    /// The root scanned: its package database is the one `inventory` holds.
+    let root: ConfinedRoot
+    let inventory: PackageInventory
+    let files: [FileRecord]
+    let graphs: [(ProgramLocation, DependencyGraph)]
+
+    /// The evidence every file finding carries: path, hash, owning package, pids, the shortest chain, how seen.
+    func evidence(for file: FileRecord, matchedName: String? = nil, detail: String?) -> Evidence {
+        var evidence = Evidence(path: file.displayPath, sha256: file.facts?.sha256, detail: detail)
+        evidence.matchedName = matchedName
+        if let owner = owner(of: file) {
+            evidence.package = owner.name
+            evidence.version = owner.version
+        }
+        let pids = file.pids.sorted()
+        if !pids.isEmpty {
+            evidence.pid = pids[0]
+            evidence.pids = pids
+        }
+        evidence.chain = file.chains.min { $0.count < $1.count }
+        evidence.seenAs = file.seenAs
+        return evidence
+    }
+
+    /// The package that installed the file: only the scanned root's database describes its files (a container
+    /// process's root has a database of its own, not read).
+    func owner(of file: FileRecord) -> InstalledPackage? {
+        file.root == root ? inventory.owner(of: file.path) : nil
+    }
+
+    func file(withIdentity identity: FileIdentity) -> FileRecord? {
+        files.first { $0.facts?.identity == identity }
+    }
+}

@@ -1,0 +1,50 @@
+import HostIO
+import Rules
+
+/// A rule set compiled once per load into what a scan reads: the programs whose graphs to walk, which names need
+/// ELF symbol tables, the byte patterns to search every file for, and one matcher per rule kind. The scanner and
+/// the matchers read it; nothing else derives views of the rules.
+public struct ScanPlan: Sendable {
+    public let rules: RuleSet
+    let packages: PackageVersionMatcher
+    let hashes: FileHashMatcher
+    let bytes: ByteSignatureMatcher
+    let elf: ELFFeatureMatcher
+    let chains: DependencyChainMatcher
+
+    public init(_ rules: RuleSet) {
+        self.rules = rules
+        packages = PackageVersionMatcher(from: rules.rules)
+        hashes = FileHashMatcher(from: rules.rules)
+        bytes = ByteSignatureMatcher(from: rules.rules)
+        elf = ELFFeatureMatcher(from: rules.rules)
+        chains = DependencyChainMatcher(from: rules.rules)
+    }
+
+    /// Programs named by dependency-chain rules (sshd), each once.
+    var programs: [String] { chains.programs }
+
+    /// Every distinct byte pattern, searched in every file as it is read.
+    var bytePatterns: MultiPatternSearch { bytes.search }
+
+    /// What cached pattern hits must have been found with to be used.
+    public var bytePatternDigest: String { bytes.digest }
+
+    func wantsSymbols(_ names: [String]) -> Bool { elf.wantsSymbols(names) }
+
+    func elfRuleNames(_ names: [String]) -> Bool { elf.names(names) }
+
+    /// Every rule matched against the facts of one scan: file rules first, chains last (they escalate on the
+    /// findings of the library they reach), sorted by severity, then rule, then path.
+    func findings(_ facts: ScanFacts) -> [Finding] {
+        var findings: [Finding] = []
+        findings += packages.findings(facts, earlier: findings)
+        findings += hashes.findings(facts, earlier: findings)
+        findings += bytes.findings(facts, earlier: findings)
+        findings += elf.findings(facts, earlier: findings)
+        findings += chains.findings(facts, earlier: findings)
+        return findings.sorted {
+            ($0.severity.rank, $1.rule, $1.evidence.path ?? "") > ($1.severity.rank, $0.rule, $0.evidence.path ?? "")
+        }
+    }
+}

@@ -1,0 +1,122 @@
+import ELFReader
+import Foundation
+import HostIO
+import Probes
+
+/// The phases of one scan, in order, each adding to the report and to the index of files seen.
+struct ScanRun {
+    let plan: ScanPlan
+    let options: ScanOptions
+    let root: ConfinedRoot
+    let resolver: LibraryResolver
+    var report: ScanReport
+    var index: FileIndex
+
+    init(plan: ScanPlan, options: ScanOptions) {
+        self.plan = plan
+        self.options = options
+        root = ConfinedRoot(options.root)
+        resolver = LibraryResolver(root: root)
+        report = ScanReport(
+            scanID: UUID().uuidString.lowercased(), root: options.root, startedAt: Date().timeIntervalSince1970,
+            findings: [], skipped: [], notes: [], statistics: ScanStatistics(), programs: [])
+        report.statistics.rules = plan.rules.rules.count
+        index = FileIndex(plan: plan, inspector: FileInspector(maximumSize: options.maximumFileSize), cache: options.cache)
+    }
+
+    /// Packages: every package database of the root (parsed again only when one changed, for the daemon).
+    mutating func readPackages() -> PackageInventory {
+        let inventory = options.cache?.packageInventory(root: root) ?? PackageDatabases.read(root: root)
+        report.statistics.packages = inventory.packages.count
+        if inventory.packages.isEmpty {
+            report.notes.append("no package database found in \(options.root) (dpkg, rpm, apk, pacman); package checks had nothing to check")
+        }
+        report.notes += inventory.problems
+        return inventory
+    }
+
+    /// Processes: every running process's executable mappings (the host only; an offline root has none).
+    mutating func readProcesses() -> [Probes.ProcessInfo] {
+        guard options.scanProcesses && root.isHost else {
+            report.notes.append("process checks skipped: \(root.isHost ? "disabled" : "offline scan of \(options.root)")")
+            return []
+        }
+        let table = ProcessTable.read(procPath: options.procPath)
+        report.statistics.processes = table.processes.count
+        report.statistics.processesSkipped = table.skipped.count
+        report.skipped += table.skipped
+        for mapped in table.mappedFiles { index.addMapped(mapped) }
+        return table.processes
+    }
+
+    /// Program graphs: each program a dependency-chain rule names, wherever it is installed or running, and the
+    /// libraries ld.so would load for it.
+    mutating func walkProgramGraphs(inventory: PackageInventory, processes: [Probes.ProcessInfo]) -> [(ProgramLocation, DependencyGraph)] {
+        report.notes += resolver.problems
+        var graphs: [(ProgramLocation, DependencyGraph)] = []
+        for name in plan.programs {
+            let locations = ProgramLocator.locate(name, root: root, packages: inventory, processes: processes)
+            if locations.isEmpty { report.notes.append("\(name): not installed or not found; its dependency checks had nothing to check") }
+            for location in locations {
+                let walkResolver = location.root == root ? resolver : LibraryResolver(root: location.root)
+                do {
+                    let graph = try DependencyGraph.walk(program: location.path, resolver: walkResolver) { path in
+                        try index.inspectForGraph(root: location.root, path: path)
+                    }
+                    for node in graph.nodes { index.addGraphNode(node, root: location.root) }
+                    graphs.append((location, graph))
+                    report.programs.append(ProgramSummary(
+                        program: location.root.displayPath(location.path), foundBy: location.foundBy,
+                        libraries: graph.nodes.dropFirst().map { ProgramSummary.Library(chain: $0.chain, path: $0.path) },
+                        missing: graph.missing.map { $0.chain.joined(separator: " -> ") }))
+                } catch {
+                    report.skipped.append(Skip(subject: location.root.displayPath(location.path), reason: "library graph not read: \(error)"))
+                }
+            }
+        }
+        return graphs
+    }
+
+    /// Libraries at rest in the loader's directories: a bad liblzma is found before anything loads it.
+    /// - Parameter graph: a walked program, whose ELF class and machine pick the directories (x86-64 otherwise).
+    mutating func addLibrariesAtRest(like graph: DependencyGraph?) {
+        guard options.scanLibraryDirectories else { return }
+        let kind = graph.map { ELFClassAndMachine(is64Bit: $0.nodes[0].elf.fileClass == .elf64, machine: $0.nodes[0].elf.machine) }
+            ?? ELFClassAndMachine(is64Bit: true, machine: 62)
+        var listed: Set<String> = []
+        for directory in resolver.searchDirectories(for: kind) {
+            // Merged /usr makes /lib/x86_64-linux-gnu and /usr/lib/x86_64-linux-gnu one directory: list it once.
+            guard let (resolved, status) = try? root.status(directory), status.kind == .directory,
+                  listed.insert(resolved).inserted else { continue }
+            for entry in LibraryDirectory.entries(root: root, directory: resolved, status: status, cache: options.cache) {
+                index.addAtRest(entry, root: root, directory: resolved)
+            }
+        }
+    }
+
+    /// File inspection: every file seen and not yet read is read once (SHA-256, ELF facts, byte patterns).
+    mutating func inspectFiles() {
+        index.inspectPending(jobs: options.jobs, readAhead: options.readAhead, shouldStop: options.shouldStop)
+        if options.shouldStop() {
+            report.completed = false
+            report.notes.append("scan stopped before it finished")
+        }
+        report.skipped += index.skipped
+        report.statistics.filesExamined = index.records.count
+        report.statistics.filesRead = index.filesRead
+        report.statistics.bytesRead = index.bytesRead
+        report.statistics.filesFromCache = index.filesFromCache
+        options.cache?.retain(only: Set(index.records.compactMap { $0.facts?.identity }))
+    }
+
+    /// Matching: the plan's rules against the facts, all names of every file known by now.
+    mutating func match(inventory: PackageInventory, graphs: [(ProgramLocation, DependencyGraph)]) {
+        report.findings = plan.findings(ScanFacts(root: root, inventory: inventory, files: index.records, graphs: graphs))
+    }
+
+    func finish(started: ContinuousClock.Instant) -> ScanReport {
+        var report = self.report
+        report.statistics.durationSeconds = (ContinuousClock.now - started).seconds
+        return report
+    }
+}

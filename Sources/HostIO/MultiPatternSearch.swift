@@ -1,0 +1,155 @@
+#if canImport(Glibc)
+import Glibc   // memchr, memcmp
+#endif
+
+/// Finds which of many byte patterns (with wildcard bytes) occur in a buffer, in one pass over it.
+///
+/// Each pattern is found through its anchor, its longest run of fixed bytes. Anchors of at least
+/// `minimumShiftedAnchor` bytes share one Wu-Manber shift table over 2-byte blocks: the scan looks at the last two
+/// bytes of a window as long as the shortest anchor and, unless some anchor ends in those two bytes, jumps ahead by
+/// up to that length minus one. On code, where few of the 65 536 blocks end an anchor, most windows are skipped
+/// whole, so the cost is a fraction of a byte-by-byte pass. Shorter anchors are found with memchr.
+public struct MultiPatternSearch: Sendable {
+    /// A pattern: `nil` entries are wildcards.
+    public struct Pattern: Sendable, Hashable {
+        public var bytes: [UInt8?]
+        public init(_ bytes: [UInt8?]) { self.bytes = bytes }
+    }
+
+    struct Compiled: Sendable {
+        var bytes: [UInt8?]
+        var anchor: [UInt8]
+        var anchorOffset: Int
+    }
+
+    public static let minimumShiftedAnchor = 6
+
+    private let patterns: [Compiled]
+    /// Window length: the shortest shifted anchor (only its first `window` bytes are used for the shift).
+    private let window: Int
+    private let shift: [UInt8]
+    /// Shifted patterns by the 2-byte block that ends their window.
+    private let byTail: [UInt16: [Int]]
+    private let unshifted: [Int]
+    /// Longest pattern: how many bytes of one chunk a streamed search carries into the next.
+    public let longestPattern: Int
+
+    public var count: Int { patterns.count }
+
+    public init(_ patterns: [Pattern]) {
+        let compiled = patterns.map { pattern -> Compiled in
+            let (anchor, offset) = Self.anchor(of: pattern.bytes)
+            return Compiled(bytes: pattern.bytes, anchor: anchor, anchorOffset: offset)
+        }
+        let shifted = compiled.indices.filter { compiled[$0].anchor.count >= Self.minimumShiftedAnchor }
+        let window = min(shifted.map { compiled[$0].anchor.count }.min() ?? 2, 255)
+        var shift = [UInt8](repeating: UInt8(window - 1), count: 1 << 16)
+        var byTail: [UInt16: [Int]] = [:]
+        for index in shifted {
+            let anchor = compiled[index].anchor
+            for end in 1..<window {
+                let block = Self.block(anchor[end - 1], anchor[end])
+                shift[Int(block)] = min(shift[Int(block)], UInt8(window - 1 - end))
+            }
+            byTail[Self.block(anchor[window - 2], anchor[window - 1]), default: []].append(index)
+        }
+        self.patterns = compiled
+        self.window = window
+        self.shift = shift
+        self.byTail = byTail
+        self.unshifted = compiled.indices.filter { compiled[$0].anchor.count < Self.minimumShiftedAnchor }
+        longestPattern = compiled.map(\.bytes.count).max() ?? 0
+    }
+
+    static func block(_ first: UInt8, _ second: UInt8) -> UInt16 { UInt16(first) | UInt16(second) << 8 }
+
+    /// Adds to `found` the index of every pattern that occurs in `bytes`.
+    public func search(_ bytes: ArraySlice<UInt8>, into found: inout Set<Int>) {
+        guard !patterns.isEmpty, found.count < patterns.count else { return }
+        bytes.withUnsafeBytes { raw in
+            guard let base = raw.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return }
+            let count = raw.count
+            if !byTail.isEmpty { shift.withUnsafeBufferPointer { table in
+                var position = window - 1
+                while position < count {
+                    let step = Int(table[Int(UInt16(base[position - 1]) | UInt16(base[position]) << 8)])
+                    if step > 0 {
+                        position += step
+                        continue
+                    }
+                    for index in byTail[Self.block(base[position - 1], base[position])] ?? [] where !found.contains(index) {
+                        let anchorStart = position - (window - 1)
+                        if matches(index, anchorAt: anchorStart, in: base, count: count) { found.insert(index) }
+                    }
+                    position += 1
+                }
+            } }
+            for index in unshifted where !found.contains(index) {
+                let anchor = patterns[index].anchor
+                var offset = 0
+                while offset + anchor.count <= count {
+                    guard let hit = memchr(base + offset, Int32(anchor[0]), count - anchor.count - offset + 1) else { break }
+                    let at = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+                    if matches(index, anchorAt: at, in: base, count: count) {
+                        found.insert(index)
+                        break
+                    }
+                    offset = at + 1
+                }
+            }
+        }
+    }
+
+    /// Whether pattern `index` occurs with its anchor starting at `anchorStart`: the whole anchor, then every fixed
+    /// byte of the pattern around it.
+    private func matches(_ index: Int, anchorAt anchorStart: Int, in base: UnsafePointer<UInt8>, count: Int) -> Bool {
+        let pattern = patterns[index]
+        let start = anchorStart - pattern.anchorOffset
+        guard start >= 0, start + pattern.bytes.count <= count else { return false }
+        let anchorMatches = pattern.anchor.withUnsafeBufferPointer { memcmp(base + anchorStart, $0.baseAddress!, $0.count) == 0 }
+        guard anchorMatches else { return false }
+        for (offset, expected) in pattern.bytes.enumerated() {
+            if let expected, base[start + offset] != expected { return false }
+        }
+        return true
+    }
+
+    /// The longest run of fixed bytes in the pattern, and where it starts.
+    static func anchor(of bytes: [UInt8?]) -> ([UInt8], Int) {
+        var best: ([UInt8], Int) = ([], 0)
+        var current: [UInt8] = []
+        var start = 0
+        for (index, byte) in bytes.enumerated() {
+            if let byte {
+                if current.isEmpty { start = index }
+                current.append(byte)
+                if current.count > best.0.count { best = (current, start) }
+            } else {
+                current = []
+            }
+        }
+        return best
+    }
+
+    /// A search over a file read in chunks: each chunk is searched together with the tail of the one before it, so
+    /// a pattern split across two reads is still found.
+    public struct Stream: Sendable {
+        public let search: MultiPatternSearch
+        public private(set) var found: Set<Int> = []
+        private var carry: [UInt8] = []
+
+        public init(_ search: MultiPatternSearch) { self.search = search }
+
+        public mutating func feed(_ chunk: ArraySlice<UInt8>) {
+            guard search.count > 0 else { return }
+            let keep = max(search.longestPattern - 1, 0)
+            if !carry.isEmpty {
+                // Only the seam: the carried tail and the first bytes of this chunk.
+                let seam = carry + chunk.prefix(keep)
+                search.search(seam[...], into: &found)
+            }
+            search.search(chunk, into: &found)
+            carry = chunk.count >= keep ? Array(chunk.suffix(keep)) : Array((carry + chunk).suffix(keep))
+        }
+    }
+}

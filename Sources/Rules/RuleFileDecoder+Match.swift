@@ -1,0 +1,156 @@
+import Probes
+import Yams
+
+/// The `match:` entry of each rule kind: the one place a new kind's keys are decoded.
+extension RuleFileDecoder {
+    static let matchKeys: [RuleKind: [String]] = [
+        .packageVersion: ["ecosystem", "packages", "versions", "ranges"],
+        .fileHash: ["files", "file-type", "hashes"],
+        .byteSignature: ["files", "file-type", "condition", "patterns"],
+        .elfFeature: ["files", "condition", "ifunc-symbols", "irelative-relocations", "symbols"],
+        .dependencyChain: ["binary", "library", "through", "escalate-to"],
+    ]
+
+    mutating func decodeMatch(_ node: Node, kind: RuleKind) -> RuleMatch? {
+        guard let map = mapping(node, key: "match") else { return nil }
+        let allowed = Self.matchKeys[kind]!
+        switch kind {
+        case .packageVersion: return decodePackageVersion(map, node, allowed: allowed).map(RuleMatch.packageVersion)
+        case .fileHash: return decodeFileHash(map, node, allowed: allowed).map(RuleMatch.fileHash)
+        case .byteSignature: return decodeByteSignature(map, node, allowed: allowed).map(RuleMatch.byteSignature)
+        case .elfFeature: return decodeELFFeature(map, node, allowed: allowed).map(RuleMatch.elfFeature)
+        case .dependencyChain: return decodeDependencyChain(map, node, allowed: allowed).map(RuleMatch.dependencyChain)
+        }
+    }
+
+    private mutating func decodePackageVersion(_ map: Node.Mapping, _ node: Node, allowed: [String]) -> PackageVersionMatch? {
+        checkKeys(map, allowed: allowed, required: ["ecosystem", "packages"], at: node)
+        let ecosystemText = string(map, "ecosystem")
+        let ecosystem = ecosystemText.flatMap(PackageEcosystem.init(rawValue:))
+        if let ecosystemText, ecosystem == nil {
+            fail(map["ecosystem"]!, key: "ecosystem",
+                 "unknown ecosystem '\(ecosystemText)'; expected one of \(PackageEcosystem.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        let packages = nonEmptyList(map, "packages")
+        let versions = stringList(map, "versions") ?? []
+        let ranges = map["ranges"].map { decodeRanges($0) } ?? []
+        if versions.isEmpty && ranges.isEmpty {
+            fail(node, key: "match", "a package-version rule needs 'versions' or 'ranges'")
+        }
+        guard let ecosystem, let packages else { return nil }
+        return PackageVersionMatch(ecosystem: ecosystem, packages: packages, versions: versions, ranges: ranges)
+    }
+
+    private mutating func decodeFileHash(_ map: Node.Mapping, _ node: Node, allowed: [String]) -> FileHashMatch? {
+        checkKeys(map, allowed: allowed, required: ["hashes"], at: node)
+        let files = fileSelector(map, defaultType: .any)
+        guard let hashesNode = map["hashes"], case .sequence(let list) = hashesNode, !list.isEmpty else {
+            if let hashesNode = map["hashes"] { fail(hashesNode, key: "hashes", "expected a non-empty list of {sha256, file, source}") }
+            return nil
+        }
+        var hashes: [KnownHash] = []
+        for entry in list {
+            guard let item = mapping(entry, key: "hashes") else { continue }
+            checkKeys(item, allowed: ["sha256", "file", "source"], required: ["sha256", "file", "source"], at: entry)
+            guard let hash = string(item, "sha256"), let fileName = string(item, "file"), let source = string(item, "source") else { continue }
+            guard hash.count == 64, hash.allSatisfy({ $0.isHexDigit }) else {
+                fail(item["sha256"]!, key: "sha256", "'\(hash)' is not a SHA-256 (64 hex digits)")
+                continue
+            }
+            hashes.append(KnownHash(sha256: hash.lowercased(), file: fileName, source: source))
+        }
+        guard let files else { return nil }
+        return FileHashMatch(files: files, hashes: hashes)
+    }
+
+    private mutating func decodeByteSignature(_ map: Node.Mapping, _ node: Node, allowed: [String]) -> ByteSignatureMatch? {
+        checkKeys(map, allowed: allowed, required: ["patterns"], at: node)
+        let files = fileSelector(map, defaultType: .any)
+        let condition = conditionValue(map)
+        var patterns: [BytePattern] = []
+        if let patternsNode = map["patterns"] {
+            if case .sequence(let list) = patternsNode, !list.isEmpty {
+                for entry in list {
+                    guard let text = entry.scalar?.string else {
+                        fail(entry, key: "patterns", "expected a hex string")
+                        continue
+                    }
+                    do { patterns.append(try BytePattern(text)) } catch {
+                        fail(entry, key: "patterns", "bad hex pattern: \(error)")
+                    }
+                }
+            } else {
+                fail(patternsNode, key: "patterns", "expected a non-empty list of hex strings")
+            }
+        }
+        guard let files, let condition else { return nil }
+        return ByteSignatureMatch(files: files, condition: condition, patterns: patterns)
+    }
+
+    private mutating func decodeELFFeature(_ map: Node.Mapping, _ node: Node, allowed: [String]) -> ELFFeatureMatch? {
+        checkKeys(map, allowed: allowed, required: [], at: node)
+        let files = fileSelector(map, defaultType: .elf)
+        let condition = conditionValue(map)
+        let ifunc = bool(map, "ifunc-symbols") ?? false
+        let irelative = bool(map, "irelative-relocations") ?? false
+        let symbols = stringList(map, "symbols") ?? []
+        if !ifunc && !irelative && symbols.isEmpty {
+            fail(node, key: "match", "an elf-feature rule needs at least one of ifunc-symbols: true, irelative-relocations: true, symbols")
+        }
+        guard let files, let condition else { return nil }
+        return ELFFeatureMatch(files: files, condition: condition, ifuncSymbols: ifunc,
+                               irelativeRelocations: irelative, symbols: symbols)
+    }
+
+    private mutating func decodeDependencyChain(_ map: Node.Mapping, _ node: Node, allowed: [String]) -> DependencyChainMatch? {
+        checkKeys(map, allowed: allowed, required: ["binary", "library"], at: node)
+        let binary = string(map, "binary")
+        if let binary, binary.contains("/") {
+            fail(map["binary"]!, key: "binary", "give the program's file name (e.g. sshd), not a path: it is looked up in package lists, standard directories and running processes")
+        }
+        let library = string(map, "library")
+        let through = string(map, "through")
+        let escalate = map["escalate-to"] != nil ? severityValue(map, "escalate-to") : nil
+        guard let binary, let library else { return nil }
+        return DependencyChainMatch(binary: binary, library: library, through: through, escalateTo: escalate)
+    }
+
+    /// `files:` (optional globs on the file's names) and `file-type:` (any or elf) of a file rule.
+    private mutating func fileSelector(_ map: Node.Mapping, defaultType: FileSelector.FileType) -> FileSelector? {
+        var names: [String]?
+        if map["files"] != nil {
+            guard let globs = globs(map, "files") else { return nil }
+            names = globs
+        }
+        var type = defaultType
+        if let text = string(map, "file-type") {
+            guard let value = FileSelector.FileType(rawValue: text) else {
+                fail(map["file-type"]!, key: "file-type", "'\(text)' must be one of \(FileSelector.FileType.allCases.map(\.rawValue).joined(separator: ", "))")
+                return nil
+            }
+            type = value
+        } else if map["file-type"] != nil {
+            return nil
+        }
+        return FileSelector(names: names, type: type)
+    }
+
+    private mutating func decodeRanges(_ node: Node) -> [VersionRange] {
+        guard case .sequence(let list) = node else {
+            fail(node, key: "ranges", "expected a list of {introduced, fixed | last-affected}")
+            return []
+        }
+        var ranges: [VersionRange] = []
+        for entry in list {
+            guard let item = mapping(entry, key: "ranges") else { continue }
+            checkKeys(item, allowed: ["introduced", "fixed", "last-affected"], required: ["introduced"], at: entry)
+            let range = VersionRange(introduced: string(item, "introduced"), fixed: string(item, "fixed"),
+                                     lastAffected: string(item, "last-affected"))
+            if (range.fixed == nil) == (range.lastAffected == nil) {
+                fail(entry, key: "ranges", "give exactly one of 'fixed' (first good version) or 'last-affected' (last bad version)")
+            }
+            ranges.append(range)
+        }
+        return ranges
+    }
+}
