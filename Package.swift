@@ -53,6 +53,7 @@ let package = Package(
 
         .testTarget(name: "ChainwatchTests", dependencies: [
             "HostIO", "XZ", "ELFReader", "Probes", "Rules", "Engine", "Reporting", "Daemon", "Journal",
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
     ]
 )

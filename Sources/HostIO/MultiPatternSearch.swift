@@ -64,14 +64,18 @@ public struct MultiPatternSearch: Sendable {
     static func block(_ first: UInt8, _ second: UInt8) -> UInt16 { UInt16(first) | UInt16(second) << 8 }
 
     /// Adds to `found` the index of every pattern that occurs in `bytes`.
-    public func search(_ bytes: ArraySlice<UInt8>, into found: inout Set<Int>) {
-        guard !patterns.isEmpty, found.count < patterns.count else { return }
+    /// - Returns: how many windows the shift table looked at (the work done, for tests and benchmarks).
+    @discardableResult
+    public func search(_ bytes: ArraySlice<UInt8>, into found: inout Set<Int>) -> Int {
+        guard !patterns.isEmpty, found.count < patterns.count else { return 0 }
+        var windows = 0
         bytes.withUnsafeBytes { raw in
             guard let base = raw.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return }
             let count = raw.count
             if !byTail.isEmpty { shift.withUnsafeBufferPointer { table in
                 var position = window - 1
                 while position < count {
+                    windows += 1
                     let step = Int(table[Int(UInt16(base[position - 1]) | UInt16(base[position]) << 8)])
                     if step > 0 {
                         position += step
@@ -98,6 +102,7 @@ public struct MultiPatternSearch: Sendable {
                 }
             }
         }
+        return windows
     }
 
     /// Whether pattern `index` occurs with its anchor starting at `anchorStart`: the whole anchor, then every fixed

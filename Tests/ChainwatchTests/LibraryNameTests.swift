@@ -109,6 +109,10 @@ import Testing
         let copy = try #require(Self.first(findings, rule: Self.signatureRule, pathSuffix: "/libfoo.so.2"),
                                 "the copy was not flagged:\n\(Self.describe(findings))")
         #expect(copy["kind"] as? String == "byte-signature")
+        // Its SONAME, read from the file, is one of its names: the liblzma.so* IFUNC rule applies to it too.
+        let ifunc = try #require(Self.first(findings, rule: Self.ifuncRule, pathSuffix: "/libfoo.so.2"),
+                                 "the copy's SONAME was not matched:\n\(Self.describe(findings))")
+        #expect(Self.evidence(ifunc)["matched_name"] as? String == "liblzma.so.5")
         #expect(Self.first(findings, rule: Self.signatureRule, pathSuffix: "/liblzma.so.5.6.1") != nil,
                 "the original is still flagged:\n\(Self.describe(findings))")
     }
