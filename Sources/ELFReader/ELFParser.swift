@@ -77,12 +77,21 @@ private struct Reader {
         case ELFCLASS64: fileClass = .elf64
         default: throw .malformed("unknown ELF class")
         }
+        // libelf takes a section header table that does not fit in the file (e_shoff or e_shnum past the end), or
+        // an e_shnum of 0 whose section 0 counts no sections, for no sections at all: parsed as is, such a file
+        // would pass for one without symbols or notes.
+        var sectionCount = 0
+        guard elf_getshdrnum(elf, &sectionCount) == 0 else { throw ELFParser.lastError() }
+        if header.e_shoff != 0 && sectionCount == 0 {
+            throw .malformed(
+                "no section header readable at e_shoff \(header.e_shoff) (e_shnum \(header.e_shnum), file of \(image.count) bytes)")
+        }
         var info = ELFInfo(
             fileClass: fileClass, machine: header.e_machine, osABI: header.e_ident.7,
             type: header.e_type, interpreter: nil)
         // A MiniDebugInfo ELF keeps the program headers of the stripped file but none of their bytes: only its
         // symbol table is read.
-        if outer { try readProgramHeaders(into: &info) }
+        if outer { try readProgramHeaders(into: &info, headerCount: header.e_phnum) }
         try readSections(into: &info, readDebugData: outer && readSymbols, readSymbols: readSymbols)
         info.symbolsRead = readSymbols
         return info
@@ -90,9 +99,16 @@ private struct Reader {
 
     // MARK: Program headers: the interpreter and the dynamic section as the loader sees them.
 
-    private func readProgramHeaders(into info: inout ELFInfo) throws(ELFError) {
+    /// - Parameter headerCount: e_phnum as the ELF header has it.
+    private func readProgramHeaders(into info: inout ELFInfo, headerCount: UInt16) throws(ELFError) {
         var count = 0
         guard elf_getphdrnum(elf, &count) == 0 else { throw ELFParser.lastError() }
+        // e_phnum 0xffff (PN_XNUM) says the count is in section 0's sh_info, for a count that does not fit in 16
+        // bits. libelf reads that count; ld.so takes e_phnum as it is. A count under 0xffff there is a contradiction
+        // that lets the two see different program headers (a DT_NEEDED only the loader sees), so it is refused.
+        if headerCount == 0xffff && count < 0xffff {
+            throw .malformed("e_phnum is PN_XNUM (0xffff) but section 0 gives \(count) program headers")
+        }
         var loads: [GElf_Phdr] = []
         var dynamic: GElf_Phdr?
         for index in 0..<count {

@@ -86,7 +86,11 @@ struct FileIndex {
             let work = records.indices.compactMap { position -> (Int, FileRecord.Opener, Bool)? in
                 let record = records[position]
                 let symbols = plan.wantsSymbols(record.names)
-                if let facts = record.facts, record.patternHits != nil, facts.answers(needingSymbols: symbols) { return nil }
+                guard let facts = record.facts else {
+                    // Hits without facts: the read failed this scan (and was reported); not tried again.
+                    return record.patternHits == nil ? (position, record.opener, symbols) : nil
+                }
+                if facts.answers(needingSymbols: symbols) { return nil }
                 return (position, record.opener, symbols)
             }
             if work.isEmpty { break }

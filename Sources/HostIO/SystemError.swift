@@ -19,6 +19,11 @@ public struct SystemError: Error, Equatable, CustomStringConvertible, Sendable {
     /// The C library's text for the errno (strerror).
     public var reason: String { Syscall.describe(errno: errno) }
 
+    /// ENOENT for `path`: for a lookup that fails without a system call (a cached negative answer).
+    public static func notFound(_ operation: String, _ path: String) -> SystemError {
+        SystemError(operation: operation, path: path, errno: ENOENT)
+    }
+
     public var isNotFound: Bool { errno == ENOENT || errno == ENOTDIR || errno == ESRCH }
     public var isPermissionDenied: Bool { errno == EACCES || errno == EPERM }
 

@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import ELFReader
 import HostIO
 
@@ -189,7 +186,7 @@ struct DirectoryMemo {
             canonical[directory] = resolved
         }
         // A directory that does not resolve (most glibc-hwcaps ones): its files do not either.
-        guard let resolved else { throw SystemError(operation: "resolve", path: root.hostPath(directory), errno: ENOENT) }
+        guard let resolved else { throw SystemError.notFound("resolve", root.hostPath(directory)) }
         return try root.resolve(name, in: resolved)
     }
 }

@@ -33,8 +33,14 @@ public enum DpkgDatabase {
 
     /// The installed packages in a status file's text. Stanzas not in an installed state are left out.
     public static func parseStatus(_ text: String) -> [InstalledPackage] {
+        var work = ParseWork()
+        return parseStatus(text, work: &work)
+    }
+
+    /// `parseStatus`, adding to `work` what `forEachStanza` examined.
+    static func parseStatus(_ text: String, work: inout ParseWork) -> [InstalledPackage] {
         var packages: [InstalledPackage] = []
-        forEachStanza(text, fields: ["package", "version", "status", "source", "architecture"]) { stanza in
+        forEachStanza(text, fields: ["package", "version", "status", "source", "architecture"], work: &work) { stanza in
             guard let name = stanza["package"], let version = stanza["version"],
                   let status = stanza["status"] else { return }
             // "install ok installed", or half-configured/triggers-pending states whose files are on disk.
@@ -52,21 +58,32 @@ public enum DpkgDatabase {
     /// Calls `body` with each deb822 stanza's `fields` (lowercased names; others are never copied out of the
     /// text). Continuation lines are dropped: no field we use has them.
     static func forEachStanza(_ text: String, fields: Set<String>, _ body: ([String: String]) -> Void) {
+        var work = ParseWork()
+        forEachStanza(text, fields: fields, work: &work, body)
+    }
+
+    /// `forEachStanza`, adding to `work` each line and, as examined, each character the blank-line test and the
+    /// search for the colon look at and the UTF-8 bytes of each value kept (the tests bound these: a parse is
+    /// linear in its input).
+    static func forEachStanza(_ text: String, fields: Set<String>, work: inout ParseWork, _ body: ([String: String]) -> Void) {
         var current: [String: String] = [:]
         var inStanza = false
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            if line.allSatisfy({ $0 == " " || $0 == "\t" || $0 == "\r" }) {
+            work.lines += 1
+            if line.allSatisfy({ work.examined += 1; return $0 == " " || $0 == "\t" || $0 == "\r" }) {
                 if inStanza { body(current) }
                 current = [:]
                 inStanza = false
                 continue
             }
             guard let first = line.first, first != " ", first != "\t", first != "#",
-                  let colon = line.firstIndex(of: ":") else { continue }
+                  let colon = line.firstIndex(where: { work.examined += 1; return $0 == ":" }) else { continue }
             inStanza = true
             let key = line[..<colon].lowercased()
             guard fields.contains(key), current[key] == nil else { continue }
-            current[key] = line[line.index(after: colon)...].trimmingCharacters(in: " \t\r")
+            let value = line[line.index(after: colon)...]
+            work.examined += value.utf8.count
+            current[key] = value.trimmingCharacters(in: " \t\r")
         }
         if inStanza { body(current) }
     }

@@ -8,17 +8,27 @@ public struct LoaderConfiguration: Sendable {
 
     /// glibc's ldconfig stops at this depth too; it also ends include loops.
     static let maximumIncludeDepth = 16
+    /// Each directory is searched for every library of every graph: a hostile ld.so.conf cannot make that unbounded.
+    static let maximumDirectories = 4096
+    /// Problems kept; past that they are counted (50 000 includes of missing files are one story, not 50 000).
+    static let maximumProblems = 64
+
+    private var known: Set<String> = []
+    private var problemsDropped = 0
 
     public static func read(root: ConfinedRoot, path: String = "/etc/ld.so.conf") -> LoaderConfiguration {
         var configuration = LoaderConfiguration()
         var visited: Set<String> = []
         configuration.readFile(path, root: root, depth: 0, visited: &visited)
+        if configuration.problemsDropped > 0 {
+            configuration.problems.append("\(configuration.problemsDropped) more problems in the ld.so.conf files not listed")
+        }
         return configuration
     }
 
     private mutating func readFile(_ path: String, root: ConfinedRoot, depth: Int, visited: inout Set<String>) {
         guard depth <= Self.maximumIncludeDepth else {
-            problems.append("\(path): includes nested deeper than \(Self.maximumIncludeDepth); not read")
+            report("\(path): includes nested deeper than \(Self.maximumIncludeDepth); not read")
             return
         }
         let resolved: String
@@ -26,16 +36,16 @@ public struct LoaderConfiguration: Sendable {
         do {
             resolved = try root.resolve(path)
             guard visited.insert(resolved).inserted else {
-                problems.append("\(path): included again (include loop); not read twice")
+                report("\(path): included again (include loop); not read twice")
                 return
             }
             text = try root.readText(resolved, limit: 1 << 20)
         } catch let error as SystemError {
             if depth == 0 && error.isNotFound { return }
-            problems.append("\(path): \(error.reason)")
+            report("\(path): \(error.reason)")
             return
         } catch {
-            problems.append("\(path): \(error)")
+            report("\(path): \(error)")
             return
         }
         for (directive, argument) in Self.parse(text) {
@@ -46,11 +56,20 @@ public struct LoaderConfiguration: Sendable {
                     readFile(included, root: root, depth: depth + 1, visited: &visited)
                 }
             case .directory:
-                if !directories.contains(argument) { directories.append(argument) }
+                guard known.insert(argument).inserted else { continue }
+                guard directories.count < Self.maximumDirectories else {
+                    report("\(path): more than \(Self.maximumDirectories) library directories; \(argument) and later ones not searched")
+                    continue
+                }
+                directories.append(argument)
             case .hwcap:
                 break
             }
         }
+    }
+
+    private mutating func report(_ problem: String) {
+        if problems.count < Self.maximumProblems { problems.append(problem) } else { problemsDropped += 1 }
     }
 
     public enum Directive: Equatable, Sendable { case include, directory, hwcap }
@@ -58,10 +77,19 @@ public struct LoaderConfiguration: Sendable {
     /// The directives of one ld.so.conf file: comments removed, one directory or `include PATTERN` per line
     /// (ldconfig also splits directory lines on spaces, tabs, commas and colons).
     public static func parse(_ text: String) -> [(Directive, String)] {
+        var work = ParseWork()
+        return parse(text, work: &work)
+    }
+
+    /// `parse`, adding to `work` each non-empty line and, as examined, each word of a line and each character the
+    /// trailing-slash trim of a directory looks at (the tests bound these: a parse is linear in its input).
+    static func parse(_ text: String, work: inout ParseWork) -> [(Directive, String)] {
         var result: [(Directive, String)] = []
         for rawLine in text.split(whereSeparator: { $0 == "\n" }) {
+            work.lines += 1
             let line = rawLine.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
             let words = line.split(whereSeparator: { " \t\r,:=".contains($0) }).map(String.init)
+            work.examined += words.count
             guard let first = words.first else { continue }
             if first == "include" {
                 for pattern in words.dropFirst() { result.append((.include, pattern)) }
@@ -69,9 +97,14 @@ public struct LoaderConfiguration: Sendable {
                 result.append((.hwcap, ""))
             } else {
                 for word in words where word.hasPrefix("/") {
-                    var directory = word
-                    while directory.count > 1 && directory.hasSuffix("/") { directory.removeLast() }
-                    result.append((.directory, directory))
+                    // Trailing slashes go ("/usr/lib/" is "/usr/lib", "///" is "/"), in one pass from the end: a
+                    // loop on String.count, which walks the whole word each time, made a word of slashes quadratic.
+                    let last = word.lastIndex(where: { character in
+                        work.examined += 1
+                        return character != "/"
+                    })
+                    let end = word.index(after: last ?? word.startIndex)
+                    result.append((.directory, String(word[..<end])))
                 }
             }
         }

@@ -25,19 +25,31 @@ public enum MemoryMapParser {
     }
 
     public static func parse(bytes: [UInt8], executableOnly: Bool = false) -> [MemoryMapping] {
+        var work = ParseWork()
+        return parse(bytes: bytes, executableOnly: executableOnly, work: &work)
+    }
+
+    /// `parse(bytes:)`, adding to `work` each line it splits `bytes` into and the bytes its passes over each line
+    /// look at (the tests bound these: a parse is linear in its input).
+    static func parse(bytes: [UInt8], executableOnly: Bool, work: inout ParseWork) -> [MemoryMapping] {
         var result: [MemoryMapping] = []
         ByteSearch.forEachLine(in: bytes) { line in
-            if let mapping = parseLine(bytes[line], executableOnly: executableOnly) { result.append(mapping) }
+            work.lines += 1
+            if let mapping = parseLine(bytes[line], executableOnly: executableOnly, examined: &work.examined) {
+                result.append(mapping)
+            }
         }
         return result
     }
 
     private static let space = UInt8(ascii: " ")
 
-    static func parseLine(_ line: ArraySlice<UInt8>, executableOnly: Bool) -> MemoryMapping? {
+    static func parseLine(_ line: ArraySlice<UInt8>, executableOnly: Bool, examined: inout Int) -> MemoryMapping? {
         // address perms offset dev inode [spaces] pathname
         var fields: [Range<Int>] = []
         var position = line.startIndex
+        // The field scan only moves forward: it looks at the bytes before `position` and the one at it.
+        defer { examined += position - line.startIndex + 1 }
         for _ in 0..<5 {
             while position < line.endIndex, line[position] == space { position += 1 }
             let start = position
@@ -57,11 +69,13 @@ public enum MemoryMapParser {
         var path = line[position...]
         let deletedSuffix = Array(" (deleted)".utf8)
         let isDeleted = path.count > deletedSuffix.count && path.suffix(deletedSuffix.count).elementsEqual(deletedSuffix)
+        examined += deletedSuffix.count
         if isDeleted { path = path.dropLast(deletedSuffix.count) }
+        let decoded = unescape(path, examined: &examined)
         return MemoryMapping(
             start: start, end: end, isExecutable: isExecutable,
             device: makeDevice(major: major, minor: minor), inode: inode,
-            path: unescape(path), isDeleted: isDeleted)
+            path: decoded, isDeleted: isDeleted)
     }
 
     /// "7f00-7f10" or "fd:01": two hexadecimal numbers around one separator.
@@ -99,20 +113,30 @@ public enum MemoryMapParser {
     }
 
     /// The kernel prints a newline in a mapped path as `\012` (seq_path escapes "\n"); decode octal escapes.
-    static func unescape(_ path: ArraySlice<UInt8>) -> String {
-        guard path.contains(UInt8(ascii: "\\")) else { return String(decoding: path, as: UTF8.self) }
+    /// - Parameter examined: adds the bytes looked at: the search for a backslash, each step of the decoding
+    ///   (with the three it looks ahead at a backslash) and the bytes made into the String.
+    static func unescape(_ path: ArraySlice<UInt8>, examined: inout Int) -> String {
+        examined += path.count
+        guard path.contains(UInt8(ascii: "\\")) else {
+            examined += path.count
+            return String(decoding: path, as: UTF8.self)
+        }
         var bytes: [UInt8] = []
         var index = path.startIndex
         while index < path.endIndex {
-            if path[index] == UInt8(ascii: "\\"), index + 3 < path.endIndex,
-               let value = octal(path[(index + 1)...(index + 3)]) {
-                bytes.append(value)
-                index += 4
-            } else {
-                bytes.append(path[index])
-                index += 1
+            examined += 1
+            if path[index] == UInt8(ascii: "\\"), index + 3 < path.endIndex {
+                examined += 3
+                if let value = octal(path[(index + 1)...(index + 3)]) {
+                    bytes.append(value)
+                    index += 4
+                    continue
+                }
             }
+            bytes.append(path[index])
+            index += 1
         }
+        examined += bytes.count
         return String(decoding: bytes, as: UTF8.self)
     }
 
@@ -125,4 +149,12 @@ public enum MemoryMapParser {
         }
         return value <= 255 ? UInt8(value) : nil
     }
+}
+
+/// What one parse of a text examined, for tests that bound a parser's work without a clock: the lines it split the
+/// text into, and the units (bytes, characters or words, as each parser documents) its passes over those lines
+/// looked at, counted once per pass.
+struct ParseWork: Equatable, Sendable {
+    var lines = 0
+    var examined = 0
 }

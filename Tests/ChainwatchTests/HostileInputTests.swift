@@ -15,6 +15,11 @@ import HostIO
         let target = root + libraryDirectory + "/liblzma.so.5"
         try FileManager.default.removeItem(atPath: target)
         try make(target)
+        return try scan(root)
+    }
+
+    /// A JSON scan of `root` with the shipped rules.
+    static func scan(_ root: String) throws -> (Support.Result, [String: Any]) {
         let started = Date()
         let result = try Support.scanJSON(["--rules", Support.rulesDirectory, "--root", root])
         #expect(Date().timeIntervalSince(started) < 60, "the scan must stay bounded")
@@ -27,6 +32,24 @@ import HostIO
             if let subject = skip["subject"] as? String, let reason = skip["reason"] as? String { result[subject] = reason }
         }
         return result
+    }
+
+    /// One of the report's `scan.statistics` counters (files_examined, files_read, bytes_read...).
+    static func statistic(_ document: [String: Any], _ name: String) -> Int64? {
+        let statistics = (document["scan"] as? [String: Any])?["statistics"] as? [String: Any]
+        return (statistics?[name] as? Int).map { Int64($0) }
+    }
+
+    /// The chains (program -> ... -> library) the library graphs could not complete.
+    static func missingChains(_ document: [String: Any]) -> [String] {
+        (document["programs"] as? [[String: Any]] ?? []).flatMap { $0["missing"] as? [String] ?? [] }
+    }
+
+    /// Whether a finding names a path ending in `suffix`.
+    static func findingNames(_ document: [String: Any], pathEndingIn suffix: String) -> Bool {
+        Support.findings(document).contains { finding in
+            ((finding["evidence"] as? [String: Any])?["path"] as? String)?.hasSuffix(suffix) == true
+        }
     }
 
     @Test(arguments: ["garbage", "truncated", "empty"])
@@ -57,10 +80,21 @@ import HostIO
             }
         }
         #expect(result.status == 0, "\(result.stderr)")
-        if kind != "directory" {
-            let reason = Self.skips(document).first { $0.key.hasSuffix("/liblzma.so.5") }?.value
-            #expect(reason?.contains("not a regular file") == true, "\(Self.skips(document))")
+        let skips = Self.skips(document)
+        let reason = skips.first { $0.key.hasSuffix("/liblzma.so.5") }?.value
+        if kind == "directory" {
+            // A directory among the libraries holds nothing to read and is passed over; reported at all, it is
+            // reported as what it is, never as a file that failed to open, read or parse.
+            #expect(reason == nil || reason?.contains("not a regular file") == true, "\(skips)")
+        } else {
+            #expect(reason?.contains("not a regular file") == true, "\(skips)")
         }
+        #expect(!Self.findingNames(document, pathEndingIn: "/liblzma.so.5"), "\(Support.findings(document))")
+        // Not made a file of the scan (every file examined was read: none failed to open), and the others were
+        // read: sshd, libsystemd.so.0.35.0 and the real liblzma.so.5.X.Y beside the non-regular liblzma.so.5.
+        let examined = Self.statistic(document, "files_examined"), read = Self.statistic(document, "files_read")
+        #expect(examined != nil && examined == read, "files examined \(String(describing: examined)), read \(String(describing: read))")
+        #expect((read ?? 0) >= 3, "files read \(String(describing: read))")
     }
 
     @Test func hugeSparseFileIsSkippedWithAReason() throws {
@@ -70,15 +104,55 @@ import HostIO
         }
         #expect(result.status == 0)
         let reason = Self.skips(document).first { $0.key.hasSuffix("/liblzma.so.5") }?.value
-        #expect(reason?.contains("over the") == true, "\(Self.skips(document))")
+        // FileInspector's default limit, 512 MiB: the reason names the file's size and the limit.
+        #expect(reason?.contains("\(10 << 30) bytes is over the \(512 << 20)-byte read limit") == true, "\(Self.skips(document))")
+        // Not read, not even in part, while the rest of the root was.
+        let bytesRead = try #require(Self.statistic(document, "bytes_read"))
+        #expect(bytesRead < 64 << 20, "\(bytesRead) bytes read: the sparse file was read")
+        #expect((Self.statistic(document, "files_read") ?? 0) >= 3, "sshd, libsystemd and the real liblzma are read")
     }
 
+    /// liblzma.so.5 is one end of a two-link loop: resolution stops (ELOOP) for both loop entries, each skipped with
+    /// that reason, and the graph finds no liblzma.so.5. The host liblzma, moved out of the loader's directories,
+    /// is reachable only through a loop-free link beside the loop (liblzma.so.5.backup): that link is followed and
+    /// the file read, one file and its bytes more than a scan of the same root without the link.
     @Test func symlinkLoopIsBounded() throws {
-        let (result, _) = try Self.scanWithHostileLiblzma { path in
-            try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: "liblzma.so.5.loop")
-            try FileManager.default.createSymbolicLink(atPath: path + ".loop", withDestinationPath: "liblzma.so.5")
+        let root = try Support.makeRoot(["--host-liblzma"])
+        defer { Support.remove(root + "/..") }
+        let manager = FileManager.default
+        let directory = root + Self.libraryDirectory
+        let link = try manager.destinationOfSymbolicLink(atPath: directory + "/liblzma.so.5")
+        let real = String(link.split(separator: "/").last ?? Substring(link))   // liblzma.so.5.X.Y
+        let size = try Data(contentsOf: URL(fileURLWithPath: directory + "/" + real)).count
+        try manager.createDirectory(atPath: root + "/opt/xz", withIntermediateDirectories: true)
+        try manager.moveItem(atPath: directory + "/" + real, toPath: root + "/opt/xz/" + real)
+        try manager.removeItem(atPath: directory + "/liblzma.so.5")
+        try manager.createSymbolicLink(atPath: directory + "/liblzma.so.5", withDestinationPath: "liblzma.so.5.loop")
+        try manager.createSymbolicLink(atPath: directory + "/liblzma.so.5.loop", withDestinationPath: "liblzma.so.5")
+        let (resultWithout, withoutLink) = try Self.scan(root)
+        try manager.createSymbolicLink(atPath: directory + "/liblzma.so.5.backup", withDestinationPath: "../../../opt/xz/" + real)
+        let (result, withLink) = try Self.scan(root)
+        #expect(resultWithout.status == 0 && result.status == 0, "\(resultWithout.stderr)\(result.stderr)")
+
+        for document in [withoutLink, withLink] {
+            let skips = Self.skips(document)
+            for name in ["liblzma.so.5", "liblzma.so.5.loop"] {
+                let reason = skips.first { $0.key.hasSuffix("/" + name) }?.value
+                #expect(reason?.contains("Too many levels of symbolic links") == true, "\(name): \(skips)")   // ELOOP
+            }
+            let missing = Self.missingChains(document)
+            #expect(missing.contains { $0.hasSuffix(" -> liblzma.so.5") }, "\(missing)")
         }
-        #expect(result.status == 0)
+        #expect(!Self.skips(withLink).keys.contains { $0.hasSuffix("/liblzma.so.5.backup") || $0.hasSuffix("/" + real) },
+                "\(Self.skips(withLink))")
+        // The link's target is the one file the second scan examines and reads on top of the first's, whole.
+        let before = try #require(Self.statistic(withoutLink, "files_examined"))
+        let readBefore = try #require(Self.statistic(withoutLink, "files_read"))
+        let bytesBefore = try #require(Self.statistic(withoutLink, "bytes_read"))
+        #expect(Self.statistic(withLink, "files_examined") == before + 1)
+        #expect(Self.statistic(withLink, "files_read") == readBefore + 1)
+        let bytesAdded = (Self.statistic(withLink, "bytes_read") ?? 0) - bytesBefore
+        #expect(bytesAdded >= Int64(size), "\(bytesAdded) bytes more read; \(real) has \(size)")
     }
 
     /// A bad library placed outside the root, reached by absolute and `..` symlinks from inside: never read.
