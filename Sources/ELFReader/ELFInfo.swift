@@ -23,7 +23,8 @@ public struct ELFInfo: Sendable, Hashable {
 
     /// Symbols from .dynsym, .symtab and the MiniDebugInfo .symtab (when `symbolsRead`).
     public var symbols: [ELFSymbol] = []
-    /// Whether symbol tables were read; a parse for the dependency walk alone skips them.
+    /// Whether the section facts were read: symbols, IRELATIVE relocations, build-id, executable sections,
+    /// MiniDebugInfo. A parse for the loader's facts alone (the dependency walk, a file no ELF rule names) skips them.
     public var symbolsRead = false
     /// Count of IRELATIVE relocations (R_X86_64_IRELATIVE and the same relocation on other machines).
     public var irelativeRelocations = 0

@@ -139,9 +139,15 @@ public final class OpenFile {
         return bytes
     }
 
+    /// Lends the descriptor to a C library that reads the file itself (libelf's elf_begin). The descriptor stays
+    /// owned here: `body` must not close it or keep it.
+    public func withDescriptor<R, E: Error>(_ body: (Int32) throws(E) -> R) throws(E) -> R {
+        try body(descriptor)
+    }
+
     /// Whether the file is still what was opened: same size, mtime and ctime (ctime cannot be set back by anyone,
-    /// so restoring the mtime after a rewrite does not hide it).
-    private func checkUnchanged() throws(FileReadError) {
+    /// so restoring the mtime after a rewrite does not hide it). Fails with `.changed` otherwise.
+    public func checkUnchanged() throws(FileReadError) {
         let now: FileStatus
         do { now = try Syscall.status(descriptor, path: path) } catch { throw .system(error) }
         // /proc files have size 0 and no stable times worth comparing.

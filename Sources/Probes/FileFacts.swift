@@ -22,8 +22,8 @@ public struct FileFacts: Sendable {
     }
 }
 
-/// Reads a file once: SHA-256 of the bytes, the ELF facts of an ELF file from those same bytes, and every byte
-/// handed on to `content` (where the engine matches byte rules), so one read serves every kind of rule.
+/// Reads a file once: SHA-256 of the bytes, every byte handed on to `content` (where the engine matches byte
+/// rules) in the same pass, and for an ELF file the ELF facts, so one read serves every kind of rule.
 public struct FileInspector: Sendable {
     /// Files over this size are not read (a 10 GiB sparse file named liblzma.so.5 costs nothing); they are skipped.
     public var maximumSize: Int64
@@ -35,26 +35,34 @@ public struct FileInspector: Sendable {
     /// - Parameters:
     ///   - readSymbols: also read .dynsym, .symtab and .gnu_debugdata (an ELF rule names the file), not only the
     ///     loader's facts; skipping them keeps memory down.
-    ///   - content: called with the file's bytes in order, once each: the whole file for ELF (which is parsed
-    ///     from memory), 1 MiB chunks for anything else (streamed, never held whole).
+    ///   - content: called with the file's bytes in order, in chunks of `OpenFile.chunkSize`, once each.
+    ///
+    /// The bytes are streamed, never held whole: a 100 MiB library costs a chunk of memory. libelf then reads the
+    /// few parts of an ELF file it parses (headers, the dynamic segment, the sections asked for) from the same open
+    /// file, and a last fstat checks nothing changed between those reads and the hashed one.
     public func inspect(_ file: OpenFile, readSymbols: Bool, content: (ArraySlice<UInt8>) -> Void = { _ in }) throws -> FileFacts {
         if file.status.size > maximumSize {
             throw FileReadError.tooLarge(path: file.path, size: file.status.size, limit: maximumSize)
         }
-        let head = try file.read(at: 0, count: 4)
-        guard head == [0x7f, 0x45, 0x4c, 0x46] else {
-            var hasher = SHA256()
-            try file.forEachChunk { chunk in
-                hasher.update(data: chunk)
-                content(chunk)
-            }
-            return FileFacts(identity: file.status.identity, status: file.status, sha256: hasher.finalize().hex, isELF: false)
+        var hasher = SHA256()
+        var head: [UInt8] = []
+        try file.forEachChunk { chunk in
+            if head.count < 4 { head += chunk.prefix(4 - head.count) }
+            hasher.update(data: chunk)
+            content(chunk)
         }
-        let bytes = try file.readAll(limit: maximumSize)
-        var facts = FileFacts(identity: file.status.identity, status: file.status, sha256: SHA256.hash(data: bytes).hex,
-                              isELF: true)
-        do { facts.elf = try ELFParser.parse(bytes, readSymbols: readSymbols) } catch { facts.elfProblem = error.description }
-        content(bytes[...])
+        var facts = FileFacts(identity: file.status.identity, status: file.status, sha256: hasher.finalize().hex,
+                              isELF: head == [0x7f, 0x45, 0x4c, 0x46])
+        guard facts.isELF else { return facts }
+        let size = Int(file.status.size)
+        do {
+            facts.elf = try file.withDescriptor { (fd) throws(ELFError) in
+                try ELFParser.parse(descriptor: fd, size: size, readSymbols: readSymbols)
+            }
+        } catch {
+            facts.elfProblem = error.description
+        }
+        try file.checkUnchanged()
         return facts
     }
 }

@@ -60,6 +60,24 @@ import Testing
         #expect(stream.found == expected)
     }
 
+    /// The buffer is searched as four interleaved quarters: a pattern lying across a quarter's end is still found,
+    /// at every offset around each boundary, and so is one whose best window is past a zero run.
+    @Test func patternsAcrossTheInterleavedQuartersAreFound() {
+        var random = Generator(state: 0x2545f4914f6cdd1d)
+        let base = (0..<4000).map { _ in random.byte() }
+        let pattern: [UInt8?] = [0, 0, 0, 0, 0, 0] + (0..<20).map { _ in random.byte() } + [nil, 0x42]
+        let search = MultiPatternSearch([MultiPatternSearch.Pattern(pattern)])
+        for boundary in [1000, 2000, 3000] {
+            for offset in (boundary - 40)...(boundary + 10) {
+                var bytes = base
+                for (index, byte) in pattern.enumerated() { bytes[offset + index] = byte ?? 0x99 }
+                var found: Set<Int> = []
+                search.search(bytes[...], into: &found)
+                #expect(found == [0], "pattern at \(offset) not found")
+            }
+        }
+    }
+
     @Test func patternsAtTheEdgesOfTheBuffer() {
         let bytes: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ".utf8)
         let patterns: [[UInt8?]] = [Array("ABCDEFG".utf8), Array("TUVWXYZ".utf8), Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ".utf8),
@@ -80,6 +98,7 @@ import Testing
         var found: Set<Int> = []
         let inspected = search.search(Array(repeating: UInt8(ascii: "z"), count: 1 << 16)[...], into: &found)
         #expect(found.isEmpty)
-        #expect(inspected <= (1 << 16) / 19 + 1, "\(inspected) windows looked at")
+        // One window per 19 bytes, plus the first window of each of the four interleaved lanes.
+        #expect(inspected <= (1 << 16) / 19 + 4, "\(inspected) windows looked at")
     }
 }
