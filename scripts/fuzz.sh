@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(elf xz maps dpkg rpmdb ldconf ldcache rules)
+[ ${#targets[@]} -gt 0 ] || targets=(elf elf-file xz maps dpkg rpmdb ldconf ldcache rules)
 
 ./scripts/setup.sh
 scratch=.build-fuzz
@@ -24,13 +24,14 @@ fuzzer="$scratch/release/chainwatch-fuzz"
 # Seeds: real examples of each input, so mutation starts from the interesting structure.
 seeds="$scratch/seeds"
 rm -rf "$seeds"
-mkdir -p "$seeds"/{elf,xz,maps,dpkg,rpmdb,ldconf,ldcache,rules}
+mkdir -p "$seeds"/{elf,elf-file,xz,maps,dpkg,rpmdb,ldconf,ldcache,rules}
 fixture="$scratch/fixture-root"
 rm -rf "$fixture"
 Tests/Fixtures/make-root.sh "$fixture" --strip --signature >/dev/null
 cp "$fixture/usr/lib/x86_64-linux-gnu/liblzma.so.5.6.1" "$seeds/elf/stripped-ifunc.so"
 cp "$(readlink -f /usr/lib/x86_64-linux-gnu/liblzma.so.5)" "$seeds/elf/host-liblzma.so"
 cp /bin/true "$seeds/elf/true"
+cp "$seeds"/elf/* "$seeds/elf-file/"
 objcopy --dump-section .gnu_debugdata="$seeds/xz/debugdata.xz" "$seeds/elf/stripped-ifunc.so"
 printf 'chainwatch fuzz seed\n' | xz -c > "$seeds/xz/small.xz"
 head -c 4096 /proc/self/maps > "$seeds/maps/self"

@@ -1,3 +1,4 @@
+import HostIO
 import Rules
 
 /// A rule that matched, with the evidence that made it match.
@@ -8,14 +9,22 @@ public struct Finding: Sendable, Hashable, Codable {
     public var title: String
     public var messageID: String
     public var evidence: Evidence
+    /// The file a file rule matched, by identity: what a chain to that file is escalated by, whatever path or root
+    /// each was seen through. Not part of the report.
+    public var fileIdentity: FileIdentity?
 
-    public init(rule: Rule, severity: Severity? = nil, evidence: Evidence) {
+    enum CodingKeys: String, CodingKey {
+        case rule, kind, severity, title, messageID, evidence
+    }
+
+    public init(rule: Rule, severity: Severity? = nil, evidence: Evidence, fileIdentity: FileIdentity? = nil) {
         self.rule = rule.id
         kind = rule.kind
         self.severity = severity ?? rule.severity
         title = rule.title
         messageID = rule.messageID
         self.evidence = evidence
+        self.fileIdentity = fileIdentity
     }
 
     /// What identifies "the same finding" across scans: the rule and the thing it is about.

@@ -1,4 +1,5 @@
 import ELFReader
+import HostIO
 import Probes
 import Rules
 import XZ
@@ -6,8 +7,17 @@ import XZ
 /// The parsers of attacker-controlled input, each as a function of bytes. A target must return for every input:
 /// errors are expected, crashes and hangs are bugs.
 enum FuzzTargets {
+    /// The file the elf-file target writes each input to (one per fuzzing process).
+    static let elfFile = "/tmp/chainwatch-fuzz-elf-file"
+
     static let all: [String: @Sendable ([UInt8]) -> Void] = [
         "elf": { _ = try? ELFParser.parse($0) },
+        // The scan's own path: the bytes as a file, streamed and hashed, then parsed by libelf's reads of the file.
+        "elf-file": { bytes in
+            try? FileSystem.writeAtomically(bytes, to: elfFile)
+            guard let file = try? OpenFile(path: elfFile) else { return }
+            _ = try? FileInspector().inspect(file, readSymbols: true)
+        },
         "xz": { _ = try? XZ.decompress($0, limit: 8 << 20) },
         "maps": { _ = MemoryMapParser.parse(String(decoding: $0, as: UTF8.self)) },
         "dpkg": { _ = DpkgDatabase.parseStatus(String(decoding: $0, as: UTF8.self)) },

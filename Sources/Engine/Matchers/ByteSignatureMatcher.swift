@@ -54,7 +54,7 @@ struct ByteSignatureMatcher: RuleKindMatcher {
                 let shown = found.map { "#\($0 + 1) \(Self.abbreviate(patterns[$0].text))" }.joined(separator: ", ")
                 return Finding(rule: compiled.rule, evidence: facts.evidence(
                     for: file, matchedName: selected.matchedName,
-                    detail: "\(found.count) of \(patterns.count) byte patterns found: \(shown)"))
+                    detail: "\(found.count) of \(patterns.count) byte patterns found: \(shown)"), fileIdentity: file.facts?.identity)
             }
         }
     }

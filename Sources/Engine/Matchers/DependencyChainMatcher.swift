@@ -39,7 +39,7 @@ struct DependencyChainMatcher: RuleKindMatcher {
                 evidence.pid = nil
                 evidence.pids = nil
                 let flagged = earlier.filter {
-                    $0.severity >= .high && ($0.evidence.path == evidence.path
+                    $0.severity >= .high && ($0.fileIdentity == node.identity
                         || ($0.kind == .packageVersion && $0.evidence.package != nil && $0.evidence.package == evidence.package))
                 }
                 var severity = rule.severity

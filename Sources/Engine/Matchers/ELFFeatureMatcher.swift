@@ -36,7 +36,7 @@ struct ELFFeatureMatcher: RuleKindMatcher {
                 guard let elf = file.facts?.elf, let selected = compiled.files.select(file),
                       let present = Self.present(compiled.match, in: elf) else { return nil }
                 return Finding(rule: compiled.rule, evidence: facts.evidence(
-                    for: file, matchedName: selected.matchedName, detail: present))
+                    for: file, matchedName: selected.matchedName, detail: present), fileIdentity: file.facts?.identity)
             }
         }
     }

@@ -28,7 +28,8 @@ struct FileHashMatcher: RuleKindMatcher {
                 guard let sha256 = file.facts?.sha256, let hash = compiled.hashes[sha256],
                       let selected = compiled.files.select(file) else { return nil }
                 return Finding(rule: compiled.rule, evidence: facts.evidence(
-                    for: file, matchedName: selected.matchedName, detail: "SHA-256 of \(hash.file), published at \(hash.source)"))
+                    for: file, matchedName: selected.matchedName, detail: "SHA-256 of \(hash.file), published at \(hash.source)"),
+                    fileIdentity: file.facts?.identity)
             }
         }
     }
