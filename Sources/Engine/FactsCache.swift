@@ -38,10 +38,14 @@ public final class FactsCache: Sendable {
 
     public init() {}
 
-    func lookup(_ status: FileStatus, needingSymbols: Bool, patterns: String) -> (FileFacts, Set<Int>)? {
-        guard let entry = entries.withLock({ $0[Key(status)] }), entry.patterns == patterns,
-              entry.facts.answers(needingSymbols: needingSymbols) else { return nil }
-        return (entry.facts, entry.hits)
+    /// - Parameter patterns: the digest of the patterns the hits must be for; nil when there are no patterns, and
+    ///   so no hits to want.
+    func lookup(_ status: FileStatus, needingSymbols: Bool, patterns: String?) -> (FileFacts, Set<Int>)? {
+        guard let entry = entries.withLock({ $0[Key(status)] }), entry.facts.answers(needingSymbols: needingSymbols) else {
+            return nil
+        }
+        guard let patterns else { return (entry.facts, []) }
+        return entry.patterns == patterns ? (entry.facts, entry.hits) : nil
     }
 
     func store(_ facts: FileFacts, hits: Set<Int>, patterns: String) {

@@ -155,8 +155,9 @@ struct FileIndex {
         _ opener: FileRecord.Opener, needingSymbols: Bool, plan: ScanPlan, inspector: FileInspector, cache: FactsCache?
     ) throws -> Inspection {
         // A daemon scan where nothing changed answers from the cache after one stat: no open, fstat or close.
+        let patterns = plan.bytePatterns.count > 0 ? plan.bytePatternDigest : nil
         if let cache, let status = try? status(opener),
-           let (facts, hits) = cache.lookup(status, needingSymbols: needingSymbols, patterns: plan.bytePatternDigest) {
+           let (facts, hits) = cache.lookup(status, needingSymbols: needingSymbols, patterns: patterns) {
             return Inspection(facts: facts, hits: hits, fromCache: true)
         }
         let file = try open(opener)

@@ -81,4 +81,41 @@ import Testing
         let package = try #require(fifth.findings.first { $0.kind == .packageVersion })
         #expect(package.evidence.version == "5.6.1-1")
     }
+
+    /// One cache across rule sets, as the daemon keeps it across SIGHUP: facts are reused, pattern hits only with
+    /// the patterns they were found with, so a new pattern finds a file the cache already knows, and an unchanged
+    /// pattern set reads nothing.
+    @Test func aNewPatternFindsCachedFilesAndAnUnchangedSetReadsNothing() throws {
+        let root = try Support.makeRoot(["--version", "5.4.1-1", "--signature"])
+        defer { Support.remove(root + "/..") }
+        let cache = FactsCache()
+        var options = ScanOptions()
+        options.root = root
+        options.scanProcesses = false
+        options.cache = cache
+        let shipped = try RuleLoader.load(from: [Support.rulesDirectory])
+        let withoutSignatures = RuleSet(rules: shipped.rules.filter { $0.kind != .byteSignature }, files: shipped.files)
+
+        let before = Engine.Scanner(rules: withoutSignatures, options: options).run()
+        #expect(Self.signaturePaths(before).isEmpty)
+        let examined = before.statistics.filesExamined
+        #expect(before.statistics.filesRead == examined)
+
+        // "Reload": the signature rules are added. Each file is read again once, for the new patterns.
+        let plan = ScanPlan(shipped)
+        #expect(plan.bytePatternDigest != ScanPlan(withoutSignatures).bytePatternDigest)
+        let after = Engine.Scanner(plan: plan, options: options).run()
+        #expect(Self.signaturePaths(after).contains { $0.hasSuffix("/liblzma.so.5.6.1") }, "\(after.findings.map(\.rule))")
+        #expect(after.statistics.filesRead == examined && after.statistics.filesFromCache == 0)
+
+        // The same patterns again (a reload that changed only titles, or the next scan): nothing is read.
+        let again = Engine.Scanner(plan: ScanPlan(shipped), options: options).run()
+        #expect(again.statistics.filesRead == 0 && again.statistics.filesFromCache == examined)
+        #expect(Set(again.findings.map(\.key)) == Set(after.findings.map(\.key)))
+
+        // Back to no byte rules: their findings go, and with no pattern to search for, nothing is read.
+        let removed = Engine.Scanner(rules: withoutSignatures, options: options).run()
+        #expect(Self.signaturePaths(removed).isEmpty)
+        #expect(removed.statistics.filesRead == 0 && removed.statistics.filesFromCache == examined)
+    }
 }
