@@ -32,6 +32,7 @@ public enum JournalEntries {
                                         ("path", e.path), ("pid", e.pid.map(String.init)), ("package", e.package),
                                         ("version", e.version), ("sha256", e.sha256)]
         if let chain = e.chain { tail.append(("chain", chain.joined(separator: " -> "))) }
+        if e.symbol != nil { tail += [("symbol", e.symbol), ("points_to", e.pointsTo), ("expected", e.expected)] }
         let message = sentence.sanitizedForMessage + " -- " + KeyValueTail.render(tail)
 
         var fields = base(messageID: cleared ? clearedMessageID : finding.messageID,
@@ -50,7 +51,9 @@ public enum JournalEntries {
             ("CHAINWATCH_VERSION", e.version), ("CHAINWATCH_PID", e.pid.map(String.init)),
             ("CHAINWATCH_PIDS", e.pids.map { $0.map(String.init).joined(separator: " ") }),
             ("CHAINWATCH_CHAIN", e.chain?.joined(separator: " -> ")), ("CHAINWATCH_DETAIL", e.detail),
-            ("CHAINWATCH_MATCHED_NAME", e.matchedName),
+            ("CHAINWATCH_MATCHED_NAME", e.matchedName), ("CHAINWATCH_SYMBOL", e.symbol),
+            ("CHAINWATCH_SLOT_ADDRESS", e.slotAddress), ("CHAINWATCH_POINTS_TO", e.pointsTo),
+            ("CHAINWATCH_EXPECTED", e.expected),
         ]
         for case let (name, value?) in optional { fields.append(JournalField(name, value)) }
         if case .reminder(_, let firstSeen) = event { fields.append(JournalField("CHAINWATCH_FIRST_SEEN", String(Int(firstSeen)))) }

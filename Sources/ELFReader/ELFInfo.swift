@@ -34,6 +34,22 @@ public struct ELFInfo: Sendable, Hashable {
     public var executableRanges: [Range<Int>] = []
     /// What became of `.gnu_debugdata`, if the file has one.
     public var debugData: DebugData = .absent
+    /// PT_LOAD segments, in file order: where the loader maps the file, and so the load bias of a running copy.
+    public var loadSegments: [Segment] = []
+    /// The GOT slots the loader fills for imported symbols (JUMP_SLOT and GLOB_DAT relocations; section facts).
+    public var importSlots: [ELFImportSlot] = []
+    /// Virtual address ranges of the PLT stubs (.plt, .plt.sec): where a lazily bound slot points until the first
+    /// call (section facts).
+    public var pltRanges: [Range<UInt64>] = []
+
+    public struct Segment: Sendable, Hashable {
+        public var virtualAddress: UInt64
+        public var fileOffset: UInt64
+        public var fileSize: UInt64
+        public var memorySize: UInt64
+        /// PF_X 1, PF_W 2, PF_R 4.
+        public var flags: UInt32
+    }
 
     public enum DebugData: Sendable, Hashable {
         case absent
@@ -45,6 +61,12 @@ public struct ELFInfo: Sendable, Hashable {
     public var ifuncSymbols: [ELFSymbol] { symbols.filter { $0.type == ELFSymbol.ifuncType } }
 
     public func hasSymbol(named name: String) -> Bool { symbols.contains { $0.name == name } }
+
+    /// The dynamic symbols this object defines and exports (global or weak, not undefined), by name: what the
+    /// loader binds other objects' imports to. A name may have several (symbol versions).
+    public var exportedDefinitions: [String: [ELFSymbol]] {
+        Dictionary(grouping: symbols.filter { $0.table == .dynamic && $0.isDefined && $0.binding != 0 }, by: \.name)
+    }
 
     /// DF_1_NODEFLIB: the loader must not search the default directories for this object's dependencies.
     public var ignoresDefaultLibraryPaths: Bool { flags1 & 0x800 != 0 }
@@ -63,4 +85,23 @@ public struct ELFSymbol: Sendable, Hashable {
     public var binding: UInt8
     public var isDefined: Bool
     public var table: Table
+    /// st_value: for a defined symbol of a shared object, its address relative to the load bias.
+    public var value: UInt64 = 0
+}
+
+/// A GOT slot the loader fills with the address of an imported symbol.
+public struct ELFImportSlot: Sendable, Hashable {
+    public enum Kind: String, Sendable, Hashable {
+        /// JUMP_SLOT: a function called through the PLT.
+        case jumpSlot = "JUMP_SLOT"
+        /// GLOB_DAT: a function pointer or data address taken through the GOT.
+        case globalData = "GLOB_DAT"
+    }
+
+    /// The slot's address relative to the load bias (r_offset).
+    public var offset: UInt64
+    public var symbol: String
+    public var kind: Kind
+    /// STB_WEAK: the loader leaves the slot 0 when no object defines the symbol.
+    public var isWeak: Bool
 }

@@ -58,7 +58,11 @@ struct ELFWalk {
             var phdr = GElf_Phdr()
             guard gelf_getphdr(elf, Int32(index), &phdr) != nil else { throw ELFParser.lastError() }
             switch Int32(bitPattern: phdr.p_type) {
-            case PT_LOAD: loads.append(phdr)
+            case PT_LOAD:
+                loads.append(phdr)
+                info.loadSegments.append(ELFInfo.Segment(
+                    virtualAddress: phdr.p_vaddr, fileOffset: phdr.p_offset, fileSize: phdr.p_filesz,
+                    memorySize: phdr.p_memsz, flags: phdr.p_flags))
             case PT_DYNAMIC: dynamic = phdr
             case PT_INTERP: info.interpreter = string(atOffset: Int(clamping: phdr.p_offset), limit: Int(clamping: phdr.p_filesz))
             default: break
@@ -140,15 +144,21 @@ struct ELFWalk {
             case SHT_DYNSYM, SHT_SYMTAB:
                 info.symbols += try symbols(in: current, link: Int(shdr.sh_link), table: type == SHT_DYNSYM ? .dynamic : .symtab)
             case SHT_RELA, SHT_REL:
-                info.irelativeRelocations += try relocations(in: current, isRela: type == SHT_RELA, matching: irelative)
+                let found = relocations(in: current, isRela: type == SHT_RELA, symbolTable: Int(shdr.sh_link),
+                                        irelative: irelative, slots: Self.slotTypes(machine: info.machine))
+                info.irelativeRelocations += found.irelative
+                info.importSlots += found.slots.prefix(ELFParser.maximumSymbolsPerTable - info.importSlots.count)
             case SHT_NOTE:
                 if info.buildID == nil { info.buildID = try buildID(in: current) }
             default:
                 break
             }
-            if readDebugData, haveNames, type == SHT_PROGBITS,
-               let name = elf_strptr(elf, namesIndex, Int(shdr.sh_name)), String(cString: name) == ".gnu_debugdata" {
+            let name = haveNames ? elf_strptr(elf, namesIndex, Int(shdr.sh_name)).map { String(cString: $0) } : nil
+            if readDebugData, type == SHT_PROGBITS, name == ".gnu_debugdata" {
                 info.debugData = readMiniDebugInfo(current, into: &info)
+            }
+            if name == ".plt" || name == ".plt.sec", shdr.sh_size > 0, shdr.sh_addr <= UInt64.max - shdr.sh_size {
+                info.pltRanges.append(shdr.sh_addr..<(shdr.sh_addr + shdr.sh_size))
             }
         }
     }
@@ -163,29 +173,9 @@ struct ELFWalk {
             guard sym.st_name != 0, let name = elf_strptr(elf, link, Int(sym.st_name)) else { continue }
             result.append(ELFSymbol(
                 name: String(cString: name), type: sym.st_info & 0xf, binding: sym.st_info >> 4,
-                isDefined: sym.st_shndx != UInt16(SHN_UNDEF), table: table))
+                isDefined: sym.st_shndx != UInt16(SHN_UNDEF), table: table, value: sym.st_value))
         }
         return result
-    }
-
-    private func relocations(in section: OpaquePointer, isRela: Bool, matching type: UInt64?) throws(ELFError) -> Int {
-        guard let type, let data = elf_getdata(section, nil) else { return 0 }
-        var count = 0
-        var index: Int32 = 0
-        if isRela {
-            var rela = GElf_Rela()
-            while gelf_getrela(data, index, &rela) != nil {
-                if rela.r_info & 0xffff_ffff == type { count += 1 }
-                index += 1
-            }
-        } else {
-            var rel = GElf_Rel()
-            while gelf_getrel(data, index, &rel) != nil {
-                if rel.r_info & 0xffff_ffff == type { count += 1 }
-                index += 1
-            }
-        }
-        return count
     }
 
     private func buildID(in section: OpaquePointer) throws(ELFError) -> String? {

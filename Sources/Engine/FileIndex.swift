@@ -15,6 +15,8 @@ struct FileIndex {
     private(set) var filesRead = 0
     private(set) var bytesRead: Int64 = 0
     private(set) var filesFromCache = 0
+    /// Files whose symbol tables are read whatever their names: those mapped by a process whose GOT is checked.
+    private var symbolsWanted: Set<FileIdentity> = []
 
     init(plan: ScanPlan, inspector: FileInspector, cache: FactsCache?) {
         self.plan = plan
@@ -25,7 +27,7 @@ struct FileIndex {
     private mutating func record(for identity: FileIdentity, opener: FileRecord.Opener, root: ConfinedRoot, path: String) -> Int {
         if let position = positions[identity] { return position }
         positions[identity] = records.count
-        records.append(FileRecord(opener: opener, root: root, path: path))
+        records.append(FileRecord(opener: opener, identity: identity, root: root, path: path))
         return records.count - 1
     }
 
@@ -44,6 +46,20 @@ struct FileIndex {
         if let soname = node.elf.soname { records[position].addName(soname) }
         records[position].addSeen(node.chain.count == 1 ? "program" : "dependency")
         records[position].chains.append(node.chain)
+    }
+
+    /// What was read of the file with this identity, if it was.
+    func facts(of identity: FileIdentity) -> FileFacts? {
+        positions[identity].flatMap { records[$0].facts }
+    }
+
+    /// Reads the symbol tables of these files too (the objects of a process whose GOT is checked).
+    mutating func wantSymbols(of identities: [FileIdentity]) {
+        symbolsWanted.formUnion(identities)
+    }
+
+    private func wantsSymbols(_ record: FileRecord) -> Bool {
+        plan.wantsSymbols(record.names) || symbolsWanted.contains(record.identity)
     }
 
     /// A library lying in a loader directory (`entry` of the canonical `directory`).
@@ -68,7 +84,8 @@ struct FileIndex {
             return facts
         }
         let name = baseName(path)
-        let read = try Self.inspect(.root(root, path), needingSymbols: plan.wantsSymbols([name]), plan: plan,
+        let symbols = plan.wantsSymbols([name]) || symbolsWanted.contains(status.identity)
+        let read = try Self.inspect(.root(root, path), needingSymbols: symbols, plan: plan,
                                     inspector: inspector, cache: cache)
         count(read)
         let position = record(for: read.facts.identity, opener: .root(root, path), root: root, path: path)
@@ -85,7 +102,7 @@ struct FileIndex {
         for _ in 0..<2 {
             let work = records.indices.compactMap { position -> (Int, FileRecord.Opener, Bool)? in
                 let record = records[position]
-                let symbols = plan.wantsSymbols(record.names)
+                let symbols = wantsSymbols(record)
                 guard let facts = record.facts else {
                     // Hits without facts: the read failed this scan (and was reported); not tried again.
                     return record.patternHits == nil ? (position, record.opener, symbols) : nil

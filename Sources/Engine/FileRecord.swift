@@ -11,6 +11,8 @@ public struct FileRecord: Sendable {
     }
 
     var opener: Opener
+    /// Device and inode when first seen (the facts' identity is the file actually read).
+    let identity: FileIdentity
     /// The root the file was found in (the host, an image, a container process's root) and its path there.
     public var root: ConfinedRoot
     public var path: String
@@ -24,8 +26,9 @@ public struct FileRecord: Sendable {
     /// Indices into the plan's byte patterns of those found in the file; nil until its bytes were matched.
     var patternHits: Set<Int>?
 
-    init(opener: Opener, root: ConfinedRoot, path: String) {
+    init(opener: Opener, identity: FileIdentity, root: ConfinedRoot, path: String) {
         self.opener = opener
+        self.identity = identity
         self.root = root
         self.path = path
     }

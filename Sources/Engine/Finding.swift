@@ -29,7 +29,8 @@ public struct Finding: Sendable, Hashable, Codable {
 
     /// What identifies "the same finding" across scans: the rule and the thing it is about.
     public var key: String {
-        [rule, evidence.path ?? "", evidence.package ?? "", evidence.chain?.joined(separator: ">") ?? ""].joined(separator: "|")
+        [rule, evidence.path ?? "", evidence.package ?? "", evidence.chain?.joined(separator: ">") ?? "", evidence.symbol ?? ""]
+            .joined(separator: "|")
     }
 }
 
@@ -51,6 +52,12 @@ public struct Evidence: Sendable, Hashable, Codable {
     public var matchedName: String?
     /// One line of rule-specific detail: the symbols found, the pattern matched, the hash's published source.
     public var detail: String?
+    /// GOT integrity: the imported symbol, its slot's address in the process, the file or memory the slot points
+    /// into, and the object that defines the symbol (where the slot should point).
+    public var symbol: String?
+    public var slotAddress: String?
+    public var pointsTo: String?
+    public var expected: String?
 
     public init(path: String? = nil, sha256: String? = nil, package: String? = nil, version: String? = nil,
                 pid: Int32? = nil, pids: [Int32]? = nil, chain: [String]? = nil, seenAs: [String]? = nil,

@@ -10,6 +10,23 @@ struct ScanFacts {
     let inventory: PackageInventory
     let files: [FileRecord]
     let graphs: [(ProgramLocation, DependencyGraph)]
+    /// Running programs whose GOT was read (for got-integrity rules).
+    let processes: [ProcessImage]
+    private let positions: [FileIdentity: Int]
+
+    init(root: ConfinedRoot, inventory: PackageInventory, files: [FileRecord],
+         graphs: [(ProgramLocation, DependencyGraph)], processes: [ProcessImage] = []) {
+        self.root = root
+        self.inventory = inventory
+        self.files = files
+        self.graphs = graphs
+        self.processes = processes
+        var positions: [FileIdentity: Int] = [:]
+        for (position, file) in files.enumerated() {
+            if let identity = file.facts?.identity, positions[identity] == nil { positions[identity] = position }
+        }
+        self.positions = positions
+    }
 
     /// The evidence every file finding carries: path, hash, owning package, pids, the shortest chain, how seen.
     func evidence(for file: FileRecord, matchedName: String? = nil, detail: String?) -> Evidence {
@@ -36,6 +53,6 @@ struct ScanFacts {
     }
 
     func file(withIdentity identity: FileIdentity) -> FileRecord? {
-        files.first { $0.facts?.identity == identity }
+        positions[identity].map { files[$0] }
     }
 }

@@ -11,6 +11,7 @@ public struct ScanPlan: Sendable {
     let bytes: ByteSignatureMatcher
     let elf: ELFFeatureMatcher
     let chains: DependencyChainMatcher
+    let got: GOTIntegrityMatcher
 
     public init(_ rules: RuleSet) {
         self.rules = rules
@@ -19,6 +20,7 @@ public struct ScanPlan: Sendable {
         bytes = ByteSignatureMatcher(from: rules.rules)
         elf = ELFFeatureMatcher(from: rules.rules)
         chains = DependencyChainMatcher(from: rules.rules)
+        got = GOTIntegrityMatcher(from: rules.rules)
     }
 
     /// Programs named by dependency-chain rules (sshd), each once.
@@ -32,6 +34,9 @@ public struct ScanPlan: Sendable {
 
     func wantsSymbols(_ names: [String]) -> Bool { elf.wantsSymbols(names) }
 
+    /// Whether a process running `executable` has its mappings and GOT read (a got-integrity rule names it).
+    func checksRuntime(of executable: String?) -> Bool { got.checks(executable) }
+
     func elfRuleNames(_ names: [String]) -> Bool { elf.names(names) }
 
     /// Every rule matched against the facts of one scan: file rules first, chains last (they escalate on the
@@ -43,6 +48,7 @@ public struct ScanPlan: Sendable {
         findings += bytes.findings(facts, earlier: findings)
         findings += elf.findings(facts, earlier: findings)
         findings += chains.findings(facts, earlier: findings)
+        findings += got.findings(facts, earlier: findings)
         return findings.sorted {
             ($0.severity.rank, $1.rule, $1.evidence.path ?? "") > ($1.severity.rank, $0.rule, $0.evidence.path ?? "")
         }

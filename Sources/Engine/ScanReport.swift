@@ -24,6 +24,8 @@ public struct ScanStatistics: Sendable, Codable {
     public var packages = 0
     public var processes = 0
     public var processesSkipped = 0
+    /// Processes whose GOT a got-integrity rule had read.
+    public var processesChecked = 0
     public var filesExamined = 0
     public var filesRead = 0
     public var bytesRead: Int64 = 0

@@ -41,12 +41,37 @@ struct ScanRun {
             report.notes.append("process checks skipped: \(root.isHost ? "disabled" : "offline scan of \(options.root)")")
             return []
         }
-        let table = ProcessTable.read(procPath: options.procPath)
+        let table = ProcessTable.read(procPath: options.procPath) { plan.checksRuntime(of: $0) }
         report.statistics.processes = table.processes.count
         report.statistics.processesSkipped = table.skipped.count
         report.skipped += table.skipped
         for mapped in table.mappedFiles { index.addMapped(mapped) }
+        // The objects of a program whose GOT is checked: their exports say where each slot should point.
+        for process in table.processes { index.wantSymbols(of: (process.mappings ?? []).filter(\.isExecutable).map(\.identity)) }
         return table.processes
+    }
+
+    /// Runtime images: for each process a got-integrity rule names, its executable's GOT slots as they are now.
+    mutating func readProcessImages(_ processes: [Probes.ProcessInfo]) -> [ProcessImage] {
+        var images: [ProcessImage] = []
+        for process in processes {
+            guard let mappings = process.mappings, let executable = process.executable else { continue }
+            let subject = "pid \(process.pid) (\(executable))"
+            // The running inode, whatever its path says now.
+            guard let identity = try? FileSystem.status(options.procPath + "/\(process.pid)/exe").identity,
+                  let elf = index.facts(of: identity)?.elf, elf.symbolsRead else {
+                report.skipped.append(Skip(subject: subject, reason: "executable not readable as ELF; GOT not checked"))
+                continue
+            }
+            do {
+                images.append(try ProcessImage.read(pid: process.pid, executable: executable, identity: identity, elf: elf,
+                                                    mappings: mappings, vdso: process.vdso, procPath: options.procPath))
+            } catch {
+                report.skipped.append(Skip(subject: subject, reason: error.description))
+            }
+        }
+        report.statistics.processesChecked = images.count
+        return images
     }
 
     /// Program graphs: each program a dependency-chain rule names, wherever it is installed or running, and the
@@ -110,8 +135,9 @@ struct ScanRun {
     }
 
     /// Matching: the plan's rules against the facts, all names of every file known by now.
-    mutating func match(inventory: PackageInventory, graphs: [(ProgramLocation, DependencyGraph)]) {
-        report.findings = plan.findings(ScanFacts(root: root, inventory: inventory, files: index.records, graphs: graphs))
+    mutating func match(inventory: PackageInventory, graphs: [(ProgramLocation, DependencyGraph)], images: [ProcessImage]) {
+        report.findings = plan.findings(ScanFacts(root: root, inventory: inventory, files: index.records, graphs: graphs,
+                                                  processes: images))
     }
 
     func finish(started: ContinuousClock.Instant) -> ScanReport {

@@ -47,7 +47,8 @@ public struct Scanner: Sendable {
         let graphs = scan.walkProgramGraphs(inventory: inventory, processes: processes)
         scan.addLibrariesAtRest(like: graphs.first?.1)
         scan.inspectFiles()
-        scan.match(inventory: inventory, graphs: graphs)
+        let images = scan.readProcessImages(processes)
+        scan.match(inventory: inventory, graphs: graphs, images: images)
         return scan.finish(started: started)
     }
 }

@@ -5,12 +5,16 @@ public struct MemoryMapping: Sendable, Hashable {
     public var start: UInt64
     public var end: UInt64
     public var isExecutable: Bool
+    /// The file offset mapped at `start`.
+    public var offset: UInt64 = 0
     /// st_dev as the kernel reports it ("fd:01" becomes makedev(0xfd, 0x01)).
     public var device: UInt64
     public var inode: UInt64
     /// The path as the kernel printed it, with " (deleted)" removed and its octal escapes (\012) decoded.
     public var path: String
     public var isDeleted: Bool
+
+    public var identity: FileIdentity { FileIdentity(device: device, inode: inode) }
 
     /// The /proc/PID/map_files entry name for this mapping.
     public var mapFilesName: String { String(start, radix: 16) + "-" + String(end, radix: 16) }
@@ -44,6 +48,21 @@ public enum MemoryMapParser {
 
     private static let space = UInt8(ascii: " ")
 
+    /// The address range of a kernel-provided mapping such as `[vdso]`, which has no file: an IFUNC in libc may
+    /// resolve to the vDSO's code (time, gettimeofday, clock_gettime on x86-64).
+    public static func range(named name: String, in bytes: [UInt8]) -> Range<UInt64>? {
+        let suffix = Array(name.utf8)
+        var found: Range<UInt64>?
+        ByteSearch.forEachLine(in: bytes) { line in
+            let text = bytes[line]
+            guard found == nil, text.count > suffix.count, text.suffix(suffix.count).elementsEqual(suffix),
+                  let space = text.firstIndex(of: space),
+                  let (start, end) = pair(text[text.startIndex..<space], separator: "-"), start < end else { return }
+            found = start..<end
+        }
+        return found
+    }
+
     static func parseLine(_ line: ArraySlice<UInt8>, executableOnly: Bool, examined: inout Int) -> MemoryMapping? {
         // address perms offset dev inode [spaces] pathname
         var fields: [Range<Int>] = []
@@ -64,6 +83,7 @@ public enum MemoryMapParser {
         while position < line.endIndex, line[position] == space { position += 1 }
         guard position < line.endIndex, line[position] == UInt8(ascii: "/") else { return nil }
         guard let (start, end) = pair(line[fields[0]], separator: "-"),
+              let offset = number(line[fields[2]], radix: 16),
               let (major, minor) = pair(line[fields[3]], separator: ":"),
               let inode = number(line[fields[4]], radix: 10), inode != 0 else { return nil }
         var path = line[position...]
@@ -73,7 +93,7 @@ public enum MemoryMapParser {
         if isDeleted { path = path.dropLast(deletedSuffix.count) }
         let decoded = unescape(path, examined: &examined)
         return MemoryMapping(
-            start: start, end: end, isExecutable: isExecutable,
+            start: start, end: end, isExecutable: isExecutable, offset: offset,
             device: makeDevice(major: major, minor: minor), inode: inode,
             path: decoded, isDeleted: isDeleted)
     }

@@ -7,6 +7,11 @@ public struct ProcessInfo: Sendable, Hashable {
     public var executable: String?
     /// The host's root, or the process's own (`/proc/PID/root`) when it runs in another one (a container).
     public var root: ConfinedRoot
+    /// Every file-backed mapping, executable or not, for the processes whose mappings were asked for (runtime
+    /// checks); nil for the others.
+    public var mappings: [MemoryMapping]?
+    /// Where the kernel's vDSO is mapped, for the same processes.
+    public var vdso: Range<UInt64>?
 }
 
 /// A file mapped executable into one or more processes, deduplicated by device and inode.
@@ -44,7 +49,8 @@ public struct ProcessTable: Sendable {
     public init() {}
 
     /// Reads /proc (or `procPath`, for tests). Processes that vanish or deny access are recorded in `skipped`.
-    public static func read(procPath: String = "/proc") -> ProcessTable {
+    /// - Parameter keepMappings: given a process's executable path, whether to keep all its mappings.
+    public static func read(procPath: String = "/proc", keepMappings: (String?) -> Bool = { _ in false }) -> ProcessTable {
         var table = ProcessTable()
         let entries: [String]
         do { entries = try FileSystem.directoryEntries(procPath) } catch {
@@ -67,8 +73,11 @@ public struct ProcessTable: Sendable {
             // A process whose root is the host's (same directory inode) sees host paths; any other sees its own.
             let sameRoot = (try? FileSystem.status(base + "/root"))?.identity == hostRoot?.identity
             let root: ConfinedRoot = sameRoot ? .host : .process(pid, procPath: procPath)
-            table.processes.append(ProcessInfo(pid: pid, executable: executable, root: root))
-            for mapping in MemoryMapParser.parse(bytes: maps, executableOnly: true) {
+            let keep = keepMappings(executable)
+            let mappings = MemoryMapParser.parse(bytes: maps, executableOnly: !keep)
+            table.processes.append(ProcessInfo(pid: pid, executable: executable, root: root, mappings: keep ? mappings : nil,
+                                               vdso: keep ? MemoryMapParser.range(named: "[vdso]", in: maps) : nil))
+            for mapping in mappings where mapping.isExecutable {
                 let identity = FileIdentity(device: mapping.device, inode: mapping.inode)
                 if let existing = index[identity] {
                     if table.mappedFiles[existing].pids.last != pid { table.mappedFiles[existing].pids.append(pid) }

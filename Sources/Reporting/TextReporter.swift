@@ -74,6 +74,11 @@ public struct TextReporter {
             lines.append("pid:     " + shown + (pids.count > 10 ? " and \(pids.count - 10) more" : ""))
         }
         if let seen = evidence.seenAs, !seen.isEmpty { lines.append("seen as: " + seen.joined(separator: ", ")) }
+        if let symbol = evidence.symbol {
+            lines.append("symbol:  \(TerminalText.escape(symbol)) (GOT slot \(evidence.slotAddress ?? "?"))")
+        }
+        if let target = evidence.pointsTo { lines.append("points:  into " + TerminalText.escape(target)) }
+        if let expected = evidence.expected { lines.append("expected: " + TerminalText.escape(expected)) }
         if let name = evidence.matchedName { lines.append("name:    " + TerminalText.escape(name) + " (the name the rule matched)") }
         if let detail = evidence.detail { lines.append("detail:  " + TerminalText.escape(detail)) }
         return lines

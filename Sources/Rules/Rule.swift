@@ -22,6 +22,7 @@ public enum RuleKind: String, Sendable, Hashable, CaseIterable, Codable {
     case byteSignature = "byte-signature"
     case elfFeature = "elf-feature"
     case dependencyChain = "dependency-chain"
+    case gotIntegrity = "got-integrity"
 }
 
 /// A file and line in a rule file.
@@ -44,6 +45,7 @@ public enum RuleMatch: Sendable, Hashable {
     case byteSignature(ByteSignatureMatch)
     case elfFeature(ELFFeatureMatch)
     case dependencyChain(DependencyChainMatch)
+    case gotIntegrity(GOTIntegrityMatch)
 }
 
 /// `any`: one is enough; `all`: every listed item must be present.
@@ -121,4 +123,13 @@ public struct DependencyChainMatch: Sendable, Hashable {
     public var library: String
     public var through: String?
     public var escalateTo: Severity?
+}
+
+/// Running programs whose GOT slots must point where the loader would have bound them.
+public struct GOTIntegrityMatch: Sendable, Hashable {
+    /// Globs on the executable (`/proc/PID/exe`): on its base name, or on its whole path when the glob has a `/`.
+    /// `*` is every process.
+    public var programs: [String]
+    /// The imported symbols to check; nil for every import.
+    public var symbols: [String]?
 }

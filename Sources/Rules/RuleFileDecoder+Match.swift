@@ -9,6 +9,7 @@ extension RuleFileDecoder {
         .byteSignature: ["files", "file-type", "condition", "patterns"],
         .elfFeature: ["files", "condition", "ifunc-symbols", "irelative-relocations", "symbols"],
         .dependencyChain: ["binary", "library", "through", "escalate-to"],
+        .gotIntegrity: ["programs", "symbols"],
     ]
 
     mutating func decodeMatch(_ node: Node, kind: RuleKind) -> RuleMatch? {
@@ -20,6 +21,7 @@ extension RuleFileDecoder {
         case .byteSignature: return decodeByteSignature(map, node, allowed: allowed).map(RuleMatch.byteSignature)
         case .elfFeature: return decodeELFFeature(map, node, allowed: allowed).map(RuleMatch.elfFeature)
         case .dependencyChain: return decodeDependencyChain(map, node, allowed: allowed).map(RuleMatch.dependencyChain)
+        case .gotIntegrity: return decodeGOTIntegrity(map, node, allowed: allowed).map(RuleMatch.gotIntegrity)
         }
     }
 
@@ -113,6 +115,18 @@ extension RuleFileDecoder {
         let escalate = map["escalate-to"] != nil ? severityValue(map, "escalate-to") : nil
         guard let binary, let library else { return nil }
         return DependencyChainMatch(binary: binary, library: library, through: through, escalateTo: escalate)
+    }
+
+    private mutating func decodeGOTIntegrity(_ map: Node.Mapping, _ node: Node, allowed: [String]) -> GOTIntegrityMatch? {
+        checkKeys(map, allowed: allowed, required: ["programs"], at: node)
+        let programs = nonEmptyList(map, "programs")
+        var symbols: [String]?
+        if map["symbols"] != nil {
+            guard let list = nonEmptyList(map, "symbols") else { return nil }
+            symbols = list
+        }
+        guard let programs else { return nil }
+        return GOTIntegrityMatch(programs: programs, symbols: symbols)
     }
 
     /// `files:` (optional globs on the file's names) and `file-type:` (any or elf) of a file rule.

@@ -24,7 +24,7 @@ import HostIO
     /// A file seen under `names` with `bytes` as content, searched with the plan's patterns as a read would.
     static func file(_ path: String, names: [String], bytes: [UInt8], inode: UInt64, elf: ELFInfo? = nil,
                      plan: ScanPlan) throws -> FileRecord {
-        var record = FileRecord(opener: .root(.host, path), root: .host, path: path)
+        var record = FileRecord(opener: .root(.host, path), identity: FileIdentity(device: 1, inode: inode), root: .host, path: path)
         for name in names { record.addName(name) }
         var stream = MultiPatternSearch.Stream(plan.bytePatterns)
         stream.feed(bytes[...])
