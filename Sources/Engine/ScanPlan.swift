@@ -34,8 +34,15 @@ public struct ScanPlan: Sendable {
 
     func wantsSymbols(_ names: [String]) -> Bool { elf.wantsSymbols(names) }
 
-    /// Whether a process running `executable` has its mappings and GOT read (a got-integrity rule names it).
-    func checksRuntime(of executable: String?) -> Bool { got.checks(executable) }
+    /// Whether a process running `executable` has all its mappings kept: a got-integrity rule names it (its GOT is
+    /// read), or a dependency-chain rule does (its chains are also taken from what it really mapped).
+    func checksRuntime(of executable: String?) -> Bool {
+        got.checks(executable) || executable.map { programs.contains(baseName(Self.trimmingDeleted($0))) } == true
+    }
+
+    static func trimmingDeleted(_ path: String) -> String {
+        path.hasSuffix(" (deleted)") ? String(path.dropLast(" (deleted)".count)) : path
+    }
 
     func elfRuleNames(_ names: [String]) -> Bool { elf.names(names) }
 

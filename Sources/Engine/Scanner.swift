@@ -47,8 +47,9 @@ public struct Scanner: Sendable {
         let graphs = scan.walkProgramGraphs(inventory: inventory, processes: processes)
         scan.addLibrariesAtRest(like: graphs.first?.1)
         scan.inspectFiles()
+        let live = scan.liveGraphs(processes)
         let images = scan.readProcessImages(processes)
-        scan.match(inventory: inventory, graphs: graphs, images: images)
+        scan.match(inventory: inventory, graphs: graphs + live, images: images)
         return scan.finish(started: started)
     }
 }

@@ -7,6 +7,15 @@ public struct ProgramLocation: Sendable, Hashable {
     public var path: String
     /// How it was found: "package openssh-server", "standard path", "running pid 812".
     public var foundBy: String
+    /// The process whose mappings a live graph was built from; nil for a graph walked on disk.
+    public var pid: Int32?
+
+    public init(root: ConfinedRoot, path: String, foundBy: String, pid: Int32? = nil) {
+        self.root = root
+        self.path = path
+        self.foundBy = foundBy
+        self.pid = pid
+    }
 }
 
 public enum ProgramLocator {

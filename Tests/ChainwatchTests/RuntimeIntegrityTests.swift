@@ -121,6 +121,35 @@ extension LiveSystemTests {
         #expect((statistics?["processes_checked"] as? Int ?? 0) >= 2, "\(statistics ?? [:])")
     }
 
+    /// A fixture sshd started with LD_LIBRARY_PATH on a signature liblzma: the chain is taken from what it mapped,
+    /// so it names that file and that pid and is escalated by the file's own findings; the on-disk walk of the same
+    /// program is reported beside it, as what the next start would load.
+    @Test func chainsOfARunningSshdComeFromWhatItMapped() throws {
+        let root = try Support.makeRoot(["--signature", "--version", "5.4.1-1"])
+        defer { Support.remove(root + "/..") }
+        let library = root + "/usr/lib/x86_64-linux-gnu"
+        let sshd = try Support.Background(root + "/usr/sbin/sshd", [], environment: ["LD_LIBRARY_PATH": library])
+        defer { sshd.stop() }
+        try #require(sshd.waitForMapping("liblzma.so.5.6.1"))
+        let (_, document) = try Support.scanJSON(["--rules", Support.rulesDirectory, "--no-library-dirs"])
+        let chains = Support.findings(document).filter { $0["rule"] as? String == "xz-backdoor-chain-sshd-libsystemd-liblzma" }
+        let live = try #require(chains.first { ($0["evidence"] as? [String: Any])?["path"] as? String == library + "/liblzma.so.5.6.1" },
+                                "\(chains.map { $0["evidence"] ?? [:] })")
+        let evidence = try #require(live["evidence"] as? [String: Any])
+        #expect(live["severity"] as? String == "critical")
+        #expect(evidence["pids"] as? [Int] == [Int(sshd.pid)])
+        #expect(evidence["chain"] as? [String] == [root + "/usr/sbin/sshd", "libsystemd.so.0", "liblzma.so.5"])
+        #expect((evidence["detail"] as? String)?.contains("flagged by") == true)
+        let programs = document["programs"] as? [[String: Any]] ?? []
+        #expect(programs.contains { $0["found_by"] as? String == "running pid \(sshd.pid), as mapped" })
+        // The same program walked on disk does not see LD_LIBRARY_PATH: the host's clean liblzma, info, no pid.
+        #expect(chains.contains {
+            let e = $0["evidence"] as? [String: Any]
+            return e?["pids"] == nil && ($0["severity"] as? String) == "info"
+                && (e?["chain"] as? [String])?.first == root + "/usr/sbin/sshd"
+        })
+    }
+
     /// The daemon, with the real journald, sends the hook as a critical journal entry with the GOT fields.
     @Test func theDaemonJournalsTheHook() throws {
         let setup = try DaemonTests.Setup()

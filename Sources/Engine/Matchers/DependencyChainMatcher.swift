@@ -22,7 +22,22 @@ struct DependencyChainMatcher: RuleKindMatcher {
     }
 
     func findings(_ facts: ScanFacts, earlier: [Finding]) -> [Finding] {
-        rules.flatMap { rule, match in findings(rule, match, facts, earlier: earlier) }
+        // The same chain in several processes (sshd's listener and its sessions) is one finding, with every pid.
+        var merged: [String: Finding] = [:]
+        var order: [String] = []
+        for finding in rules.flatMap({ rule, match in findings(rule, match, facts, earlier: earlier) }) {
+            guard var known = merged[finding.key] else {
+                merged[finding.key] = finding
+                order.append(finding.key)
+                continue
+            }
+            let pids = Set((known.evidence.pids ?? []) + (finding.evidence.pids ?? [])).sorted()
+            known.evidence.pids = pids.isEmpty ? nil : pids
+            known.evidence.pid = pids.first
+            known.severity = max(known.severity, finding.severity)
+            merged[finding.key] = known
+        }
+        return order.compactMap { merged[$0] }
     }
 
     private func findings(_ rule: Rule, _ match: DependencyChainMatch, _ facts: ScanFacts, earlier: [Finding]) -> [Finding] {
@@ -36,8 +51,9 @@ struct DependencyChainMatcher: RuleKindMatcher {
                 var evidence = facts.file(withIdentity: node.identity).map { facts.evidence(for: $0, detail: nil) } ?? Evidence()
                 evidence.path = location.root.displayPath(node.path)
                 evidence.chain = path.map { graph.nodes[$0].name }
-                evidence.pid = nil
-                evidence.pids = nil
+                // A live graph's chain is that process's; an on-disk one is no process's.
+                evidence.pid = location.pid
+                evidence.pids = location.pid.map { [$0] }
                 let flagged = earlier.filter {
                     $0.severity >= .high && ($0.fileIdentity == node.identity
                         || ($0.kind == .packageVersion && $0.evidence.package != nil && $0.evidence.package == evidence.package))
