@@ -20,6 +20,9 @@ public struct ELFInfo: Sendable, Hashable {
     public var runpath: String?
     public var flags: UInt64 = 0
     public var flags1: UInt64 = 0
+    /// DT_AUDIT and DT_DEPAUDIT: rtld-audit libraries (the hook the xz backdoor used, installed from outside).
+    public var audit: String?
+    public var dependencyAudit: String?
 
     /// Symbols from .dynsym, .symtab and the MiniDebugInfo .symtab (when `symbolsRead`).
     public var symbols: [ELFSymbol] = []

@@ -99,6 +99,9 @@ struct ELFWalk {
             case Int64(DT_RUNPATH): info.runpath = dynamicString(entry.d_un.d_val)
             case Int64(DT_FLAGS): info.flags = entry.d_un.d_val
             case Int64(DT_FLAGS_1): info.flags1 = entry.d_un.d_val
+            // DT_AUDIT and DT_DEPAUDIT (GNU): rtld-audit libraries the loader runs for this object's whole process.
+            case 0x6fff_fefc: info.audit = dynamicString(entry.d_un.d_val)
+            case 0x6fff_fefb: info.dependencyAudit = dynamicString(entry.d_un.d_val)
             default: break
             }
         }

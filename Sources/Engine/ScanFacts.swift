@@ -12,15 +12,22 @@ struct ScanFacts {
     let graphs: [(ProgramLocation, DependencyGraph)]
     /// Running programs whose GOT was read (for got-integrity rules).
     let processes: [ProcessImage]
+    /// Every process seen; those a rule names with their mappings and LD_* variables.
+    let running: [Probes.ProcessInfo]
+    /// The libraries /etc/ld.so.preload names in the scanned root, or nil when it has none.
+    let preload: [String]?
     private let positions: [FileIdentity: Int]
 
     init(root: ConfinedRoot, inventory: PackageInventory, files: [FileRecord],
-         graphs: [(ProgramLocation, DependencyGraph)], processes: [ProcessImage] = []) {
+         graphs: [(ProgramLocation, DependencyGraph)], processes: [ProcessImage] = [],
+         running: [Probes.ProcessInfo] = [], preload: [String]? = nil) {
         self.root = root
         self.inventory = inventory
         self.files = files
         self.graphs = graphs
         self.processes = processes
+        self.running = running
+        self.preload = preload
         var positions: [FileIdentity: Int] = [:]
         for (position, file) in files.enumerated() {
             if let identity = file.facts?.identity, positions[identity] == nil { positions[identity] = position }

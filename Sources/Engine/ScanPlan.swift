@@ -12,6 +12,7 @@ public struct ScanPlan: Sendable {
     let elf: ELFFeatureMatcher
     let chains: DependencyChainMatcher
     let got: GOTIntegrityMatcher
+    let injection: LoaderInjectionMatcher
 
     public init(_ rules: RuleSet) {
         self.rules = rules
@@ -21,6 +22,7 @@ public struct ScanPlan: Sendable {
         elf = ELFFeatureMatcher(from: rules.rules)
         chains = DependencyChainMatcher(from: rules.rules)
         got = GOTIntegrityMatcher(from: rules.rules)
+        injection = LoaderInjectionMatcher(from: rules.rules)
     }
 
     /// Programs named by dependency-chain rules (sshd), each once.
@@ -34,10 +36,12 @@ public struct ScanPlan: Sendable {
 
     func wantsSymbols(_ names: [String]) -> Bool { elf.wantsSymbols(names) }
 
-    /// Whether a process running `executable` has all its mappings kept: a got-integrity rule names it (its GOT is
-    /// read), or a dependency-chain rule does (its chains are also taken from what it really mapped).
+    /// Whether a process running `executable` has all its mappings (and its LD_* variables) kept: a got-integrity
+    /// rule names it (its GOT is read), a loader-injection rule does, or a dependency-chain rule does (its chains are
+    /// also taken from what it really mapped).
     func checksRuntime(of executable: String?) -> Bool {
-        got.checks(executable) || executable.map { programs.contains(baseName(Self.trimmingDeleted($0))) } == true
+        got.checks(executable) || injection.checks(executable)
+            || executable.map { programs.contains(baseName(Self.trimmingDeleted($0))) } == true
     }
 
     static func trimmingDeleted(_ path: String) -> String {
@@ -56,6 +60,7 @@ public struct ScanPlan: Sendable {
         findings += elf.findings(facts, earlier: findings)
         findings += chains.findings(facts, earlier: findings)
         findings += got.findings(facts, earlier: findings)
+        findings += injection.findings(facts, earlier: findings)
         return findings.sorted {
             ($0.severity.rank, $1.rule, $1.evidence.path ?? "") > ($1.severity.rank, $0.rule, $0.evidence.path ?? "")
         }

@@ -9,6 +9,8 @@ struct ScanRun {
     let options: ScanOptions
     let root: ConfinedRoot
     let resolver: LibraryResolver
+    /// /etc/ld.so.preload of the root: its libraries are in every program's graph.
+    let preload: [String]?
     var report: ScanReport
     var index: FileIndex
 
@@ -17,6 +19,7 @@ struct ScanRun {
         self.options = options
         root = ConfinedRoot(options.root)
         resolver = LibraryResolver(root: root)
+        preload = LoaderConfiguration.preload(root: root)
         report = ScanReport(
             scanID: UUID().uuidString.lowercased(), root: options.root, startedAt: Date().timeIntervalSince1970,
             findings: [], skipped: [], notes: [], statistics: ScanStatistics(), programs: [])
@@ -110,8 +113,10 @@ struct ScanRun {
             if locations.isEmpty { report.notes.append("\(name): not installed or not found; its dependency checks had nothing to check") }
             for location in locations {
                 let walkResolver = location.root == root ? resolver : LibraryResolver(root: location.root)
+                let preload = location.root == root ? self.preload : LoaderConfiguration.preload(root: location.root)
                 do {
-                    let graph = try DependencyGraph.walk(program: location.path, resolver: walkResolver) { path in
+                    let graph = try DependencyGraph.walk(program: location.path, resolver: walkResolver,
+                                                         preload: preload ?? []) { path in
                         try index.inspectForGraph(root: location.root, path: path)
                     }
                     for node in graph.nodes { index.addGraphNode(node, root: location.root) }
@@ -161,9 +166,10 @@ struct ScanRun {
     }
 
     /// Matching: the plan's rules against the facts, all names of every file known by now.
-    mutating func match(inventory: PackageInventory, graphs: [(ProgramLocation, DependencyGraph)], images: [ProcessImage]) {
+    mutating func match(inventory: PackageInventory, graphs: [(ProgramLocation, DependencyGraph)], images: [ProcessImage],
+                        running: [Probes.ProcessInfo]) {
         report.findings = plan.findings(ScanFacts(root: root, inventory: inventory, files: index.records, graphs: graphs,
-                                                  processes: images))
+                                                  processes: images, running: running, preload: preload))
     }
 
     func finish(started: ContinuousClock.Instant) -> ScanReport {

@@ -49,7 +49,7 @@ public struct Scanner: Sendable {
         scan.inspectFiles()
         let live = scan.liveGraphs(processes)
         let images = scan.readProcessImages(processes)
-        scan.match(inventory: inventory, graphs: graphs + live, images: images)
+        scan.match(inventory: inventory, graphs: graphs + live, images: images, running: processes)
         return scan.finish(started: started)
     }
 }

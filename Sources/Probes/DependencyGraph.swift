@@ -30,9 +30,11 @@ public struct DependencyGraph: Sendable {
     public static let maximumNodes = 4096
 
     /// Walks the graph of `program` (a path inside the resolver's root).
-    /// - Parameter inspect: reads a file (a canonical path in the root) once and returns its facts with ELF parsed.
+    /// - Parameters:
+    ///   - preload: the libraries /etc/ld.so.preload names: ld.so loads them into every program, right after it.
+    ///   - inspect: reads a file (a canonical path in the root) once and returns its facts with ELF parsed.
     public static func walk(
-        program: String, resolver: LibraryResolver,
+        program: String, resolver: LibraryResolver, preload: [String] = [],
         inspect: (String) throws -> FileFacts
     ) throws -> DependencyGraph {
         let resolvedProgram = try resolver.root.resolve(program)
@@ -60,6 +62,22 @@ public struct DependencyGraph: Sendable {
 
         var directories = DirectoryMemo()
         var queue = [0]
+        for name in preload where byName[name] == nil {
+            guard let found = graph.locate(name, from: 0, resolver: resolver, directories: &directories, inspect: inspect) else {
+                graph.missing.append(Missing(name: name, chain: [program, name]))
+                continue
+            }
+            let index = byIdentity[found.facts.identity] ?? graph.nodes.count
+            if index == graph.nodes.count {
+                var node = Node(name: name, path: found.path, identity: found.facts.identity, elf: found.elf, chain: [program, name])
+                node.parents = [0]
+                graph.nodes.append(node)
+                graph.nodes[0].children.append(index)
+                byIdentity[found.facts.identity] = index
+                queue.append(index)
+            }
+            byName[name] = index
+        }
         var head = 0
         while head < queue.count {
             let current = queue[head]

@@ -74,6 +74,20 @@ public struct LoaderConfiguration: Sendable {
 
     public enum Directive: Equatable, Sendable { case include, directory, hwcap }
 
+    /// The libraries /etc/ld.so.preload names (split on whitespace and ':', as ld.so does), or nil when the root
+    /// has no such file. ld.so loads them into every dynamically linked program.
+    public static func preload(root: ConfinedRoot) -> [String]? {
+        guard let text = try? root.readText("/etc/ld.so.preload", limit: 1 << 20) else { return nil }
+        var names: [String] = []
+        for line in text.split(separator: "\n") {
+            let content = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+            for word in content.split(whereSeparator: { " \t\r:".contains($0) }) where !names.contains(String(word)) {
+                names.append(String(word))
+            }
+        }
+        return names
+    }
+
     /// The directives of one ld.so.conf file: comments removed, one directory or `include PATTERN` per line
     /// (ldconfig also splits directory lines on spaces, tabs, commas and colons).
     public static func parse(_ text: String) -> [(Directive, String)] {

@@ -48,6 +48,22 @@ public enum MemoryMapParser {
 
     private static let space = UInt8(ascii: " ")
 
+    /// Executable mappings backed by no file (anonymous memory, `[heap]`, `[stack]`): code that is in no file.
+    /// The kernel's own `[vdso]` and `[vsyscall]` are not counted.
+    public static func anonymousExecutable(in bytes: [UInt8]) -> [Range<UInt64>] {
+        var ranges: [Range<UInt64>] = []
+        ByteSearch.forEachLine(in: bytes) { line in
+            let fields = bytes[line].split(separator: space, maxSplits: 5, omittingEmptySubsequences: true)
+            guard fields.count >= 5, fields[1].count == 4, fields[1][fields[1].startIndex + 2] == UInt8(ascii: "x"),
+                  fields[4].elementsEqual([UInt8(ascii: "0")]), let (start, end) = pair(fields[0], separator: "-"), start < end
+            else { return }
+            let name = fields.count > 5 ? String(decoding: fields[5], as: UTF8.self).trimmingCharacters(in: " ") : ""
+            if name == "[vdso]" || name == "[vsyscall]" || name.hasPrefix("/") { return }
+            ranges.append(start..<end)
+        }
+        return ranges
+    }
+
     /// The address range of a kernel-provided mapping such as `[vdso]`, which has no file: an IFUNC in libc may
     /// resolve to the vDSO's code (time, gettimeofday, clock_gettime on x86-64).
     public static func range(named name: String, in bytes: [UInt8]) -> Range<UInt64>? {
@@ -177,4 +193,14 @@ public enum MemoryMapParser {
 struct ParseWork: Equatable, Sendable {
     var lines = 0
     var examined = 0
+}
+
+extension String {
+    /// The string without leading and trailing `characters`.
+    func trimmingCharacters(in characters: String) -> String {
+        var slice = self[...]
+        while let first = slice.first, characters.contains(first) { slice = slice.dropFirst() }
+        while let last = slice.last, characters.contains(last) { slice = slice.dropLast() }
+        return String(slice)
+    }
 }

@@ -12,6 +12,11 @@ public struct ProcessInfo: Sendable, Hashable {
     public var mappings: [MemoryMapping]?
     /// Where the kernel's vDSO is mapped, for the same processes.
     public var vdso: Range<UInt64>?
+    /// Executable memory backed by no file, for the same processes.
+    public var anonymousExecutable: [Range<UInt64>] = []
+    /// The LD_* variables of /proc/PID/environ (LD_PRELOAD, LD_AUDIT, LD_LIBRARY_PATH...), for the same
+    /// processes: only these are kept, never the rest of a process's environment.
+    public var loaderEnvironment: [String: String] = [:]
 }
 
 /// A file mapped executable into one or more processes, deduplicated by device and inode.
@@ -75,8 +80,13 @@ public struct ProcessTable: Sendable {
             let root: ConfinedRoot = sameRoot ? .host : .process(pid, procPath: procPath)
             let keep = keepMappings(executable)
             let mappings = MemoryMapParser.parse(bytes: maps, executableOnly: !keep)
-            table.processes.append(ProcessInfo(pid: pid, executable: executable, root: root, mappings: keep ? mappings : nil,
-                                               vdso: keep ? MemoryMapParser.range(named: "[vdso]", in: maps) : nil))
+            var process = ProcessInfo(pid: pid, executable: executable, root: root, mappings: keep ? mappings : nil)
+            if keep {
+                process.vdso = MemoryMapParser.range(named: "[vdso]", in: maps)
+                process.anonymousExecutable = MemoryMapParser.anonymousExecutable(in: maps)
+                process.loaderEnvironment = Self.loaderEnvironment(base + "/environ")
+            }
+            table.processes.append(process)
             for mapping in mappings where mapping.isExecutable {
                 let identity = FileIdentity(device: mapping.device, inode: mapping.inode)
                 if let existing = index[identity] {
@@ -91,6 +101,17 @@ public struct ProcessTable: Sendable {
             }
         }
         return table
+    }
+
+    /// The LD_* entries of a NUL-separated environ file (the environment the process started with).
+    static func loaderEnvironment(_ path: String) -> [String: String] {
+        guard let bytes = try? FileSystem.readKernelFile(path, limit: 4 << 20) else { return [:] }
+        var result: [String: String] = [:]
+        for entry in bytes.split(separator: 0) where entry.starts(with: Array("LD_".utf8)) {
+            guard let equals = entry.firstIndex(of: UInt8(ascii: "=")) else { continue }
+            result[String(decoding: entry[..<equals], as: UTF8.self)] = String(decoding: entry[(equals + 1)...], as: UTF8.self)
+        }
+        return result
     }
 
     private static func reason(_ error: SystemError) -> String {

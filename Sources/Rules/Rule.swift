@@ -23,6 +23,7 @@ public enum RuleKind: String, Sendable, Hashable, CaseIterable, Codable {
     case elfFeature = "elf-feature"
     case dependencyChain = "dependency-chain"
     case gotIntegrity = "got-integrity"
+    case loaderInjection = "loader-injection"
 }
 
 /// A file and line in a rule file.
@@ -46,6 +47,7 @@ public enum RuleMatch: Sendable, Hashable {
     case elfFeature(ELFFeatureMatch)
     case dependencyChain(DependencyChainMatch)
     case gotIntegrity(GOTIntegrityMatch)
+    case loaderInjection(LoaderInjectionMatch)
 }
 
 /// `any`: one is enough; `all`: every listed item must be present.
@@ -132,4 +134,19 @@ public struct GOTIntegrityMatch: Sendable, Hashable {
     public var programs: [String]
     /// The imported symbols to check; nil for every import.
     public var symbols: [String]?
+}
+
+/// Ways code gets into a program without being one of its libraries: ld.so.preload, LD_* variables, rtld-audit
+/// entries, executable memory backed by no file.
+public struct LoaderInjectionMatch: Sendable, Hashable {
+    /// The programs the per-process checks apply to (as in got-integrity); empty when only `preloadFile` is set.
+    public var programs: [String]
+    /// /etc/ld.so.preload exists and names a library.
+    public var preloadFile: Bool
+    /// Loader variables in the environment the named programs started with (LD_PRELOAD, LD_AUDIT...).
+    public var environment: [String]
+    /// DT_AUDIT or DT_DEPAUDIT in a named program's library graph.
+    public var auditEntries: Bool
+    /// Executable memfd or anonymous mappings in a named program.
+    public var codeOutsideFiles: Bool
 }

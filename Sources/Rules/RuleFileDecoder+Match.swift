@@ -10,6 +10,7 @@ extension RuleFileDecoder {
         .elfFeature: ["files", "condition", "ifunc-symbols", "irelative-relocations", "symbols"],
         .dependencyChain: ["binary", "library", "through", "escalate-to"],
         .gotIntegrity: ["programs", "symbols"],
+        .loaderInjection: ["programs", "preload-file", "environment", "audit-entries", "code-outside-files"],
     ]
 
     mutating func decodeMatch(_ node: Node, kind: RuleKind) -> RuleMatch? {
@@ -22,6 +23,7 @@ extension RuleFileDecoder {
         case .elfFeature: return decodeELFFeature(map, node, allowed: allowed).map(RuleMatch.elfFeature)
         case .dependencyChain: return decodeDependencyChain(map, node, allowed: allowed).map(RuleMatch.dependencyChain)
         case .gotIntegrity: return decodeGOTIntegrity(map, node, allowed: allowed).map(RuleMatch.gotIntegrity)
+        case .loaderInjection: return decodeLoaderInjection(map, node, allowed: allowed).map(RuleMatch.loaderInjection)
         }
     }
 
@@ -127,6 +129,24 @@ extension RuleFileDecoder {
         }
         guard let programs else { return nil }
         return GOTIntegrityMatch(programs: programs, symbols: symbols)
+    }
+
+    private mutating func decodeLoaderInjection(_ map: Node.Mapping, _ node: Node, allowed: [String]) -> LoaderInjectionMatch? {
+        checkKeys(map, allowed: allowed, required: [], at: node)
+        let programs = map["programs"] != nil ? nonEmptyList(map, "programs") : []
+        let preload = bool(map, "preload-file") ?? false
+        let environment = map["environment"] != nil ? nonEmptyList(map, "environment") : []
+        let audit = bool(map, "audit-entries") ?? false
+        let memory = bool(map, "code-outside-files") ?? false
+        if !preload && environment?.isEmpty != false && !audit && !memory {
+            fail(node, key: "match", "a loader-injection rule needs at least one of preload-file, environment, audit-entries, code-outside-files")
+        }
+        if (environment?.isEmpty == false || audit || memory) && programs?.isEmpty != false {
+            fail(node, key: "programs", "environment, audit-entries and code-outside-files apply to programs: list them (\"*\" for all)")
+        }
+        guard let programs, let environment else { return nil }
+        return LoaderInjectionMatch(programs: programs, preloadFile: preload, environment: environment,
+                                    auditEntries: audit, codeOutsideFiles: memory)
     }
 
     /// `files:` (optional globs on the file's names) and `file-type:` (any or elf) of a file rule.

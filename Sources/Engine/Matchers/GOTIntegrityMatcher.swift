@@ -9,13 +9,10 @@ import Rules
 struct GOTIntegrityMatcher: RuleKindMatcher {
     struct Compiled: Sendable {
         var rule: Rule
-        var names: GlobSet
-        var paths: [String]
+        var programs: ProgramSelector
         var symbols: Set<String>?
 
-        func applies(to executable: String) -> Bool {
-            names.matches(baseName(executable)) || paths.contains { Glob.matches($0, executable) }
-        }
+        func applies(to executable: String) -> Bool { programs.selects(executable) }
     }
 
     let rules: [Compiled]
@@ -27,16 +24,14 @@ struct GOTIntegrityMatcher: RuleKindMatcher {
 
     init(_ rules: [(Rule, GOTIntegrityMatch)]) {
         self.rules = rules.map { rule, match in
-            Compiled(rule: rule, names: GlobSet(match.programs.filter { !$0.contains("/") }),
-                     paths: match.programs.filter { $0.contains("/") }, symbols: match.symbols.map(Set.init))
+            Compiled(rule: rule, programs: ProgramSelector(match.programs), symbols: match.symbols.map(Set.init))
         }
     }
 
     /// Whether some rule checks the process running `executable` (its mappings and files are then read for it).
     func checks(_ executable: String?) -> Bool {
         guard let executable else { return false }
-        let path = executable.hasSuffix(" (deleted)") ? String(executable.dropLast(" (deleted)".count)) : executable
-        return rules.contains { $0.applies(to: path) }
+        return rules.contains { $0.applies(to: executable) }
     }
 
     func findings(_ facts: ScanFacts, earlier: [Finding]) -> [Finding] {
