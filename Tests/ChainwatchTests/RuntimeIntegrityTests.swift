@@ -13,12 +13,20 @@ extension LiveSystemTests {
         let directory: String
         let process: Support.Background
 
-        init(_ options: [String]) throws {
+        /// - Parameter asUser: run it as this uid (and gid) instead of root, through setpriv.
+        init(_ options: [String], asUser: Int? = nil) throws {
             let parent = try Support.temporaryDirectory("got")
             directory = parent + "/root"
             let made = try Support.run(Support.packageRoot + "/Tests/Fixtures/make-got.sh", [directory] + options)
             try #require(made.status == 0, "make-got.sh \(options): \(made.stderr)")
-            process = try Support.Background(directory + "/sbin/sshd", [], environment: ["LD_LIBRARY_PATH": directory + "/lib"])
+            let environment = ["LD_LIBRARY_PATH": directory + "/lib"]
+            if let asUser {
+                process = try Support.Background("/usr/bin/setpriv", [
+                    "--reuid=\(asUser)", "--regid=\(asUser)", "--clear-groups", "--", directory + "/sbin/sshd",
+                ], environment: environment)
+            } else {
+                process = try Support.Background(directory + "/sbin/sshd", [], environment: environment)
+            }
             try #require(process.waitForLine() == "ready")
         }
 
@@ -78,6 +86,27 @@ extension LiveSystemTests {
         #expect((evidence["slot_address"] as? String)?.hasPrefix("0x") == true)
         // The two slots the hook left alone are not reported.
         #expect(!Self.gotFindings(document).contains { ($0["evidence"] as? [String: Any])?["symbol"] as? String != "RSA_public_decrypt" })
+    }
+
+    /// Reading another user's process needs CAP_SYS_PTRACE, which the unit grants: with the unit's three
+    /// capabilities the hook in a sshd running as nobody is found; without CAP_SYS_PTRACE the process is a
+    /// recorded skip with its reason, never a crash and never a clean bill.
+    @Test func withoutPtraceTheProcessIsARecordedSkip() throws {
+        let sshd = try FixtureSshd(["--hook", "liblzma"], asUser: 65534)
+        func scan(_ bounding: String) throws -> [String: Any] {
+            let result = try Support.run("/usr/bin/setpriv", ["--bounding-set=" + bounding, "--inh-caps=-all", "--",
+                                                             Support.binary, "--scan-now", "--format", "json",
+                                                             "--rules", Support.rulesDirectory, "--no-library-dirs"])
+            return try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "\(result.stderr)")
+        }
+        let hooked = { (document: [String: Any]) in
+            Self.gotFindings(document).contains { ($0["evidence"] as? [String: Any])?["pid"] as? Int == Int(sshd.process.pid) }
+        }
+        #expect(hooked(try scan("-all,+sys_ptrace,+dac_read_search,+checkpoint_restore")))
+        let without = try scan("-all,+dac_read_search,+checkpoint_restore")
+        #expect(!hooked(without))
+        let skips = (without["skipped"] as? [[String: Any]] ?? []).filter { ($0["subject"] as? String)?.hasPrefix("pid \(sshd.process.pid)") == true }
+        #expect(skips.contains { ($0["reason"] as? String)?.contains("not readable") == true }, "\(without["skipped"] ?? [])")
     }
 
     /// Clean, and lazily bound (slots still at the program's own PLT): no GOT finding, checked all the same.
