@@ -67,6 +67,38 @@ cp -r "$RULES" "$NOSIG_RULES"
 rm "$NOSIG_RULES"/cve-2024-3094/signatures.yaml
 "$CW" --check-rules "$NOSIG_RULES" > /dev/null || die "the rules without signatures do not load"
 
+# --- runtime checks: the shipped rules plus a got-integrity rule on every import of every process, against the
+# shipped rules without any runtime rule; the difference over the processes checked is the cost per process
+RUNTIME_RULES="$WORK/rules-runtime-all"
+NORUNTIME_RULES="$WORK/rules-no-runtime"
+cp -r "$RULES" "$RUNTIME_RULES"
+cp -r "$RULES" "$NORUNTIME_RULES"
+rm -r "$NORUNTIME_RULES"/cve-2024-3094/runtime.yaml "$NORUNTIME_RULES"/loader-injection
+cat > "$RUNTIME_RULES/all-imports.yaml" <<'YAML'
+chainwatch-rules: 1
+rules:
+  - id: bench-got-every-import
+    title: every import of every process
+    kind: got-integrity
+    severity: high
+    message-id: 7c1e9a3b5d2f4e6a8b0c1d2e3f4a5b6c
+    description: bench only
+    match:
+      programs: ["*"]
+YAML
+"$CW" --check-rules "$RUNTIME_RULES" > /dev/null && "$CW" --check-rules "$NORUNTIME_RULES" > /dev/null \
+  || die "the runtime rule variants do not load"
+
+# the host's real sshd runs during the bench (daemonized with a pid file; stopped on exit), so the shipped
+# runtime rules have an sshd to check
+mkdir -p /run/sshd
+if /usr/sbin/sshd -p 2222 -o ListenAddress=127.0.0.1 -o PidFile="$WORK/sshd.pid" 2>/dev/null; then
+  for _ in 1 2 3 4 5 6 7 8 9 10; do [ -s "$WORK/sshd.pid" ] && break; sleep 0.1; done
+  [ -s "$WORK/sshd.pid" ] && PIDS+=("$(cat "$WORK/sshd.pid")")
+else
+  echo "NOTE: could not start sshd on 127.0.0.1:2222; the runtime checks have no sshd to check" >&2
+fi
+
 # --- timing: median wall-clock seconds of $RUNS runs -----------------------------------------
 # hyperfine when installed (it also subtracts its shell's start-up), else our own loop.
 # Exit codes are ignored: grep/chainwatch use them for verdicts, checked separately.
@@ -204,6 +236,17 @@ EOF
   ts=$(timeit warm "'$HERE/openwall-detect.sh' --files '$sample'")
   ow_same=$(python3 -c 'import sys; t,s,b=map(float,sys.argv[1:]); print("%.1f" % (t*b/s))' "$ts" "$sbytes" "$bytes")
   compare "$name" "warm scan vs openwall (a) same files" "$cw_warm" "hexdump|grep, extrapolated" "$ow_same" 1
+
+  # runtime checks: every import of every process vs no runtime rule (library directories left out: they are
+  # the same work in both)
+  local rt_all rt_none checked per
+  rt_all=$(timeit warm "'$CW' --scan-now --rules '$RUNTIME_RULES' --no-library-dirs --format json")
+  rt_none=$(timeit warm "'$CW' --scan-now --rules '$NORUNTIME_RULES' --no-library-dirs --format json")
+  checked=$("$CW" --scan-now --rules "$RUNTIME_RULES" --no-library-dirs --format json \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["scan"]["statistics"]["processes_checked"])')
+  per=$(python3 -c 'import sys; a,b,n=map(float,sys.argv[1:]); print("%.4f" % (max(0.0, a-b)/max(n,1)))' "$rt_all" "$rt_none" "$checked")
+  compare "$name" "GOT of every process ($checked checked)" "$rt_all" "same, no runtime rules" "$rt_none" -
+  row "$name" "runtime checks, s per checked process" "$per" "-" "-" "-" "-" ""
 
   # peak RSS of one --scan-now
   /usr/bin/time -v "$CW" --scan-now --rules "$RULES" --format json > /dev/null 2> "$WORK/time.txt"
