@@ -66,9 +66,13 @@ public struct ELFInfo: Sendable, Hashable {
     public func hasSymbol(named name: String) -> Bool { symbols.contains { $0.name == name } }
 
     /// The dynamic symbols this object defines and exports (global or weak, not undefined), by name: what the
-    /// loader binds other objects' imports to. A name may have several (symbol versions).
-    public var exportedDefinitions: [String: [ELFSymbol]] {
-        Dictionary(grouping: symbols.filter { $0.table == .dynamic && $0.isDefined && $0.binding != 0 }, by: \.name)
+    /// loader binds other objects' imports to. A name may have several (symbol versions). Built once when the
+    /// symbols are read, so a daemon checking sshd every scan does not rebuild libcrypto's index each time.
+    public var exportedDefinitions: [String: [ELFSymbol]] = [:]
+
+    mutating func indexExports() {
+        exportedDefinitions = Dictionary(grouping: symbols.filter { $0.table == .dynamic && $0.isDefined && $0.binding != 0 },
+                                         by: \.name)
     }
 
     /// DF_1_NODEFLIB: the loader must not search the default directories for this object's dependencies.

@@ -35,7 +35,10 @@ struct ELFWalk {
         if outer { try readProgramHeaders(into: &info, headerCount: header.e_phnum) }
         // The sections hold what ELF rules look at (symbols, IRELATIVE relocations, notes), not what the loader
         // needs: a file no rule names is not walked section by section (libLLVM's relocations alone are megabytes).
-        if readSymbols { try readSections(into: &info, readDebugData: outer) }
+        if readSymbols {
+            try readSections(into: &info, readDebugData: outer)
+            info.indexExports()
+        }
         info.symbolsRead = readSymbols
         return info
     }

@@ -57,7 +57,7 @@ public enum MemoryMapParser {
             guard fields.count >= 5, fields[1].count == 4, fields[1][fields[1].startIndex + 2] == UInt8(ascii: "x"),
                   fields[4].elementsEqual([UInt8(ascii: "0")]), let (start, end) = pair(fields[0], separator: "-"), start < end
             else { return }
-            let name = fields.count > 5 ? String(decoding: fields[5], as: UTF8.self).trimmingCharacters(in: " ") : ""
+            let name = fields.count > 5 ? String(decoding: fields[5], as: UTF8.self)[...].trimmingCharacters(in: " ") : ""
             if name == "[vdso]" || name == "[vsyscall]" || name.hasPrefix("/") { return }
             ranges.append(start..<end)
         }
@@ -193,14 +193,4 @@ public enum MemoryMapParser {
 struct ParseWork: Equatable, Sendable {
     var lines = 0
     var examined = 0
-}
-
-extension String {
-    /// The string without leading and trailing `characters`.
-    func trimmingCharacters(in characters: String) -> String {
-        var slice = self[...]
-        while let first = slice.first, characters.contains(first) { slice = slice.dropFirst() }
-        while let last = slice.last, characters.contains(last) { slice = slice.dropLast() }
-        return String(slice)
-    }
 }

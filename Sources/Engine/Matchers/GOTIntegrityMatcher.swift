@@ -38,12 +38,11 @@ struct GOTIntegrityMatcher: RuleKindMatcher {
         // One finding per rule, program, symbol and target: sshd's listener and its children share it, by pid.
         var grouped: [String: Finding] = [:]
         var order: [String] = []
-        var definitions: [FileIdentity: [String: [ELFSymbol]]] = [:]
         for image in facts.processes {
             let checking = rules.filter { $0.applies(to: image.executable) }
             guard !checking.isEmpty, let exe = facts.file(withIdentity: image.executableIdentity)?.facts?.elf,
                   exe.symbolsRead else { continue }
-            let objects = LoadedObjects(image, facts: facts, definitions: &definitions)
+            let objects = LoadedObjects(image, facts: facts)
             for slot in exe.importSlots {
                 let wanted = checking.filter { $0.symbols?.contains(slot.symbol) ?? true }
                 guard !wanted.isEmpty, let value = image.slots[slot.offset],
@@ -92,15 +91,13 @@ struct LoadedObjects {
     /// Mapped files whose ELF facts with symbols are known.
     let judged: Set<FileIdentity>
 
-    /// - Parameter definitions: exports by file, shared across processes (every process maps libc).
-    init(_ image: ProcessImage, facts: ScanFacts, definitions: inout [FileIdentity: [String: [ELFSymbol]]]) {
+    init(_ image: ProcessImage, facts: ScanFacts) {
         self.image = image
         var objects: [Object] = []
         for identity in Set(image.mappings.map(\.identity)) {
             guard let record = facts.file(withIdentity: identity), let elf = record.facts?.elf, elf.symbolsRead,
                   let bias = ProcessImage.loadBias(of: identity, segments: elf.loadSegments, in: image.mappings) else { continue }
-            if definitions[identity] == nil { definitions[identity] = elf.exportedDefinitions }
-            objects.append(Object(identity: identity, path: record.displayPath, bias: bias, definitions: definitions[identity] ?? [:]))
+            objects.append(Object(identity: identity, path: record.displayPath, bias: bias, definitions: elf.exportedDefinitions))
         }
         self.objects = objects.sorted { $0.path < $1.path }
         judged = Set(objects.map(\.identity))
