@@ -50,16 +50,17 @@ public struct ScanPlan: Sendable {
 
     func elfRuleNames(_ names: [String]) -> Bool { elf.names(names) }
 
-    /// Every rule matched against the facts of one scan: file rules first, chains last (they escalate on the
-    /// findings of the library they reach), sorted by severity, then rule, then path.
+    /// Every rule matched against the facts of one scan: file and GOT rules first, then chains (they escalate on
+    /// the findings of the library they reach, a GOT slot pointing into it included), sorted by severity, then
+    /// rule, then path.
     func findings(_ facts: ScanFacts) -> [Finding] {
         var findings: [Finding] = []
         findings += packages.findings(facts, earlier: findings)
         findings += hashes.findings(facts, earlier: findings)
         findings += bytes.findings(facts, earlier: findings)
         findings += elf.findings(facts, earlier: findings)
-        findings += chains.findings(facts, earlier: findings)
         findings += got.findings(facts, earlier: findings)
+        findings += chains.findings(facts, earlier: findings)
         findings += injection.findings(facts, earlier: findings)
         return findings.sorted {
             ($0.severity.rank, $1.rule, $1.evidence.path ?? "") > ($1.severity.rank, $0.rule, $0.evidence.path ?? "")

@@ -12,7 +12,8 @@ public struct TextReporter {
         let stats = report.statistics
         let target = report.root == "/" ? "this host (/)" : "offline root \(TerminalText.escape(report.root))"
         lines.append("chainwatch \(ChainwatchVersion.current): scan of \(target) in \(Self.format(stats.durationSeconds)) s")
-        lines.append("  \(stats.rules) rules; \(stats.packages) packages; \(stats.processes) processes (\(stats.processesSkipped) skipped); "
+        lines.append("  \(stats.rules) rules; \(stats.packages) packages; \(stats.processes) processes (\(stats.processesSkipped) skipped"
+            + (stats.processesChecked > 0 ? ", \(stats.processesChecked) GOT-checked" : "") + "); "
             + "\(stats.filesExamined) files (\(stats.filesRead) read, \(Self.megabytes(stats.bytesRead)) MB, \(stats.filesFromCache) from cache)")
         for program in report.programs {
             lines.append("  \(TerminalText.escape(program.program)) (\(TerminalText.escape(program.foundBy))): \(program.libraries.count) libraries")

@@ -84,6 +84,14 @@ extension LiveSystemTests {
         #expect(evidence["points_to"] as? String == sshd.directory + target)
         #expect(evidence["expected"] as? String == sshd.directory + "/lib/libcrypto.so.3")
         #expect((evidence["slot_address"] as? String)?.hasPrefix("0x") == true)
+        // The chain that reaches the hooking library is escalated by the hook.
+        if target.hasSuffix("liblzma.so.5") {
+            let chain = Support.findings(document).first {
+                $0["rule"] as? String == "xz-backdoor-chain-sshd-libsystemd-liblzma"
+                    && ($0["evidence"] as? [String: Any])?["path"] as? String == sshd.directory + target
+            }
+            #expect(chain?["severity"] as? String == "critical", "\(chain ?? [:])")
+        }
         // The two slots the hook left alone are not reported.
         #expect(!Self.gotFindings(document).contains { ($0["evidence"] as? [String: Any])?["symbol"] as? String != "RSA_public_decrypt" })
     }

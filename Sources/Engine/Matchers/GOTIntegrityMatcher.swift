@@ -61,7 +61,7 @@ struct GOTIntegrityMatcher: RuleKindMatcher {
                     evidence.slotAddress = "0x" + String(image.bias &+ slot.offset, radix: 16)
                     evidence.pointsTo = wrong.pointsTo
                     evidence.expected = wrong.expected
-                    grouped[key] = Finding(rule: compiled.rule, evidence: evidence)
+                    grouped[key] = Finding(rule: compiled.rule, evidence: evidence, fileIdentity: wrong.target)
                     order.append(key)
                 }
             }
@@ -81,6 +81,8 @@ struct LoadedObjects {
 
     /// A slot that holds what the loader would not have put there.
     struct Misbinding {
+        /// The file the slot points into, if any: a chain that reaches it is escalated by this finding.
+        var target: FileIdentity?
         var pointsTo: String
         var expected: String
         var why: String
@@ -138,6 +140,6 @@ struct LoadedObjects {
         let expected = definers.first?.path ?? "no loaded object defines \(slot.symbol)"
         let why = definers.isEmpty ? "points into \(pointsTo), and no loaded object defines the symbol"
             : "points into \(pointsTo), not at \(slot.symbol) in \(expected)"
-        return Misbinding(pointsTo: pointsTo, expected: expected, why: why)
+        return Misbinding(target: target?.identity, pointsTo: pointsTo, expected: expected, why: why)
     }
 }
