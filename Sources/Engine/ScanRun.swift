@@ -54,55 +54,6 @@ struct ScanRun {
         return table.processes
     }
 
-    /// Live graphs: for each running program a dependency-chain rule names, the chains of what it really mapped
-    /// (LD_LIBRARY_PATH, a library replaced since it started), next to the on-disk walk of what it would load now.
-    mutating func liveGraphs(_ processes: [Probes.ProcessInfo]) -> [(ProgramLocation, DependencyGraph)] {
-        var graphs: [(ProgramLocation, DependencyGraph)] = []
-        for process in processes {
-            guard let mappings = process.mappings, let executable = process.executable.map(ScanPlan.trimmingDeleted),
-                  plan.programs.contains(baseName(executable)),
-                  let identity = try? FileSystem.status(options.procPath + "/\(process.pid)/exe").identity else { continue }
-            var seen: Set<FileIdentity> = []
-            let objects = mappings.filter(\.isExecutable).compactMap { mapping -> DependencyGraph.MappedObject? in
-                guard seen.insert(mapping.identity).inserted, let elf = index.facts(of: mapping.identity)?.elf else { return nil }
-                return DependencyGraph.MappedObject(identity: mapping.identity, path: mapping.path, elf: elf)
-            }
-            guard let graph = DependencyGraph.mapped(program: executable, executable: identity, objects: objects) else { continue }
-            let location = ProgramLocation(root: process.root, path: executable,
-                                           foundBy: "running pid \(process.pid), as mapped", pid: process.pid)
-            graphs.append((location, graph))
-            report.programs.append(ProgramSummary(
-                program: process.root.displayPath(executable), foundBy: location.foundBy,
-                libraries: graph.nodes.dropFirst().map { ProgramSummary.Library(chain: $0.chain, path: process.root.displayPath($0.path)) },
-                missing: graph.missing.map { $0.chain.joined(separator: " -> ") }))
-        }
-        return graphs
-    }
-
-    /// Runtime images: for each process a got-integrity rule names, its executable's GOT slots as they are now.
-    mutating func readProcessImages(_ processes: [Probes.ProcessInfo]) -> [ProcessImage] {
-        var images: [ProcessImage] = []
-        for process in processes {
-            guard let mappings = process.mappings, let executable = process.executable,
-                  plan.got.checks(executable) else { continue }
-            let subject = "pid \(process.pid) (\(executable))"
-            // The running inode, whatever its path says now.
-            guard let identity = try? FileSystem.status(options.procPath + "/\(process.pid)/exe").identity,
-                  let elf = index.facts(of: identity)?.elf, elf.symbolsRead else {
-                report.skipped.append(Skip(subject: subject, reason: "executable not readable as ELF; GOT not checked"))
-                continue
-            }
-            do {
-                images.append(try ProcessImage.read(pid: process.pid, executable: executable, identity: identity, elf: elf,
-                                                    mappings: mappings, vdso: process.vdso, procPath: options.procPath))
-            } catch {
-                report.skipped.append(Skip(subject: subject, reason: error.description))
-            }
-        }
-        report.statistics.processesChecked = images.count
-        return images
-    }
-
     /// Program graphs: each program a dependency-chain rule names, wherever it is installed or running, and the
     /// libraries ld.so would load for it.
     mutating func walkProgramGraphs(inventory: PackageInventory, processes: [Probes.ProcessInfo]) -> [(ProgramLocation, DependencyGraph)] {
@@ -163,6 +114,55 @@ struct ScanRun {
         report.statistics.bytesRead = index.bytesRead
         report.statistics.filesFromCache = index.filesFromCache
         options.cache?.retain(only: Set(index.records.compactMap { $0.facts?.identity }))
+    }
+
+    /// Live graphs: for each running program a dependency-chain rule names, the chains of what it really mapped
+    /// (LD_LIBRARY_PATH, a library replaced since it started), next to the on-disk walk of what it would load now.
+    mutating func liveGraphs(_ processes: [Probes.ProcessInfo]) -> [(ProgramLocation, DependencyGraph)] {
+        var graphs: [(ProgramLocation, DependencyGraph)] = []
+        for process in processes {
+            guard let mappings = process.mappings, let executable = process.executable.map(ScanPlan.trimmingDeleted),
+                  plan.programs.contains(baseName(executable)),
+                  let identity = try? FileSystem.status(options.procPath + "/\(process.pid)/exe").identity else { continue }
+            var seen: Set<FileIdentity> = []
+            let objects = mappings.filter(\.isExecutable).compactMap { mapping -> DependencyGraph.MappedObject? in
+                guard seen.insert(mapping.identity).inserted, let elf = index.facts(of: mapping.identity)?.elf else { return nil }
+                return DependencyGraph.MappedObject(identity: mapping.identity, path: mapping.path, elf: elf)
+            }
+            guard let graph = DependencyGraph.mapped(program: executable, executable: identity, objects: objects) else { continue }
+            let location = ProgramLocation(root: process.root, path: executable,
+                                           foundBy: "running pid \(process.pid), as mapped", pid: process.pid)
+            graphs.append((location, graph))
+            report.programs.append(ProgramSummary(
+                program: process.root.displayPath(executable), foundBy: location.foundBy,
+                libraries: graph.nodes.dropFirst().map { ProgramSummary.Library(chain: $0.chain, path: process.root.displayPath($0.path)) },
+                missing: graph.missing.map { $0.chain.joined(separator: " -> ") }))
+        }
+        return graphs
+    }
+
+    /// Runtime images: for each process a got-integrity rule names, its executable's GOT slots as they are now.
+    mutating func readProcessImages(_ processes: [Probes.ProcessInfo]) -> [ProcessImage] {
+        var images: [ProcessImage] = []
+        for process in processes {
+            guard let mappings = process.mappings, let executable = process.executable,
+                  plan.got.checks(executable) else { continue }
+            let subject = "pid \(process.pid) (\(executable))"
+            // The running inode, whatever its path says now.
+            guard let identity = try? FileSystem.status(options.procPath + "/\(process.pid)/exe").identity,
+                  let elf = index.facts(of: identity)?.elf, elf.symbolsRead else {
+                report.skipped.append(Skip(subject: subject, reason: "executable not readable as ELF; GOT not checked"))
+                continue
+            }
+            do {
+                images.append(try ProcessImage.read(pid: process.pid, executable: executable, identity: identity, elf: elf,
+                                                    mappings: mappings, vdso: process.vdso, procPath: options.procPath))
+            } catch {
+                report.skipped.append(Skip(subject: subject, reason: error.description))
+            }
+        }
+        report.statistics.processesChecked = images.count
+        return images
     }
 
     /// Matching: the plan's rules against the facts, all names of every file known by now.
