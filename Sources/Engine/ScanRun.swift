@@ -50,7 +50,9 @@ struct ScanRun {
         report.skipped += table.skipped
         for mapped in table.mappedFiles { index.addMapped(mapped) }
         // The objects of a program whose GOT is checked: their exports say where each slot should point.
-        for process in table.processes { index.wantSymbols(of: (process.mappings ?? []).filter(\.isExecutable).map(\.identity)) }
+        for process in table.processes where plan.got.checks(process.executable) {
+            index.wantSymbols(of: (process.mappings ?? []).filter(\.isExecutable).map(\.identity))
+        }
         return table.processes
     }
 
