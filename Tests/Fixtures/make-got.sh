@@ -108,16 +108,9 @@ while [ $# -gt 0 ]; do
 done
 
 # --- toolchain ------------------------------------------------------------
-command -v "$GCC" >/dev/null || die "gcc not found ($GCC)"
-if "$GCC" -dM -E -x c /dev/null | grep -c '__clang__' >/dev/null; then  # -c: no early exit (pipefail)
-  die "$GCC is clang; gcc + GNU ld are required"
-fi
+# shellcheck source=toolchain.sh
+. "$HERE/toolchain.sh"
 "$GCC" -dM -E -x c /dev/null | grep -c '__x86_64__' >/dev/null || die "$GCC does not target x86-64"
-CFLAGS=(-O2 -Wall -Wextra -fuse-ld=bfd -Wl,--build-id=sha1 -Wl,-z,noexecstack)
-
-# cc ARGS...: run gcc from src/got/ with relative source names so that no
-# absolute path (only e.g. "got-hook.c" in STT_FILE) ends up in the output.
-cc() { (cd "$SRC" && "$GCC" "${CFLAGS[@]}" "$@"); }
 
 if [ -n "$memfd_loader" ]; then
   [ -z "$outdir" ] || die "--memfd-loader PATH builds only the helper; no OUTDIR allowed"

@@ -149,16 +149,8 @@ while [ $# -gt 0 ]; do
 done
 
 # --- toolchain ------------------------------------------------------------
-command -v "$GCC" >/dev/null || die "gcc not found ($GCC)"
-if "$GCC" -dM -E -x c /dev/null | grep -c '__clang__' >/dev/null; then  # -c: no early exit (pipefail)
-  die "$GCC is clang; gcc + GNU ld are required (clang folds internal IFUNCs)"
-fi
-# Deterministic, host-independent basics; explicit GNU ld (bfd).
-CFLAGS=(-O2 -Wall -Wextra -fuse-ld=bfd -Wl,--build-id=sha1 -Wl,-z,noexecstack)
-
-# cc ARGS...: run gcc from src/ with relative source names so that no
-# absolute path (only e.g. "liblzma.c" in STT_FILE) ends up in the output.
-cc() { (cd "$SRC" && "$GCC" "${CFLAGS[@]}" "$@"); }
+# shellcheck source=toolchain.sh
+. "$HERE/toolchain.sh"
 
 if [ -n "$maps_lib" ]; then
   [ -z "$outdir" ] || die "--maps-lib PATH builds only the helper; no OUTDIR allowed"
