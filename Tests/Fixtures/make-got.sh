@@ -8,7 +8,7 @@
 # slot for an imported symbol points at that symbol's definition in the
 # library that defines it" needs live processes in both states, without real
 # malware.  The ELF files are built at test time from the tiny, benign C
-# sources in src/got/; the "hook" (src/got/got-hook.c) only forwards to the
+# sources in src/got/ (liblzma and libsystemd are src/liblzma.c and src/libsystemd.c, shared with make-root.sh); the "hook" (src/got/got-hook.c) only forwards to the
 # original function.
 #
 # Compiler: gcc + GNU ld (bfd) ONLY (like make-root.sh; override the gcc
@@ -140,7 +140,8 @@ SHLIB=(-fPIC -shared -Wl,--no-as-needed)
 cc "${SHLIB[@]}" -Wl,-soname,libcrypto.so.3 -Wl,--version-script=libcrypto.map \
    libcrypto.c -o "$tmp/libcrypto.so.3"
 
-lzma_src=(liblzma.c)
+# liblzma and libsystemd are make-root.sh's own sources (liblzma without its IFUNCs): only the hook is new here.
+lzma_src=(-DCW_NO_IFUNC ../liblzma.c)
 [ "$hook" = liblzma ] && lzma_src+=(got-hook.c)
 cc "${SHLIB[@]}" -Wl,-soname,liblzma.so.5 "${lzma_src[@]}" -o "$tmp/liblzma.so.5"
 
@@ -149,7 +150,7 @@ if [ "$hook" = other ]; then
   cc "${SHLIB[@]}" -Wl,-soname,libhelper.so.1 libhelper.c got-hook.c -o "$tmp/libhelper.so.1"
   sysd_deps+=("$tmp/libhelper.so.1")
 fi
-cc "${SHLIB[@]}" -Wl,-soname,libsystemd.so.0 libsystemd.c "${sysd_deps[@]}" \
+cc "${SHLIB[@]}" -Wl,-soname,libsystemd.so.0 ../libsystemd.c "${sysd_deps[@]}" \
    -o "$tmp/libsystemd.so.0"
 
 # --- sshd --------------------------------------------------------------------
