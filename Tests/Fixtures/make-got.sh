@@ -8,8 +8,9 @@
 # slot for an imported symbol points at that symbol's definition in the
 # library that defines it" needs live processes in both states, without real
 # malware.  The ELF files are built at test time from the tiny, benign C
-# sources in src/got/ (liblzma and libsystemd are src/liblzma.c and src/libsystemd.c, shared with make-root.sh); the "hook" (src/got/got-hook.c) only forwards to the
-# original function.
+# sources in src/got/ (liblzma and libsystemd are make-root.sh's own
+# src/liblzma.c and src/libsystemd.c); the "hook" (src/got/got-hook.c) only
+# forwards to the original function.
 #
 # Compiler: gcc + GNU ld (bfd) ONLY (like make-root.sh; override the gcc
 # binary with CHAINWATCH_GCC, must still be gcc; checked).  Needs: gcc,
