@@ -3,11 +3,14 @@
 set -euo pipefail
 
 # Build: the three C libraries. Tests: gcc/binutils for ELF fixtures, sshd and journald for real-component tests,
-# procps/util-linux for unshare and setpriv, rpm (with rpmbuild) to write real rpm databases for fixtures.
+# procps/util-linux for unshare and setpriv, rpm (with rpmbuild) to write real rpm databases for fixtures,
+# python3-venv for the venv of Tests/Fixtures/cyclonedx-validate.sh (CycloneDX validator from PyPI).
 packages=(
   pkg-config libelf-dev libsystemd-dev liblzma-dev
   gcc binutils xz-utils
   openssh-server systemd systemd-journal-remote util-linux procps python3 strace rpm
+  python3-venv # cyclonedx-validate.sh
+  debsums # cross-checks make-dpkg-root.sh's md5sums verdicts
 )
 
 missing=()

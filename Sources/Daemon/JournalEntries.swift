@@ -33,6 +33,7 @@ public enum JournalEntries {
                                         ("version", e.version), ("sha256", e.sha256)]
         if let chain = e.chain { tail.append(("chain", chain.joined(separator: " -> "))) }
         if e.symbol != nil { tail += [("symbol", e.symbol), ("points_to", e.pointsTo), ("expected", e.expected)] }
+        if e.integrity != nil { tail += [("integrity", e.integrity), ("location", e.location), ("writable_by", e.writableBy)] }
         let message = sentence.sanitizedForMessage + " -- " + KeyValueTail.render(tail)
 
         var fields = base(messageID: cleared ? clearedMessageID : finding.messageID,
@@ -53,7 +54,8 @@ public enum JournalEntries {
             ("CHAINWATCH_CHAIN", e.chain?.joined(separator: " -> ")), ("CHAINWATCH_DETAIL", e.detail),
             ("CHAINWATCH_MATCHED_NAME", e.matchedName), ("CHAINWATCH_SYMBOL", e.symbol),
             ("CHAINWATCH_SLOT_ADDRESS", e.slotAddress), ("CHAINWATCH_POINTS_TO", e.pointsTo),
-            ("CHAINWATCH_EXPECTED", e.expected),
+            ("CHAINWATCH_EXPECTED", e.expected), ("CHAINWATCH_INTEGRITY", e.integrity),
+            ("CHAINWATCH_LOCATION", e.location), ("CHAINWATCH_WRITABLE_BY", e.writableBy),
         ]
         for case let (name, value?) in optional { fields.append(JournalField(name, value)) }
         if case .reminder(_, let firstSeen) = event { fields.append(JournalField("CHAINWATCH_FIRST_SEEN", String(Int(firstSeen)))) }

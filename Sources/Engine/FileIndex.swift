@@ -17,6 +17,9 @@ struct FileIndex {
     private(set) var filesFromCache = 0
     /// Files whose symbol tables are read whatever their names: those mapped by a process whose GOT is checked.
     private var symbolsWanted: Set<FileIdentity> = []
+    /// The scanned root's packages, once read, when files are checked against their packages' digests: each file
+    /// of the root a package owns is then also hashed with the algorithm its package recorded, in the same read.
+    var integrity: (root: ConfinedRoot, inventory: PackageInventory)?
 
     init(plan: ScanPlan, inspector: FileInspector, cache: FactsCache?) {
         self.plan = plan
@@ -48,6 +51,17 @@ struct FileIndex {
         records[position].chains.append(node.chain)
     }
 
+    /// Lets a later phase add what it learned about the records (their provenance) without adding or removing any.
+    mutating func updateRecords(_ body: (inout [FileRecord]) -> Void) {
+        let count = records.count
+        body(&records)
+        precondition(records.count == count, "records are added through the index only")
+    }
+
+    func record(withIdentity identity: FileIdentity) -> FileRecord? {
+        positions[identity].map { records[$0] }
+    }
+
     /// What was read of the file with this identity, if it was.
     func facts(of identity: FileIdentity) -> FileFacts? {
         positions[identity].flatMap { records[$0].facts }
@@ -60,6 +74,13 @@ struct FileIndex {
 
     private func wantsSymbols(_ record: FileRecord) -> Bool {
         plan.wantsSymbols(record.names) || symbolsWanted.contains(record.identity)
+    }
+
+    /// The digests besides SHA-256 a read of the file at `path` in `root` must compute.
+    private func digestsWanted(root: ConfinedRoot, path: String) -> Set<DigestAlgorithm> {
+        guard let integrity, integrity.root == root,
+              let algorithm = integrity.inventory.digestAlgorithm(for: path) else { return [] }
+        return [algorithm]
     }
 
     /// A library lying in a loader directory (`entry` of the canonical `directory`).
@@ -85,8 +106,8 @@ struct FileIndex {
         }
         let name = baseName(path)
         let symbols = plan.wantsSymbols([name]) || symbolsWanted.contains(status.identity)
-        let read = try Self.inspect(.root(root, path), needingSymbols: symbols, plan: plan,
-                                    inspector: inspector, cache: cache)
+        let read = try Self.inspect(.root(root, path), needingSymbols: symbols, digests: digestsWanted(root: root, path: path),
+                                    plan: plan, inspector: inspector, cache: cache)
         count(read)
         let position = record(for: read.facts.identity, opener: .root(root, path), root: root, path: path)
         records[position].addName(name)
@@ -100,15 +121,16 @@ struct FileIndex {
     ///   default, which reads little after its first scan and must stay gentle on a busy server's disk).
     mutating func inspectPending(jobs: Int, readAhead: Int = 0, shouldStop: @escaping @Sendable () -> Bool = { false }) {
         for _ in 0..<2 {
-            let work = records.indices.compactMap { position -> (Int, FileRecord.Opener, Bool)? in
+            let work = records.indices.compactMap { position -> Work? in
                 let record = records[position]
-                let symbols = wantsSymbols(record)
+                let item = Work(position: position, opener: record.opener, symbols: wantsSymbols(record),
+                                digests: digestsWanted(root: record.root, path: record.path))
                 guard let facts = record.facts else {
                     // Hits without facts: the read failed this scan (and was reported); not tried again.
-                    return record.patternHits == nil ? (position, record.opener, symbols) : nil
+                    return record.patternHits == nil ? item : nil
                 }
-                if facts.answers(needingSymbols: symbols) { return nil }
-                return (position, record.opener, symbols)
+                if facts.answers(needingSymbols: item.symbols, digests: item.digests) { return nil }
+                return item
             }
             if work.isEmpty { break }
             read(work, jobs: jobs, readAhead: readAhead, shouldStop: shouldStop)
@@ -122,20 +144,31 @@ struct FileIndex {
         }
     }
 
-    private mutating func read(_ work: [(Int, FileRecord.Opener, Bool)], jobs: Int, readAhead: Int,
+    /// One file to read: which record, how to open it, and what the read must compute.
+    struct Work: Sendable {
+        var position: Int
+        var opener: FileRecord.Opener
+        var symbols: Bool
+        var digests: Set<DigestAlgorithm>
+    }
+
+    private mutating func read(_ work: [Work], jobs: Int, readAhead: Int,
                                shouldStop: @escaping @Sendable () -> Bool) {
         let results = Mutex<[(Int, Result<Inspection, Error>)]>([])
         let next = Atomic<Int>(0)
         let inspector = self.inspector, cache = self.cache, plan = self.plan
-        for item in work.prefix(readAhead) { Self.prefetch(item.1) }
+        for item in work.prefix(readAhead) { Self.prefetch(item.opener) }
         DispatchQueue.concurrentPerform(iterations: max(1, min(jobs, work.count))) { _ in
             while true {
                 let slot = next.add(1, ordering: .relaxed).oldValue
                 guard slot < work.count, !shouldStop() else { return }
-                if readAhead > 0, slot + readAhead < work.count { Self.prefetch(work[slot + readAhead].1) }
-                let (position, opener, symbols) = work[slot]
-                let result = Result { try Self.inspect(opener, needingSymbols: symbols, plan: plan, inspector: inspector, cache: cache) }
-                results.withLock { $0.append((position, result)) }
+                if readAhead > 0, slot + readAhead < work.count { Self.prefetch(work[slot + readAhead].opener) }
+                let item = work[slot]
+                let result = Result {
+                    try Self.inspect(item.opener, needingSymbols: item.symbols, digests: item.digests, plan: plan,
+                                     inspector: inspector, cache: cache)
+                }
+                results.withLock { $0.append((item.position, result)) }
             }
         }
         for (position, result) in results.withLock({ $0 }).sorted(by: { $0.0 < $1.0 }) {
@@ -169,17 +202,18 @@ struct FileIndex {
     /// Facts and byte-pattern hits for a file: from the cache when its stat is unchanged and the hits were found
     /// with this plan's patterns, else from one read of the file.
     private static func inspect(
-        _ opener: FileRecord.Opener, needingSymbols: Bool, plan: ScanPlan, inspector: FileInspector, cache: FactsCache?
+        _ opener: FileRecord.Opener, needingSymbols: Bool, digests: Set<DigestAlgorithm>, plan: ScanPlan,
+        inspector: FileInspector, cache: FactsCache?
     ) throws -> Inspection {
         // A daemon scan where nothing changed answers from the cache after one stat: no open, fstat or close.
         let patterns = plan.bytePatterns.count > 0 ? plan.bytePatternDigest : nil
         if let cache, let status = try? status(opener),
-           let (facts, hits) = cache.lookup(status, needingSymbols: needingSymbols, patterns: patterns) {
+           let (facts, hits) = cache.lookup(status, needingSymbols: needingSymbols, digests: digests, patterns: patterns) {
             return Inspection(facts: facts, hits: hits, fromCache: true)
         }
         let file = try open(opener)
         var stream = MultiPatternSearch.Stream(plan.bytePatterns)
-        let facts = try inspector.inspect(file, readSymbols: needingSymbols) { stream.feed($0) }
+        let facts = try inspector.inspect(file, readSymbols: needingSymbols, digests: digests) { stream.feed($0) }
         cache?.store(facts, hits: stream.found, patterns: plan.bytePatternDigest)
         return Inspection(facts: facts, hits: stream.found, fromCache: false)
     }

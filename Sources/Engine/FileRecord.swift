@@ -25,6 +25,8 @@ public struct FileRecord: Sendable {
     public var facts: FileFacts?
     /// Indices into the plan's byte patterns of those found in the file; nil until its bytes were matched.
     var patternHits: Set<Int>?
+    /// Its package, integrity and place, once the scan assessed them.
+    public var provenance: Provenance?
 
     init(opener: Opener, identity: FileIdentity, root: ConfinedRoot, path: String) {
         self.opener = opener

@@ -58,6 +58,11 @@ public struct Evidence: Sendable, Hashable, Codable {
     public var slotAddress: String?
     public var pointsTo: String?
     public var expected: String?
+    /// Provenance: the file's content against its package (matches, modified, not-recorded, unowned...), the kind
+    /// of place it lives in, and why a non-root user can change it.
+    public var integrity: String?
+    public var location: String?
+    public var writableBy: String?
 
     public init(path: String? = nil, sha256: String? = nil, package: String? = nil, version: String? = nil,
                 pid: Int32? = nil, pids: [Int32]? = nil, chain: [String]? = nil, seenAs: [String]? = nil,

@@ -13,6 +13,9 @@ public struct ScanPlan: Sendable {
     let chains: DependencyChainMatcher
     let got: GOTIntegrityMatcher
     let injection: LoaderInjectionMatcher
+    let provenance: ProvenanceMatcher
+    /// Programs whose graphs the scan walks: those chain and provenance rules name, each once.
+    let programs: [String]
 
     public init(_ rules: RuleSet) {
         self.rules = rules
@@ -23,10 +26,13 @@ public struct ScanPlan: Sendable {
         chains = DependencyChainMatcher(from: rules.rules)
         got = GOTIntegrityMatcher(from: rules.rules)
         injection = LoaderInjectionMatcher(from: rules.rules)
+        provenance = ProvenanceMatcher(from: rules.rules)
+        let chainPrograms = chains.programs
+        programs = chainPrograms + provenance.programs.filter { !chainPrograms.contains($0) }
     }
 
-    /// Programs named by dependency-chain rules (sshd), each once.
-    var programs: [String] { chains.programs }
+    /// Whether files are checked against their packages' digests (a provenance rule needs it).
+    var checksIntegrity: Bool { !provenance.isEmpty }
 
     /// Every distinct byte pattern, searched in every file as it is read.
     var bytePatterns: MultiPatternSearch { bytes.search }
@@ -50,8 +56,8 @@ public struct ScanPlan: Sendable {
 
     func elfRuleNames(_ names: [String]) -> Bool { elf.names(names) }
 
-    /// Every rule matched against the facts of one scan: file and GOT rules first, then chains (they escalate on
-    /// the findings of the library they reach, a GOT slot pointing into it included), sorted by severity, then
+    /// Every rule matched against the facts of one scan: file, GOT and provenance rules first, then chains (they
+    /// escalate on the findings of the library they reach, a GOT slot pointing into it included), sorted by severity, then
     /// rule, then path.
     func findings(_ facts: ScanFacts) -> [Finding] {
         var findings: [Finding] = []
@@ -60,6 +66,7 @@ public struct ScanPlan: Sendable {
         findings += bytes.findings(facts, earlier: findings)
         findings += elf.findings(facts, earlier: findings)
         findings += got.findings(facts, earlier: findings)
+        findings += provenance.findings(facts, earlier: findings)
         findings += chains.findings(facts, earlier: findings)
         findings += injection.findings(facts, earlier: findings)
         return findings.sorted {

@@ -14,6 +14,8 @@ public struct ScanReport: Sendable, Codable {
     public var programs: [ProgramSummary]
     /// False when the scan was stopped early: a partial scan must not clear findings.
     public var completed = true
+    /// What an SBOM is made of, when the scan was asked to keep it (`ScanOptions.collectInventory`).
+    public var inventory: ScanInventory?
 
     /// The highest severity found, or nil when nothing was.
     public var highestSeverity: Severity? { findings.map(\.severity).max() }
@@ -44,4 +46,47 @@ public struct ProgramSummary: Sendable, Codable {
         public var chain: [String]
         public var path: String
     }
+}
+
+/// Everything the scan saw, for a software bill of materials.
+public struct ScanInventory: Sendable, Codable {
+    /// /etc/os-release of the scanned root (ID, VERSION_ID, PRETTY_NAME...).
+    public var system: [String: String]
+    public var packages: [InstalledPackage]
+    public var files: [ScannedFile]
+    /// DT_NEEDED edges of every program graph: `from` loads `to` (display paths).
+    public var edges: [Edge]
+
+    public init(system: [String: String], packages: [InstalledPackage], files: [ScannedFile], edges: [Edge]) {
+        self.system = system
+        self.packages = packages
+        self.files = files
+        self.edges = edges
+    }
+
+    public struct Edge: Sendable, Codable, Hashable {
+        public var from: String
+        public var to: String
+    }
+}
+
+/// A file the scan read, with what it learned of where it came from.
+public struct ScannedFile: Sendable, Codable {
+    public enum Kind: String, Sendable, Codable {
+        case program, library, file
+    }
+
+    public var path: String
+    public var sha256: String
+    /// The other digests its read computed (the one its package recorded: MD5 for dpkg, SHA-1 for apk).
+    public var digests: [DigestAlgorithm: String]
+    public var kind: Kind
+    public var names: [String]
+    /// Index of the owning package in `ScanInventory.packages`.
+    public var package: Int?
+    public var provenance: Provenance?
+    public var pids: [Int32]
+    /// The executables of the processes mapping it.
+    public var mappedBy: [String]
+    public var seenAs: [String]
 }

@@ -35,6 +35,7 @@ struct ScanRun {
             report.notes.append("no package database found in \(options.root) (dpkg, rpm, apk, pacman); package checks had nothing to check")
         }
         report.notes += inventory.problems
+        if plan.checksIntegrity || options.collectInventory { index.integrity = (root, inventory) }
         return inventory
     }
 
@@ -118,6 +119,48 @@ struct ScanRun {
         options.cache?.retain(only: Set(index.records.compactMap { $0.facts?.identity }))
     }
 
+    /// Provenance: for each file read, its package and whether its content is what the package recorded (the
+    /// digest was computed in the same read as the SHA-256), where it lives and who besides root can change it.
+    mutating func assessProvenance(inventory: PackageInventory) {
+        guard plan.checksIntegrity || options.collectInventory else { return }
+        let scanned = index.records.indices.filter { index.records[$0].root == root && index.records[$0].facts != nil }
+        let (recorded, problems) = PackageIntegrity.recordedDigests(
+            for: scanned.map { index.records[$0].path }, inventory: inventory, root: root)
+        report.notes += problems
+        var writability = WritabilityCheck()
+        index.updateRecords { records in
+            for position in records.indices {
+                guard let facts = records[position].facts else { continue }
+                let record = records[position]
+                let deleted = record.seenAs.contains("mapped (deleted from disk)")
+                let place = Provenance.place(of: record.path)
+                // What is at the path now: the file read, or another one (replaced since a process mapped it).
+                let current = place == .memfd ? nil : try? FileSystem.linkStatus(record.root.hostPath(record.path))
+                let replaced = deleted || current?.identity != facts.identity
+                var integrity = Provenance.Integrity.unowned, detail: String?
+                var package: InstalledPackage?
+                if record.root == root, let entry = recorded[record.path] {
+                    (integrity, detail) = Provenance.integrity(recorded: entry, computed: facts.digest, packages: inventory.packages)
+                    switch entry {
+                    case .recorded(_, _, let index, _), .notRecorded(let index, _): package = inventory.packages[index]
+                    case .unowned, .locallyDiverted: break
+                    }
+                    if replaced && package != nil {
+                        integrity = .replaced
+                        detail = "the file at \(record.path) is no longer the one read (deleted or replaced since it was mapped); not compared"
+                    }
+                } else if record.root != root {
+                    integrity = .notChecked
+                    detail = "in \(record.root.displayPath("/")), whose package database is not read"
+                }
+                records[position].provenance = Provenance(
+                    package: package, integrity: integrity, integrityDetail: detail, place: place,
+                    writableBy: place == .memfd ? nil : writability.nonRootWriter(root: record.root, path: record.path, status: facts.status),
+                    deleted: deleted)
+            }
+        }
+    }
+
     /// Live graphs: for each running program a dependency-chain rule names, the chains of what it really mapped
     /// (LD_LIBRARY_PATH, a library replaced since it started), next to the on-disk walk of what it would load now.
     mutating func liveGraphs(_ processes: [Probes.ProcessInfo]) -> [(ProgramLocation, DependencyGraph)] {
@@ -172,6 +215,42 @@ struct ScanRun {
                         running: [Probes.ProcessInfo]) {
         report.findings = plan.findings(ScanFacts(root: root, inventory: inventory, files: index.records, graphs: graphs,
                                                   processes: images, running: running, preload: preload))
+    }
+
+    /// The SBOM's material: every package, every file read with its provenance and the processes mapping it,
+    /// each program's DT_NEEDED edges, and the root's os-release.
+    mutating func collectInventory(_ inventory: PackageInventory, graphs: [(ProgramLocation, DependencyGraph)],
+                                   running: [Probes.ProcessInfo]) {
+        guard options.collectInventory else { return }
+        let executables = Dictionary(running.compactMap { process in process.executable.map { (process.pid, ScanPlan.trimmingDeleted($0)) } },
+                                     uniquingKeysWith: { first, _ in first })
+        var packageIndex: [InstalledPackage: Int] = [:]
+        for (position, package) in inventory.packages.enumerated() where packageIndex[package] == nil { packageIndex[package] = position }
+        var files: [ScannedFile] = []
+        for record in index.records {
+            guard let facts = record.facts else { continue }
+            let kind: ScannedFile.Kind = !facts.isELF ? .file
+                : (record.seenAs.contains("program") || facts.elf?.interpreter != nil && facts.elf?.soname == nil) ? .program : .library
+            files.append(ScannedFile(
+                path: record.displayPath, sha256: facts.sha256, digests: facts.digests, kind: kind, names: record.names.sorted(),
+                package: record.provenance?.package.flatMap { packageIndex[$0] },
+                provenance: record.provenance, pids: record.pids.sorted(),
+                mappedBy: Set(record.pids.compactMap { executables[$0] }).sorted(), seenAs: record.seenAs.sorted()))
+        }
+        // By identity: a file first seen mapped or at rest may have been recorded under another of its paths.
+        var edges: Set<ScanInventory.Edge> = []
+        for (_, graph) in graphs {
+            for node in graph.nodes {
+                guard let from = index.record(withIdentity: node.identity) else { continue }
+                for child in node.children {
+                    guard let to = index.record(withIdentity: graph.nodes[child].identity) else { continue }
+                    edges.insert(ScanInventory.Edge(from: from.displayPath, to: to.displayPath))
+                }
+            }
+        }
+        report.inventory = ScanInventory(
+            system: OSRelease.read(root: root), packages: inventory.packages, files: files,
+            edges: edges.sorted { ($0.from, $0.to) < ($1.from, $1.to) })
     }
 
     func finish(started: ContinuousClock.Instant) -> ScanReport {

@@ -17,6 +17,9 @@ public struct ScanOptions: Sendable {
     /// Files whose reading starts ahead of the workers (see `FileIndex.inspectPending`); 0 for none.
     public var readAhead = 0
     public var maximumFileSize: Int64 = 512 << 20
+    /// Keep in the report what an SBOM needs: every package, every file read with its provenance, each program's
+    /// dependency edges and the root's os-release.
+    public var collectInventory = false
     /// Facts kept between scans (the daemon's); nil for one-shot scans.
     public var cache: FactsCache?
     /// Polled between files: a daemon asked to stop ends the scan early (the report says it is incomplete).
@@ -47,9 +50,11 @@ public struct Scanner: Sendable {
         let graphs = scan.walkProgramGraphs(inventory: inventory, processes: processes)
         scan.addLibrariesAtRest(like: graphs.first?.1)
         scan.inspectFiles()
+        scan.assessProvenance(inventory: inventory)
         let live = scan.liveGraphs(processes)
         let images = scan.readProcessImages(processes)
         scan.match(inventory: inventory, graphs: graphs + live, images: images, running: processes)
+        scan.collectInventory(inventory, graphs: graphs + live, running: processes)
         return scan.finish(started: started)
     }
 }

@@ -11,21 +11,33 @@ public enum AlpineDatabase {
             if !error.isNotFound { inventory.problems.append("apk database: \(error)") }
             return
         }
-        for (package, files) in parse(text) { inventory.add(package, files: files) }
+        for entry in parse(text) {
+            inventory.add(entry.package, files: entry.files, digests: entry.digests, algorithm: .sha1)
+        }
     }
 
-    public static func parse(_ text: String) -> [(InstalledPackage, [String])] {
-        var result: [(InstalledPackage, [String])] = []
+    /// A package record: the package, its files, and each file's SHA-1 from its `Z:Q1` line (nil when absent).
+    public struct Entry: Sendable {
+        public var package: InstalledPackage
+        public var files: [String]
+        public var digests: [[UInt8]?]
+    }
+
+    public static func parse(_ text: String) -> [Entry] {
+        var result: [Entry] = []
         var fields: [Character: String] = [:]
         var files: [String] = []
+        var digests: [[UInt8]?] = []
         var directory = ""
         func finish() {
             if let name = fields["P"], let version = fields["V"] {
-                result.append((InstalledPackage(ecosystem: .alpine, name: name, version: version, source: fields["o"] ?? name,
-                                                architecture: fields["A"] ?? "", state: "installed"), files))
+                result.append(Entry(package: InstalledPackage(ecosystem: .alpine, name: name, version: version, source: fields["o"] ?? name,
+                                                              architecture: fields["A"] ?? "", state: "installed"),
+                                    files: files, digests: digests))
             }
             fields = [:]
             files = []
+            digests = []
             directory = ""
         }
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
@@ -34,7 +46,12 @@ public enum AlpineDatabase {
             let value = String(line.dropFirst(2))
             switch key {
             case "F": directory = value
-            case "R": files.append("/" + (directory.isEmpty ? value : directory + "/" + value))
+            case "R":
+                files.append("/" + (directory.isEmpty ? value : directory + "/" + value))
+                digests.append(nil)
+            // The file's checksum, after its R line: "Q1" and the base64 of its SHA-1.
+            case "Z" where !files.isEmpty && value.hasPrefix("Q1"):
+                digests[digests.count - 1] = Base64.decode(value.dropFirst(2))
             default: if fields[key] == nil { fields[key] = value }
             }
         }
@@ -81,5 +98,32 @@ public enum PacmanDatabase {
             }
         }
         return result
+    }
+}
+
+/// Standard base64 (RFC 4648, with or without padding), for apk's checksums.
+enum Base64 {
+    static func decode(_ text: Substring) -> [UInt8]? {
+        var bytes: [UInt8] = []
+        var accumulator: UInt32 = 0, bits = 0
+        for character in text.utf8 {
+            let value: UInt32
+            switch character {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"): value = UInt32(character - UInt8(ascii: "A"))
+            case UInt8(ascii: "a")...UInt8(ascii: "z"): value = UInt32(character - UInt8(ascii: "a")) + 26
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): value = UInt32(character - UInt8(ascii: "0")) + 52
+            case UInt8(ascii: "+"): value = 62
+            case UInt8(ascii: "/"): value = 63
+            case UInt8(ascii: "="): continue
+            default: return nil
+            }
+            accumulator = accumulator << 6 | value
+            bits += 6
+            if bits >= 8 {
+                bits -= 8
+                bytes.append(UInt8(truncatingIfNeeded: accumulator >> UInt32(bits)))
+            }
+        }
+        return bytes
     }
 }

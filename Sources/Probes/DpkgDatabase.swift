@@ -6,6 +6,7 @@ import Synchronization
 public enum DpkgDatabase {
     public static let statusPath = "/var/lib/dpkg/status"
     public static let infoDirectory = "/var/lib/dpkg/info"
+    public static let diversionsPath = "/var/lib/dpkg/diversions"
 
     /// Reads the installed packages of `root` with their file lists into `inventory`.
     /// A root without dpkg adds nothing; unreadable parts are recorded as problems.
@@ -22,6 +23,12 @@ public enum DpkgDatabase {
         do { info = try root.resolve(infoDirectory) } catch {
             info = nil
             if !error.isNotFound { inventory.problems.append("dpkg \(infoDirectory): \(error.reason); file owners unknown") }
+        }
+        do {
+            inventory.setDiversions(parseDiversions(try root.readText(diversionsPath, limit: 16 << 20)))
+        } catch where error.isNotFound {
+        } catch {
+            inventory.problems.append("dpkg diversions: \(error); diverted files may be reported as modified")
         }
         let packages = parseStatus(text)
         if let info { prefetchFileLists(of: packages, root: root, info: info) }
@@ -53,6 +60,48 @@ public enum DpkgDatabase {
                 architecture: stanza["architecture"] ?? "", state: status))
         }
         return packages
+    }
+
+    /// dpkg-divert's database: three lines per diversion (the path, where the package's file goes instead, and
+    /// the diverting package or ":" for a local diversion). An incomplete last entry is ignored.
+    public static func parseDiversions(_ text: String) -> [PackageInventory.Diversion] {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        return stride(from: 0, to: lines.count - 2, by: 3).compactMap { start in
+            let (from, to, package) = (lines[start], lines[start + 1], lines[start + 2])
+            guard from.hasPrefix("/"), to.hasPrefix("/"), !package.isEmpty else { return nil }
+            return PackageInventory.Diversion(from: from, to: to, package: package == ":" ? nil : package)
+        }
+    }
+
+    /// The MD5 digests a package's md5sums file records, for the wanted listed paths only: lines of 32 hex
+    /// digits, two spaces and the path without its leading slash. nil when the package has no md5sums file.
+    public static func md5sums(of package: InstalledPackage, root: ConfinedRoot, wanted: Set<String>) throws(FileReadError) -> [String: String]? {
+        for candidate in ["\(package.name):\(package.architecture).md5sums", "\(package.name).md5sums"] {
+            let bytes: [UInt8]
+            do {
+                bytes = try root.readBytes(infoDirectory + "/" + candidate, limit: 64 << 20)
+            } catch where error.isNotFound {
+                continue
+            }
+            return parseMD5Sums(bytes, wanted: wanted)
+        }
+        return nil
+    }
+
+    static func parseMD5Sums(_ bytes: [UInt8], wanted: Set<String>) -> [String: String] {
+        var result: [String: String] = [:]
+        ByteSearch.forEachLine(in: bytes) { range in
+            let line = bytes[range]
+            guard line.count > 34, line[line.startIndex + 32] == UInt8(ascii: " ") else { return }
+            let digest = line.prefix(32)
+            guard digest.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }) else { return }
+            // "  path" (text mode) or " *path" (binary mode, from md5sum -b).
+            var path = line.dropFirst(33)
+            if let first = path.first, first == UInt8(ascii: " ") || first == UInt8(ascii: "*") { path = path.dropFirst() }
+            let name = "/" + String(decoding: path, as: UTF8.self)
+            if wanted.contains(name) { result[name] = String(decoding: digest, as: UTF8.self) }
+        }
+        return result
     }
 
     /// Calls `body` with each deb822 stanza's `fields` (lowercased names; others are never copied out of the

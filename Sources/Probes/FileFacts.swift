@@ -13,10 +13,18 @@ public struct FileFacts: Sendable {
     public var elf: ELFInfo?
     /// Why `elf` is nil for a file that starts like ELF (malformed, truncated).
     public var elfProblem: String?
+    /// Digests other than SHA-256 computed in the same read (lowercase hex): those the owning package recorded.
+    public var digests: [DigestAlgorithm: String] = [:]
 
-    /// Whether these facts hold what a scan that needs symbol tables (or not) wants; an earlier read may have
-    /// parsed the dynamic section alone. A file that is not ELF, or not readable as ELF, has nothing more to give.
-    public func answers(needingSymbols: Bool) -> Bool {
+    /// The file's digest with `algorithm`, if this read computed it.
+    public func digest(_ algorithm: DigestAlgorithm) -> String? {
+        algorithm == .sha256 ? sha256 : digests[algorithm]
+    }
+
+    /// Whether these facts hold what a scan wants: symbol tables (an earlier read may have parsed the dynamic
+    /// section alone; a file that is not ELF, or not readable as ELF, has nothing more to give) and digests.
+    public func answers(needingSymbols: Bool, digests wanted: Set<DigestAlgorithm> = []) -> Bool {
+        guard wanted.allSatisfy({ digest($0) != nil }) else { return false }
         guard needingSymbols, let elf else { return true }
         return elf.symbolsRead
     }
@@ -35,24 +43,29 @@ public struct FileInspector: Sendable {
     /// - Parameters:
     ///   - readSymbols: also read .dynsym, .symtab and .gnu_debugdata (an ELF rule names the file), not only the
     ///     loader's facts; skipping them keeps memory down.
+    ///   - digests: digests to compute besides SHA-256 (what the owning package recorded), from the same chunks.
     ///   - content: called with the file's bytes in order, in chunks of `OpenFile.chunkSize`, once each.
     ///
     /// The bytes are streamed, never held whole: a 100 MiB library costs a chunk of memory. libelf then reads the
     /// few parts of an ELF file it parses (headers, the dynamic segment, the sections asked for) from the same open
     /// file, and a last fstat checks nothing changed between those reads and the hashed one.
-    public func inspect(_ file: OpenFile, readSymbols: Bool, content: (ArraySlice<UInt8>) -> Void = { _ in }) throws -> FileFacts {
+    public func inspect(_ file: OpenFile, readSymbols: Bool, digests: Set<DigestAlgorithm> = [],
+                        content: (ArraySlice<UInt8>) -> Void = { _ in }) throws -> FileFacts {
         if file.status.size > maximumSize {
             throw FileReadError.tooLarge(path: file.path, size: file.status.size, limit: maximumSize)
         }
         var hasher = SHA256()
+        var others = ContentDigests(digests)
         var head: [UInt8] = []
         try file.forEachChunk { chunk in
             if head.count < 4 { head += chunk.prefix(4 - head.count) }
             hasher.update(data: chunk)
+            others.update(chunk)
             content(chunk)
         }
         var facts = FileFacts(identity: file.status.identity, status: file.status, sha256: hasher.finalize().hex,
                               isELF: head == [0x7f, 0x45, 0x4c, 0x46])
+        facts.digests = others.finalize()
         guard facts.isELF else { return facts }
         let size = Int(file.status.size)
         do {

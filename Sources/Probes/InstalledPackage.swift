@@ -22,7 +22,8 @@ public struct InstalledPackage: Sendable, Hashable, Codable {
     }
 }
 
-/// What the package databases of one root hold: packages and which package owns which file.
+/// What the package databases of one root hold: packages, which package owns which file, and the digests the
+/// databases record for files (or where to find them).
 public struct PackageInventory: Sendable {
     public private(set) var packages: [InstalledPackage] = []
     /// Problems reading a database: recorded, never fatal.
@@ -35,10 +36,51 @@ public struct PackageInventory: Sendable {
     private var programs: [String: [Program]] = [:]
     /// Packages by name and by source name, for package rules.
     private var byName: [String: [Int]] = [:]
+    /// Where each package's file digests are (parallel to `packages`).
+    private var digestSources: [DigestSource] = []
+    /// Digests the database itself holds (rpm headers, apk's Z: lines), by path key, packed into `digestBytes`.
+    private var recorded: [Int: PackedDigest] = [:]
+    private var digestBytes: [UInt8] = []
+    /// dpkg-divert's diversions, and every package listing a diverted path (the first lister is not its owner).
+    public private(set) var diversions: [Diversion] = []
+    private var divertedListers: [Int: [Int32]] = [:]
 
     struct Program: Sendable {
         var path: String
         var package: Int32
+    }
+
+    /// Where a package's per-file digests are recorded.
+    public enum DigestSource: Sendable, Hashable {
+        /// The database has none for it.
+        case none
+        /// dpkg's info/PACKAGE[:ARCH].md5sums, read when a file of the package is checked.
+        case dpkgMD5Sums
+        /// In the database record itself, with this algorithm (rpm FILEDIGESTS, apk Z:).
+        case database(DigestAlgorithm)
+    }
+
+    struct PackedDigest: Sendable {
+        var offset: Int32
+        var algorithm: DigestAlgorithm
+    }
+
+    /// A dpkg diversion: files a package would install at `from` go to `to`, and `package` (nil: the local admin)
+    /// owns what is at `from`.
+    public struct Diversion: Sendable, Hashable {
+        public var from: String
+        public var to: String
+        public var package: String?
+    }
+
+    /// Who put the file at a path there, by the databases, with diversions applied.
+    public enum Ownership: Sendable, Hashable {
+        /// `package` (an index into `packages`) lists the file as `listed`, the name its digest is recorded under.
+        case package(Int, listed: String)
+        /// No package lists it.
+        case unowned
+        /// The local admin diverted the package file that was at this path to `to`: what is here is theirs.
+        case locallyDiverted(to: String)
     }
 
     public init() {}
@@ -46,12 +88,58 @@ public struct PackageInventory: Sendable {
     /// Number of distinct file paths the databases list.
     public var fileCount: Int { owners.count }
 
-    /// The package that owns `path`, trying the merged-/usr twin (dpkg lists /lib/x where the file is /usr/lib/x).
+    /// The package that owns `path`, with merged /usr and diversions applied.
     public func owner(of path: String) -> InstalledPackage? {
-        for candidate in MergedUsr.twins(of: path) {
-            if let index = owners[ByteHash.of(candidate)] { return packages[Int(index)] }
-        }
+        if case .package(let index, _) = ownership(of: path) { return packages[index] }
         return nil
+    }
+
+    /// Who put the file at `path` there. dpkg lists /lib/x where the file is /usr/lib/x (merged /usr), and lists
+    /// a diverted file under its original name: the file at a diversion's `to` is the original package's, the file
+    /// at its `from` is the diverting package's (or the admin's, for a local diversion).
+    public func ownership(of path: String) -> Ownership {
+        let twins = MergedUsr.twins(of: path)
+        if !diversions.isEmpty {
+            for diversion in diversions {
+                if twins.contains(diversion.to) {
+                    let lister = listers(of: diversion.from).first { packages[Int($0)].name != diversion.package }
+                    return lister.map { .package(Int($0), listed: diversion.from) } ?? .unowned
+                }
+                if twins.contains(diversion.from) {
+                    guard let by = diversion.package else { return .locallyDiverted(to: diversion.to) }
+                    let lister = listers(of: diversion.from).first { packages[Int($0)].name == by }
+                    return lister.map { .package(Int($0), listed: diversion.from) } ?? .unowned
+                }
+            }
+        }
+        for candidate in twins {
+            if let index = owners[ByteHash.of(candidate)] { return .package(Int(index), listed: candidate) }
+        }
+        return .unowned
+    }
+
+    private func listers(of path: String) -> [Int32] {
+        MergedUsr.twins(of: path).flatMap { divertedListers[ByteHash.of($0)] ?? [] }
+    }
+
+    public func digestSource(of package: Int) -> DigestSource { digestSources[package] }
+
+    /// The algorithm of the digest recorded for the file at `path`, so the read that hashes it computes that
+    /// digest too; nil when no package owns it or its package records none.
+    public func digestAlgorithm(for path: String) -> DigestAlgorithm? {
+        guard case .package(let index, let listed) = ownership(of: path) else { return nil }
+        switch digestSources[index] {
+        case .none: return nil
+        case .dpkgMD5Sums: return .md5
+        case .database(let algorithm): return recorded[ByteHash.of(listed)] != nil ? algorithm : nil
+        }
+    }
+
+    /// A digest the database itself recorded for a listed path (rpm, apk), as lowercase hex.
+    public func recordedDigest(listed path: String) -> (DigestAlgorithm, String)? {
+        guard let packed = recorded[ByteHash.of(path)] else { return nil }
+        let start = Int(packed.offset)
+        return (packed.algorithm, digestBytes[start..<start + packed.algorithm.byteCount].hex)
     }
 
     /// Installed packages whose name or source name is one of `names`, in database order.
@@ -64,30 +152,52 @@ public struct PackageInventory: Sendable {
         (programs[name] ?? []).sorted { $0.path < $1.path }.map { ($0.path, packages[Int($0.package)]) }
     }
 
-    mutating func add(_ package: InstalledPackage, files: [String]) {
+    /// Adds a package with its files and, where the database records them, each file's digest (raw bytes of
+    /// `algorithm`'s length; nil or malformed for files without one, such as directories and symlinks).
+    mutating func add(_ package: InstalledPackage, files: [String], digests: [[UInt8]?] = [], algorithm: DigestAlgorithm? = nil) {
         let index = Int32(packages.count)
-        append(package)
-        for file in files { addFile(ArraySlice(file.utf8), package: index) }
+        append(package, digestSource: algorithm.map(DigestSource.database) ?? .none)
+        for (position, file) in files.enumerated() {
+            addFile(ArraySlice(file.utf8), package: index)
+            guard let algorithm, position < digests.count, let digest = digests[position],
+                  digest.count == algorithm.byteCount else { continue }
+            let key = ByteHash.of(file)
+            if recorded[key] == nil {
+                recorded[key] = PackedDigest(offset: Int32(digestBytes.count), algorithm: algorithm)
+                digestBytes += digest
+            }
+        }
     }
 
-    /// Adds a package with its file list as the database stores it: one path per line.
+    /// Adds a dpkg package with its file list as the database stores it: one path per line. Its digests are in
+    /// its md5sums file, read when one of its files is checked.
     mutating func add(_ package: InstalledPackage, fileList: [UInt8]) {
         let index = Int32(packages.count)
-        append(package)
+        append(package, digestSource: .dpkgMD5Sums)
         ByteSearch.forEachLine(in: fileList) { line in
             if !line.isEmpty { addFile(fileList[line], package: index) }
         }
     }
 
-    private mutating func append(_ package: InstalledPackage) {
+    /// Diversions must be known before the file lists are added: the packages listing a diverted path are kept.
+    mutating func setDiversions(_ list: [Diversion]) {
+        diversions = list
+        for diversion in list {
+            for twin in MergedUsr.twins(of: diversion.from) { divertedListers[ByteHash.of(twin)] = [] }
+        }
+    }
+
+    private mutating func append(_ package: InstalledPackage, digestSource: DigestSource) {
         byName[package.name, default: []].append(packages.count)
         if package.source != package.name { byName[package.source, default: []].append(packages.count) }
         packages.append(package)
+        digestSources.append(digestSource)
     }
 
     private mutating func addFile(_ path: ArraySlice<UInt8>, package: Int32) {
         let key = ByteHash.of(path)
         if owners[key] == nil { owners[key] = package }
+        if divertedListers[key] != nil { divertedListers[key]!.append(package) }
         // Only paths like /usr/sbin/sshd become Strings: a few thousand of them.
         guard let slash = path.lastIndex(of: UInt8(ascii: "/")), slash > path.startIndex, slash + 1 < path.endIndex,
               Self.endsWithProgramDirectory(path[..<slash]) else { return }

@@ -5,6 +5,9 @@ public struct ProcessInfo: Sendable, Hashable {
     public var pid: Int32
     /// readlink /proc/PID/exe, as seen in the process's own mount namespace.
     public var executable: String?
+    /// The owner of /proc/PID: the process's effective uid (root for a process that made itself non-dumpable,
+    /// which only errs towards treating it as root's).
+    public var userID: UInt32?
     /// The host's root, or the process's own (`/proc/PID/root`) when it runs in another one (a container).
     public var root: ConfinedRoot
     /// Every file-backed mapping, executable or not, for the processes whose mappings were asked for (runtime
@@ -81,6 +84,7 @@ public struct ProcessTable: Sendable {
             let keep = keepMappings(executable)
             let mappings = MemoryMapParser.parse(bytes: maps, executableOnly: !keep)
             var process = ProcessInfo(pid: pid, executable: executable, root: root, mappings: keep ? mappings : nil)
+            process.userID = (try? FileSystem.status(base))?.owner
             if keep {
                 process.vdso = MemoryMapParser.range(named: "[vdso]", in: maps)
                 process.anonymousExecutable = MemoryMapParser.anonymousExecutable(in: maps)

@@ -13,7 +13,9 @@ public enum RPMDatabase {
             guard let (_, status) = try? root.status(path), status.isRegular, seen.insert(status.identity).inserted else { continue }
             do {
                 let bytes = try root.readBytes(path, limit: 512 << 20)
-                for (package, files) in try parse(bytes) { inventory.add(package, files: files) }
+                for entry in try parse(bytes) {
+                    inventory.add(entry.package, files: entry.files, digests: entry.digests, algorithm: entry.algorithm)
+                }
             } catch {
                 inventory.problems.append("rpm database \(path): \(error); rpm package checks had nothing to check")
             }
@@ -26,10 +28,19 @@ public enum RPMDatabase {
         }
     }
 
+    /// One package's header as chainwatch uses it: the package, its files, and the digest recorded for each file
+    /// (nil for directories, symlinks and ghosts) with the header's algorithm (nil when it names one not computed).
+    public struct Entry: Sendable {
+        public var package: InstalledPackage
+        public var files: [String]
+        public var digests: [[UInt8]?]
+        public var algorithm: DigestAlgorithm?
+    }
+
     /// The packages, with their files, in an rpmdb.sqlite file's bytes.
-    public static func parse(_ bytes: [UInt8]) throws -> [(InstalledPackage, [String])] {
+    public static func parse(_ bytes: [UInt8]) throws -> [Entry] {
         let file = try SQLiteFile(bytes)
-        var result: [(InstalledPackage, [String])] = []
+        var result: [Entry] = []
         try file.rows(rootPage: try file.rootPage(ofTable: "Packages")) { (rowid, values) throws(SQLiteFile.FormatError) in
             guard values.count >= 2, case .blob(let blob) = values[1] else { return }
             do {
@@ -42,7 +53,7 @@ public enum RPMDatabase {
         return result
     }
 
-    static func package(from header: RPMHeader) -> (InstalledPackage, [String])? {
+    static func package(from header: RPMHeader) -> Entry? {
         guard let name = header.string(RPMHeader.Tag.name), let version = header.string(RPMHeader.Tag.version) else { return nil }
         var evr = version
         if let release = header.string(RPMHeader.Tag.release) { evr += "-" + release }
@@ -57,7 +68,33 @@ public enum RPMDatabase {
         }
         let package = InstalledPackage(ecosystem: .rpm, name: name, version: evr, source: source,
                                        architecture: header.string(RPMHeader.Tag.arch) ?? "", state: "installed")
-        return (package, files)
+        // No FILEDIGESTALGO: rpm before 4.6 wrote MD5 digests only.
+        let algorithmTag = header.integers(RPMHeader.Tag.fileDigestAlgorithm).first ?? 1
+        let hexDigests = header.strings(RPMHeader.Tag.fileDigests)
+        let digests = hexDigests.count == files.count ? hexDigests.map(bytes(ofHex:)) : []
+        return Entry(package: package, files: files, digests: digests, algorithm: DigestAlgorithm(rpm: algorithmTag))
+    }
+
+    /// Raw bytes of a lowercase or uppercase hex string; nil for an empty or malformed one.
+    static func bytes(ofHex text: String) -> [UInt8]? {
+        let digits = Array(text.utf8)
+        guard !digits.isEmpty, digits.count % 2 == 0 else { return nil }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(digits.count / 2)
+        for index in stride(from: 0, to: digits.count, by: 2) {
+            guard let high = hexValue(digits[index]), let low = hexValue(digits[index + 1]) else { return nil }
+            bytes.append(high << 4 | low)
+        }
+        return bytes
+    }
+
+    private static func hexValue(_ digit: UInt8) -> UInt8? {
+        switch digit {
+        case 0x30...0x39: digit - 0x30
+        case 0x61...0x66: digit - 0x61 + 10
+        case 0x41...0x46: digit - 0x41 + 10
+        default: nil
+        }
     }
 
     /// "xz-5.6.1-2.fc40.src.rpm" -> "xz": the file name without ".src.rpm" and its version and release.
@@ -75,7 +112,8 @@ public enum RPMDatabase {
 struct RPMHeader {
     enum Tag {
         static let name: UInt32 = 1000, version: UInt32 = 1001, release: UInt32 = 1002, epoch: UInt32 = 1003
-        static let arch: UInt32 = 1022, sourceRPM: UInt32 = 1044
+        static let arch: UInt32 = 1022, fileDigests: UInt32 = 1035, sourceRPM: UInt32 = 1044
+        static let fileDigestAlgorithm: UInt32 = 5011
         static let dirIndexes: UInt32 = 1116, baseNames: UInt32 = 1117, dirNames: UInt32 = 1118
     }
 

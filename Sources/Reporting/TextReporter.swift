@@ -80,6 +80,8 @@ public struct TextReporter {
         }
         if let target = evidence.pointsTo { lines.append("points:  into " + TerminalText.escape(target)) }
         if let expected = evidence.expected { lines.append("expected: " + TerminalText.escape(expected)) }
+        if let integrity = evidence.integrity { lines.append("integrity: " + integrity) }
+        if let location = evidence.location { lines.append("location: " + location + (evidence.writableBy.map { "; " + TerminalText.escape($0) } ?? "")) }
         if let name = evidence.matchedName { lines.append("name:    " + TerminalText.escape(name) + " (the name the rule matched)") }
         if let detail = evidence.detail { lines.append("detail:  " + TerminalText.escape(detail)) }
         return lines

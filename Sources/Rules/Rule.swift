@@ -24,6 +24,7 @@ public enum RuleKind: String, Sendable, Hashable, CaseIterable, Codable {
     case dependencyChain = "dependency-chain"
     case gotIntegrity = "got-integrity"
     case loaderInjection = "loader-injection"
+    case provenance
 }
 
 /// A file and line in a rule file.
@@ -48,6 +49,7 @@ public enum RuleMatch: Sendable, Hashable {
     case dependencyChain(DependencyChainMatch)
     case gotIntegrity(GOTIntegrityMatch)
     case loaderInjection(LoaderInjectionMatch)
+    case provenance(ProvenanceMatch)
 }
 
 /// `any`: one is enough; `all`: every listed item must be present.
@@ -149,4 +151,32 @@ public struct LoaderInjectionMatch: Sendable, Hashable {
     public var auditEntries: Bool
     /// Executable memfd or anonymous mappings in a named program.
     public var codeOutsideFiles: Bool
+}
+
+/// Where the code in programs came from: files of the named programs' graphs, of processes of a uid, or at rest in
+/// the loader's directories, whose package, integrity or place make them a finding.
+public struct ProvenanceMatch: Sendable, Hashable {
+    /// Which processes' mapped files are looked at, by who runs them.
+    public enum Processes: String, Sendable, Hashable, CaseIterable {
+        /// Processes with effective uid 0.
+        case root
+        case all
+    }
+
+    /// Program file names (sshd): every file of their library graph on disk and of each running process of them.
+    public var programs: [String]
+    public var processes: Processes?
+    /// Libraries at rest in the loader's directories.
+    public var libraryDirectories: Bool
+    /// Optional globs on the file's names (as for file rules).
+    public var files: [String]?
+    public var condition: Condition
+    /// No package owns the file.
+    public var unowned: Bool
+    public var integrity: [Provenance.Integrity]
+    public var places: [Provenance.Place]
+    /// The file or a directory above it can be changed by a user other than root.
+    public var writableByNonRoot: Bool
+    /// Deleted from disk while mapped.
+    public var deleted: Bool
 }

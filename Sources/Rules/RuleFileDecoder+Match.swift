@@ -11,6 +11,8 @@ extension RuleFileDecoder {
         .dependencyChain: ["binary", "library", "through", "escalate-to"],
         .gotIntegrity: ["programs", "symbols"],
         .loaderInjection: ["programs", "preload-file", "environment", "audit-entries", "code-outside-files"],
+        .provenance: ["programs", "processes", "library-directories", "files", "condition",
+                      "owner", "integrity", "location", "writable-by-non-root", "deleted"],
     ]
 
     mutating func decodeMatch(_ node: Node, kind: RuleKind) -> RuleMatch? {
@@ -24,6 +26,7 @@ extension RuleFileDecoder {
         case .dependencyChain: return decodeDependencyChain(map, node, allowed: allowed).map(RuleMatch.dependencyChain)
         case .gotIntegrity: return decodeGOTIntegrity(map, node, allowed: allowed).map(RuleMatch.gotIntegrity)
         case .loaderInjection: return decodeLoaderInjection(map, node, allowed: allowed).map(RuleMatch.loaderInjection)
+        case .provenance: return decodeProvenance(map, node, allowed: allowed).map(RuleMatch.provenance)
         }
     }
 
@@ -147,6 +150,60 @@ extension RuleFileDecoder {
         guard let programs, let environment else { return nil }
         return LoaderInjectionMatch(programs: programs, preloadFile: preload, environment: environment,
                                     auditEntries: audit, codeOutsideFiles: memory)
+    }
+
+    private mutating func decodeProvenance(_ map: Node.Mapping, _ node: Node, allowed: [String]) -> ProvenanceMatch? {
+        checkKeys(map, allowed: allowed, required: [], at: node)
+        let programs = map["programs"] != nil ? nonEmptyList(map, "programs") : []
+        for program in programs ?? [] where program.contains("/") || program.contains(where: { "*?[".contains($0) }) {
+            fail(map["programs"]!, key: "programs", "'\(program)': give program file names (e.g. sshd), not paths or globs: each is looked up in package lists, standard directories and running processes")
+        }
+        var processes: ProvenanceMatch.Processes?
+        if let text = string(map, "processes") {
+            processes = ProvenanceMatch.Processes(rawValue: text)
+            if processes == nil {
+                fail(map["processes"]!, key: "processes", "'\(text)' must be one of \(ProvenanceMatch.Processes.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+        }
+        let atRest = bool(map, "library-directories") ?? false
+        var files: [String]?
+        if map["files"] != nil { files = globs(map, "files") }
+        let condition = conditionValue(map)
+        var unowned = false
+        if let owner = string(map, "owner") {
+            if owner == "none" { unowned = true } else { fail(map["owner"]!, key: "owner", "'\(owner)': the only value is none (no package owns the file)") }
+        }
+        let integrity = enumList(map, "integrity", Provenance.Integrity.self)
+        let places = enumList(map, "location", Provenance.Place.self)
+        let writable = bool(map, "writable-by-non-root") ?? false
+        let deleted = bool(map, "deleted") ?? false
+        if programs?.isEmpty != false && processes == nil && !atRest && map["processes"] == nil {
+            fail(node, key: "match", "a provenance rule needs programs, processes (root or all) or library-directories: true to say which files it looks at")
+        }
+        if !unowned && integrity?.isEmpty != false && places?.isEmpty != false && !writable && !deleted {
+            fail(node, key: "match", "a provenance rule needs at least one of owner: none, integrity, location, writable-by-non-root: true, deleted: true")
+        }
+        guard let programs, let condition, let integrity, let places else { return nil }
+        if map["files"] != nil && files == nil { return nil }
+        return ProvenanceMatch(programs: programs, processes: processes, libraryDirectories: atRest, files: files,
+                               condition: condition, unowned: unowned, integrity: integrity, places: places,
+                               writableByNonRoot: writable, deleted: deleted)
+    }
+
+    /// A list of an enumeration's raw values; [] when absent, nil (after an error naming the allowed values) when
+    /// malformed.
+    private mutating func enumList<Value: RawRepresentable & CaseIterable>(_ map: Node.Mapping, _ key: String, _: Value.Type) -> [Value]? where Value.RawValue == String {
+        guard map[key] != nil else { return [] }
+        guard let texts = nonEmptyList(map, key) else { return nil }
+        var values: [Value] = []
+        for text in texts {
+            guard let value = Value(rawValue: text) else {
+                fail(map[key]!, key: key, "'\(text)' must be one of \(Value.allCases.map(\.rawValue).joined(separator: ", "))")
+                return nil
+            }
+            values.append(value)
+        }
+        return values
     }
 
     /// `files:` (optional globs on the file's names) and `file-type:` (any or elf) of a file rule.

@@ -27,7 +27,7 @@ struct Chainwatch: AsyncParsableCommand {
         version: ChainwatchVersion.current)
 
     enum Format: String, ExpressibleByArgument, CaseIterable {
-        case text, json
+        case text, json, cyclonedx
     }
 
     @Flag(name: .customLong("scan-now"), help: "Scan once, print a report and exit (without it chainwatch runs as a daemon).")
@@ -44,7 +44,7 @@ struct Chainwatch: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Scan a mounted image or container root offline instead of this host; process checks are skipped.", valueName: "DIR"))
     var root: String = "/"
 
-    @Option(help: "Report format: text for people, json for programs (schema in the README).")
+    @Option(help: "Report format: text for people, json for programs (schema in the README), cyclonedx for a CycloneDX 1.6 SBOM of the scan.")
     var format: Format = .text
 
     @Option(help: "Threads reading and hashing files (default 2 for --scan-now; the daemon uses 1).")
@@ -101,10 +101,12 @@ struct Chainwatch: AsyncParsableCommand {
         options.jobs = jobs ?? 2
         // A one-shot scan is waited for: start the disk reads of upcoming files so cold reads overlap.
         options.readAhead = 4 * options.jobs
+        options.collectInventory = format == .cyclonedx
         let report = Scanner(rules: set, options: options).run()
         switch format {
         case .text: print(TextReporter(verbose: verbose).render(report), terminator: "")
         case .json: print(JSONReporter().render(report), terminator: "")
+        case .cyclonedx: print(CycloneDXReporter(rules: set).render(report), terminator: "")
         }
         if let highest = report.highestSeverity, highest > .info { throw ExitCode(1) }
     }

@@ -33,8 +33,8 @@ import Testing
         let findings = try Self.packageFindings(root)
         #expect(findings.contains { ($0["evidence"] as? [String: Any])?["version"] as? String == version } == bad, "\(findings)")
         let parsed = AlpineDatabase.parse(try String(contentsOfFile: root + "/lib/apk/db/installed", encoding: .utf8))
-        #expect(parsed.last?.1 == ["/usr/lib/liblzma.so.5.6.1"])
-        #expect(parsed.last?.0.source == "xz")
+        #expect(parsed.last?.files == ["/usr/lib/liblzma.so.5.6.1"])
+        #expect(parsed.last?.package.source == "xz")
     }
 
     @Test(arguments: [("5.6.1-1", true), ("5.6.1-2", false)])
