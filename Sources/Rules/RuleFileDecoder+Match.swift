@@ -177,10 +177,11 @@ extension RuleFileDecoder {
         let places = enumList(map, "location", Provenance.Place.self)
         let writable = bool(map, "writable-by-non-root") ?? false
         let deleted = bool(map, "deleted") ?? false
-        if programs?.isEmpty != false && processes == nil && !atRest && map["processes"] == nil {
+        if programs?.isEmpty != false && map["processes"] == nil && !atRest {
             fail(node, key: "match", "a provenance rule needs programs, processes (root or all) or library-directories: true to say which files it looks at")
         }
-        if !unowned && integrity?.isEmpty != false && places?.isEmpty != false && !writable && !deleted {
+        // Keys given but invalid were reported already: only a rule with none of them lacks a condition.
+        if !["owner", "integrity", "location", "writable-by-non-root", "deleted"].contains(where: { map[$0] != nil }) {
             fail(node, key: "match", "a provenance rule needs at least one of owner: none, integrity, location, writable-by-non-root: true, deleted: true")
         }
         guard let programs, let condition, let integrity, let places else { return nil }
