@@ -67,6 +67,13 @@ cp -r "$RULES" "$NOSIG_RULES"
 rm "$NOSIG_RULES"/cve-2024-3094/signatures.yaml
 "$CW" --check-rules "$NOSIG_RULES" > /dev/null || die "the rules without signatures do not load"
 
+# --- provenance: the shipped rules without the provenance rules, so files are not also hashed with the digest
+# their package recorded (MD5 for dpkg); both scans must read exactly the same bytes (no second pass)
+NOPROV_RULES="$WORK/rules-no-provenance"
+cp -r "$RULES" "$NOPROV_RULES"
+rm -r "$NOPROV_RULES"/provenance
+"$CW" --check-rules "$NOPROV_RULES" > /dev/null || die "the rules without provenance do not load"
+
 # --- runtime checks: the shipped rules plus a got-integrity rule on every import of every process, against the
 # shipped rules without any runtime rule; the difference over the processes checked is the cost per process
 RUNTIME_RULES="$WORK/rules-runtime-all"
@@ -236,6 +243,21 @@ EOF
   ts=$(timeit warm "'$HERE/openwall-detect.sh' --files '$sample'")
   ow_same=$(python3 -c 'import sys; t,s,b=map(float,sys.argv[1:]); print("%.1f" % (t*b/s))' "$ts" "$sbytes" "$bytes")
   compare "$name" "warm scan vs openwall (a) same files" "$cw_warm" "hexdump|grep, extrapolated" "$ow_same" 1
+
+  # package integrity: the package's digest computed in the same read, never a second read of any file
+  local prov_warm noprov_warm sbom_warm bytes_prov bytes_noprov
+  prov_warm=$(timeit warm "'$CW' --scan-now --rules '$RULES' --format json")
+  noprov_warm=$(timeit warm "'$CW' --scan-now --rules '$NOPROV_RULES' --format json")
+  sbom_warm=$(timeit warm "'$CW' --scan-now --rules '$RULES' --format cyclonedx")
+  bytes_prov=$("$CW" --scan-now --rules "$RULES" --format json --no-processes \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["scan"]["statistics"]["bytes_read"])')
+  bytes_noprov=$("$CW" --scan-now --rules "$NOPROV_RULES" --format json --no-processes \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["scan"]["statistics"]["bytes_read"])')
+  compare "$name" "warm: package digests checked vs not" "$prov_warm" "same rules, no provenance rules" "$noprov_warm" -
+  compare "$name" "warm: CycloneDX SBOM vs JSON report" "$sbom_warm" "--format json" "$prov_warm" -
+  local bst="met (same bytes)"
+  if [ "$bytes_prov" != "$bytes_noprov" ]; then bst="MISSED: $bytes_prov vs $bytes_noprov bytes"; MISSED=$((MISSED + 1)); fi
+  row "$name" "bytes read, integrity vs none (no second read)" "$bytes_prov" "no provenance rules" "$bytes_noprov" "-" "equal" "$bst"
 
   # runtime checks: every import of every process vs no runtime rule (library directories left out: they are
   # the same work in both)
