@@ -35,6 +35,8 @@ public final class FactsCache: Sendable {
     private let listings = Mutex<[String: (status: FileStatus, entries: [LibraryEntry])]>([:])
     /// The last parsed package inventory and the database stamp it was read at.
     private let packages = Mutex<(root: String, stamp: [FileStatus?], inventory: PackageInventory)?>(nil)
+    /// Digests the packages recorded for files already looked up, valid while the database stamp is unchanged.
+    private let recorded = Mutex<(root: String, stamp: [FileStatus?], digests: [String: RecordedDigest])?>(nil)
 
     public init() {}
 
@@ -68,6 +70,23 @@ public final class FactsCache: Sendable {
         return inventory
     }
 
+    /// What the packages recorded for each of `paths`: from earlier scans while no package was installed, removed
+    /// or upgraded (dpkg's md5sums are then as they were), else looked up again. A lookup with problems is not kept.
+    func recordedDigests(for paths: [String], inventory: PackageInventory, root: ConfinedRoot) -> (digests: [String: RecordedDigest], problems: [String]) {
+        let stamp = PackageDatabases.stamp(root: root)
+        var known: [String: RecordedDigest] = [:]
+        if let last = recorded.withLock({ $0 }), last.root == root.prefix, last.stamp == stamp { known = last.digests }
+        let missing = paths.filter { known[$0] == nil }
+        guard !missing.isEmpty else { return (known, []) }
+        let (found, problems) = PackageIntegrity.recordedDigests(for: missing, inventory: inventory, root: root)
+        known.merge(found) { _, new in new }
+        if problems.isEmpty {
+            let kept = known
+            recorded.withLock { $0 = (root.prefix, stamp, kept) }
+        }
+        return (known, problems)
+    }
+
     /// A directory's entries as last listed, if its device, inode, size and times (ctime cannot be set back by
     /// anyone) are unchanged: then no entry was added, removed, renamed or replaced.
     func listing(root: ConfinedRoot, directory: String, status: FileStatus) -> [LibraryEntry]? {
@@ -81,6 +100,15 @@ public final class FactsCache: Sendable {
     /// Drops entries not used by the latest scan, so the cache does not grow with files long gone.
     func retain(only identities: Set<FileIdentity>) {
         entries.withLock { $0 = $0.filter { identities.contains($0.key.identity) } }
+    }
+
+    /// Drops recorded digests of paths the latest scan did not read.
+    func retainRecordedDigests(only paths: Set<String>) {
+        recorded.withLock { state in
+            guard var kept = state else { return }
+            kept.digests = kept.digests.filter { paths.contains($0.key) }
+            state = kept
+        }
     }
 
     public var count: Int { entries.withLock { $0.count } }

@@ -124,8 +124,10 @@ struct ScanRun {
     mutating func assessProvenance(inventory: PackageInventory) {
         guard plan.checksIntegrity || options.collectInventory else { return }
         let scanned = index.records.indices.filter { index.records[$0].root == root && index.records[$0].facts != nil }
-        let (recorded, problems) = PackageIntegrity.recordedDigests(
-            for: scanned.map { index.records[$0].path }, inventory: inventory, root: root)
+        let paths = scanned.map { index.records[$0].path }
+        let (recorded, problems) = options.cache?.recordedDigests(for: paths, inventory: inventory, root: root)
+            ?? PackageIntegrity.recordedDigests(for: paths, inventory: inventory, root: root)
+        options.cache?.retainRecordedDigests(only: Set(paths))
         report.notes += problems
         var writability = WritabilityCheck()
         index.updateRecords { records in

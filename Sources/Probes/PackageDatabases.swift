@@ -16,7 +16,8 @@ public enum PackageDatabases {
     /// directory (dpkg replaces status and every info/*.list by rename, so the info directory's times move too).
     /// Equal stamps let the daemon reuse the inventory it parsed last time.
     public static func stamp(root: ConfinedRoot) -> [FileStatus?] {
-        ([DpkgDatabase.statusPath, DpkgDatabase.infoDirectory, AlpineDatabase.path, PacmanDatabase.directory]
+        ([DpkgDatabase.statusPath, DpkgDatabase.infoDirectory, DpkgDatabase.diversionsPath, AlpineDatabase.path,
+          PacmanDatabase.directory]
             + RPMDatabase.sqlitePaths + RPMDatabase.sqlitePaths.map { $0 + "-wal" })
             .map { try? root.status($0).status }
     }

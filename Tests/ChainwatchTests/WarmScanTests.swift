@@ -119,3 +119,32 @@ import Testing
         #expect(removed.statistics.filesRead == 0 && removed.statistics.filesFromCache == examined)
     }
 }
+
+extension WarmScanTests {
+    /// Package integrity through the cache: a warm scan reads nothing, yet a library changed in place after its
+    /// package installed it is modified at the next scan (its facts are read again; the recorded digest is kept).
+    @Test func integrityThroughTheCache() throws {
+        let root = try ProvenanceTests.makeFixture("make-dpkg-root.sh", ["--no-tamper"])
+        defer { Support.remove(root + "/..") }
+        let cache = FactsCache()
+        func modified(_ report: ScanReport) -> Set<String> {
+            Set(report.findings.filter { $0.rule == ProvenanceTests.modifiedRule }.compactMap { $0.evidence.path })
+        }
+        let first = try Self.scan(root, cache: cache)
+        #expect(modified(first).isEmpty)
+        let second = try Self.scan(root, cache: cache)
+        #expect(second.statistics.filesRead == 0)
+        #expect(modified(second).isEmpty)
+
+        let library = root + "/usr/lib/x86_64-linux-gnu/libclean.so.1"
+        let handle = try FileHandle(forUpdating: URL(fileURLWithPath: library))
+        try handle.seek(toOffset: 200)
+        let byte = try #require(try handle.read(upToCount: 1)).first!
+        try handle.seek(toOffset: 200)
+        try handle.write(contentsOf: Data([byte ^ 0xff]))
+        try handle.close()
+        let third = try Self.scan(root, cache: cache)
+        #expect(third.statistics.filesRead == 1)
+        #expect(modified(third) == ["/usr/lib/x86_64-linux-gnu/libclean.so.1"], "\(third.findings.map(\.rule))")
+    }
+}
