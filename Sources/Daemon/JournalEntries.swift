@@ -68,8 +68,10 @@ public enum JournalEntries {
             ("scan_id", report.scanID), ("findings", String(report.findings.count)), ("above_info", String(findingsAboveInfo)),
             ("highest", report.highestSeverity?.rawValue ?? "none"), ("duration_s", String(format3(s.durationSeconds))),
             ("processes", String(s.processes)), ("skipped", String(report.skipped.count)),
+            ("unread_package_databases", report.unreadDatabases.isEmpty ? nil : report.unreadDatabases.map(\.path).joined(separator: " ")),
         ])
-        var fields = base(messageID: summaryMessageID, priority: 6,
+        // A package database that could not be read leaves its packages unchecked: a warning, not an info line.
+        var fields = base(messageID: summaryMessageID, priority: report.unreadDatabases.isEmpty ? 6 : 4,
                           message: "Scan finished: \(report.findings.count) findings (\(findingsAboveInfo) above info) -- " + tail)
         fields += [
             JournalField("CHAINWATCH_SCAN_ID", report.scanID),
@@ -83,6 +85,9 @@ public enum JournalEntries {
             JournalField("CHAINWATCH_FILES_READ", String(s.filesRead)),
             JournalField("CHAINWATCH_FILES_FROM_CACHE", String(s.filesFromCache)),
         ]
+        for database in report.unreadDatabases {
+            fields.append(JournalField("CHAINWATCH_UNREAD_PACKAGE_DATABASE", "\(database.path): \(database.problem ?? "")"))
+        }
         return fields
     }
 

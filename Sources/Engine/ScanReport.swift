@@ -14,8 +14,14 @@ public struct ScanReport: Sendable, Codable {
     public var programs: [ProgramSummary]
     /// False when the scan was stopped early: a partial scan must not clear findings.
     public var completed = true
+    /// Every package database found in the root and whether it was read: a database that could not be read means
+    /// its packages are unknown, which the report says loudly (and `--scan-now` exits 3 when nothing else was found).
+    public var packageDatabases: [PackageDatabaseStatus] = []
     /// What an SBOM is made of, when the scan was asked to keep it (`ScanOptions.collectInventory`).
     public var inventory: ScanInventory?
+
+    /// Package databases that were found but could not be read.
+    public var unreadDatabases: [PackageDatabaseStatus] { packageDatabases.filter { !$0.wasRead } }
 
     /// The highest severity found, or nil when nothing was.
     public var highestSeverity: Severity? { findings.map(\.severity).max() }

@@ -31,7 +31,8 @@ struct ScanRun {
     mutating func readPackages() -> PackageInventory {
         let inventory = options.cache?.packageInventory(root: root) ?? PackageDatabases.read(root: root)
         report.statistics.packages = inventory.packages.count
-        if inventory.packages.isEmpty {
+        report.packageDatabases = inventory.databases
+        if inventory.databases.isEmpty {
             report.notes.append("no package database found in \(options.root) (dpkg, rpm, apk, pacman); package checks had nothing to check")
         }
         report.notes += inventory.problems

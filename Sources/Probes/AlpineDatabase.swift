@@ -8,12 +8,14 @@ public enum AlpineDatabase {
     public static func read(root: ConfinedRoot, into inventory: inout PackageInventory) {
         let text: String
         do { text = try root.readText(path, limit: 256 << 20) } catch {
-            if !error.isNotFound { inventory.problems.append("apk database: \(error)") }
+            if !error.isNotFound { inventory.databases.append(PackageDatabaseStatus(path: path, format: "apk", packages: 0, problem: "\(error)")) }
             return
         }
-        for entry in parse(text) {
+        let entries = parse(text)
+        for entry in entries {
             inventory.add(entry.package, files: entry.files, digests: entry.digests, algorithm: .sha1)
         }
+        inventory.databases.append(PackageDatabaseStatus(path: path, format: "apk", packages: entries.count))
     }
 
     /// A package record: the package, its files, and each file's SHA-1 from its `Z:Q1` line (nil when absent).
@@ -68,15 +70,20 @@ public enum PacmanDatabase {
     public static func read(root: ConfinedRoot, into inventory: inout PackageInventory) {
         let entries: [String]
         do { entries = try root.entries(directory) } catch {
-            if !error.isNotFound { inventory.problems.append("pacman database: \(error.reason)") }
+            if !error.isNotFound {
+                inventory.databases.append(PackageDatabaseStatus(path: directory, format: "pacman", packages: 0, problem: error.reason))
+            }
             return
         }
+        var count = 0
+        defer { inventory.databases.append(PackageDatabaseStatus(path: directory, format: "pacman", packages: count)) }
         for entry in entries {
             guard let desc = try? root.readText(directory + "/" + entry + "/desc", limit: 4 << 20) else { continue }
             let sections = parse(desc)
             guard let name = sections["NAME"]?.first, let version = sections["VERSION"]?.first else { continue }
             let fileText = (try? root.readText(directory + "/" + entry + "/files", limit: 64 << 20)) ?? ""
             let files = (parse(fileText)["FILES"] ?? []).filter { !$0.hasSuffix("/") }.map { "/" + $0 }
+            count += 1
             inventory.add(InstalledPackage(ecosystem: .arch, name: name, version: version,
                                            source: sections["BASE"]?.first ?? name,
                                            architecture: sections["ARCH"]?.first ?? "", state: "installed"), files: files)

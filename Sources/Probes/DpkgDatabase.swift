@@ -15,7 +15,9 @@ public enum DpkgDatabase {
         do {
             text = try root.readText(statusPath, limit: 256 << 20)
         } catch {
-            if !error.isNotFound { inventory.problems.append("dpkg status: \(error)") }
+            if !error.isNotFound {
+                inventory.databases.append(PackageDatabaseStatus(path: statusPath, format: "dpkg", packages: 0, problem: "\(error)"))
+            }
             return
         }
         // Resolved once: each of ~1000 file lists is then one lstat away instead of five.
@@ -36,6 +38,7 @@ public enum DpkgDatabase {
             let files = info.map { fileList(of: package, root: root, info: $0, problems: &inventory.problems) } ?? []
             inventory.add(package, fileList: files)
         }
+        inventory.databases.append(PackageDatabaseStatus(path: statusPath, format: "dpkg", packages: packages.count))
     }
 
     /// The installed packages in a status file's text. Stanzas not in an installed state are left out.

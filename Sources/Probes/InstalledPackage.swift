@@ -22,12 +22,34 @@ public struct InstalledPackage: Sendable, Hashable, Codable {
     }
 }
 
+/// A package database found in a root: where, in which format, how many packages it gave, and why it could not
+/// be read when it could not (then its packages are unknown, not absent).
+public struct PackageDatabaseStatus: Sendable, Hashable, Codable {
+    public var path: String
+    /// "dpkg", "rpm sqlite", "rpm Berkeley DB", "rpm ndb", "apk", "pacman".
+    public var format: String
+    public var packages: Int
+    /// Why it was not read; nil when it was.
+    public var problem: String?
+
+    public init(path: String, format: String, packages: Int, problem: String? = nil) {
+        self.path = path
+        self.format = format
+        self.packages = packages
+        self.problem = problem
+    }
+
+    public var wasRead: Bool { problem == nil }
+}
+
 /// What the package databases of one root hold: packages, which package owns which file, and the digests the
 /// databases record for files (or where to find them).
 public struct PackageInventory: Sendable {
     public private(set) var packages: [InstalledPackage] = []
     /// Problems reading a database: recorded, never fatal.
     public var problems: [String] = []
+    /// Every package database found in the root and whether it was read.
+    public var databases: [PackageDatabaseStatus] = []
     /// Owner of each listed file, keyed by a digest of its path instead of the path: a Debian host lists ~120k
     /// paths, ~15 MB as Strings and ~2.5 MB as digests. The digest is seeded per process (see ByteHash), so a
     /// package cannot list a path crafted to collide; a chance collision only mislabels one file's owner.

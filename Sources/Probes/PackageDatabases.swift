@@ -18,7 +18,7 @@ public enum PackageDatabases {
     public static func stamp(root: ConfinedRoot) -> [FileStatus?] {
         ([DpkgDatabase.statusPath, DpkgDatabase.infoDirectory, DpkgDatabase.diversionsPath, AlpineDatabase.path,
           PacmanDatabase.directory]
-            + RPMDatabase.sqlitePaths + RPMDatabase.sqlitePaths.map { $0 + "-wal" })
+            + RPMDatabase.stampPaths)
             .map { try? root.status($0).status }
     }
 }

@@ -1,31 +1,85 @@
 import HostIO
 
-/// rpm's package database: headers kept as blobs in the Packages table of rpmdb.sqlite (rpm 4.16 and later:
-/// Fedora 33+, RHEL 9, openSUSE). The older Berkeley DB and ndb formats are noted, not read.
+/// rpm's package database, in whichever of its three formats the root has: rpmdb.sqlite (rpm 4.16 and later:
+/// Fedora 33+, RHEL 9, openSUSE Leap 15.5+ ...), Packages.db (ndb: SLES 15, openSUSE), or Packages (Berkeley DB hash:
+/// RHEL/CentOS 7-8, Amazon Linux 2, Oracle Linux 8). All three hold the same header blobs, decoded by `RPMHeader`.
 public enum RPMDatabase {
-    /// Fedora 36+ keeps it under /usr/lib/sysimage/rpm (with /var/lib/rpm a symlink to it on some systems).
-    public static let sqlitePaths = ["/var/lib/rpm/rpmdb.sqlite", "/usr/lib/sysimage/rpm/rpmdb.sqlite"]
-    static let otherFormats = ["/var/lib/rpm/Packages", "/var/lib/rpm/Packages.db", "/usr/lib/sysimage/rpm/Packages.db"]
+    /// Where rpm keeps its database: /var/lib/rpm, and /usr/lib/sysimage/rpm (SUSE, Fedora 36+), often one a
+    /// symlink to the other (%_dbpath); a directory reached twice is read once.
+    public static let directories = ["/var/lib/rpm", "/usr/lib/sysimage/rpm"]
+
+    /// The formats, in the order rpm itself prefers them when a directory holds more than one (a converted
+    /// database keeps its old files until they are removed).
+    public enum Format: String, Sendable, CaseIterable {
+        case sqlite = "rpmdb.sqlite"
+        case ndb = "Packages.db"
+        case berkeleyDB = "Packages"
+
+        public var name: String {
+            switch self {
+            case .sqlite: "rpm sqlite"
+            case .ndb: "rpm ndb"
+            case .berkeleyDB: "rpm Berkeley DB"
+            }
+        }
+    }
+
+    /// The files whose stat changes when rpm changes the database.
+    public static var stampPaths: [String] {
+        directories.flatMap { directory in Format.allCases.map { directory + "/" + $0.rawValue } + [directory + "/rpmdb.sqlite-wal"] }
+    }
 
     public static func read(root: ConfinedRoot, into inventory: inout PackageInventory) {
-        var seen: Set<FileIdentity> = []
-        for path in sqlitePaths {
-            guard let (_, status) = try? root.status(path), status.isRegular, seen.insert(status.identity).inserted else { continue }
+        var seenDirectories: Set<FileIdentity> = []
+        for directory in directories {
+            guard let (_, status) = try? root.status(directory), status.kind == .directory,
+                  seenDirectories.insert(status.identity).inserted else { continue }
+            let present = Format.allCases.filter { format in
+                (try? root.status(directory + "/" + format.rawValue))?.status.isRegular == true
+            }
+            guard let format = present.first else { continue }
+            let path = directory + "/" + format.rawValue
+            for other in present.dropFirst() {
+                inventory.problems.append("rpm database \(directory + "/" + other.rawValue) (\(other.name)) not read: rpm uses \(path) in the same directory")
+            }
             do {
-                let bytes = try root.readBytes(path, limit: 512 << 20)
-                for entry in try parse(bytes) {
+                let entries = try parse(try root.readBytes(path, limit: 1 << 30), format: format)
+                for entry in entries {
                     inventory.add(entry.package, files: entry.files, digests: entry.digests, algorithm: entry.algorithm)
                 }
+                inventory.databases.append(PackageDatabaseStatus(path: path, format: format.name, packages: entries.count))
             } catch {
-                inventory.problems.append("rpm database \(path): \(error); rpm package checks had nothing to check")
+                inventory.databases.append(PackageDatabaseStatus(path: path, format: format.name, packages: 0, problem: "\(error)"))
             }
-            if let (_, wal) = try? root.status(path + "-wal"), wal.size > 0 {
+            if format == .sqlite, let (_, wal) = try? root.status(path + "-wal"), wal.size > 0 {
                 inventory.problems.append("rpm database \(path): its write-ahead log holds changes not yet in the database; packages changed by the latest rpm transaction may be missing")
             }
         }
-        if seen.isEmpty, let other = otherFormats.first(where: { (try? root.status($0)) != nil }) {
-            inventory.problems.append("rpm database \(other) is in the Berkeley DB or ndb format, which chainwatch does not read (rpmdb --rebuilddb converts it to sqlite); rpm package checks had nothing to check")
+    }
+
+    /// The packages in a database file's bytes.
+    public static func parse(_ bytes: [UInt8], format: Format) throws -> [Entry] {
+        switch format {
+        case .sqlite: return try parse(bytes)
+        case .ndb: return try entries(fromBlobs: try RPMNDBFile.headerBlobs(bytes), database: "ndb")
+        case .berkeleyDB: return try entries(fromBlobs: try BerkeleyDBHashFile.values(bytes), database: "Berkeley DB")
         }
+    }
+
+    /// Decodes header blobs; a blob that is not a header makes the whole database unreadable (a partial list
+    /// must never pass for a complete one).
+    static func entries(fromBlobs blobs: [(key: UInt32, blob: [UInt8])], database: String) throws -> [Entry] {
+        var result: [Entry] = []
+        for (key, blob) in blobs {
+            // rpm's Berkeley DB keeps a record 0 for its own bookkeeping (the next header number), not a header.
+            if key == 0 && blob.count <= 8 { continue }
+            do {
+                if let entry = package(from: try RPMHeader(blob)) { result.append(entry) }
+            } catch {
+                throw RPMHeader.FormatError(description: "\(database) record \(key): \(error)")
+            }
+        }
+        return result
     }
 
     /// One package's header as chainwatch uses it: the package, its files, and the digest recorded for each file

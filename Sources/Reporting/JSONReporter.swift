@@ -10,7 +10,8 @@ public struct JSONReporter {
     public func render(_ report: ScanReport) -> String {
         let document = Document(
             chainwatch: ChainwatchVersion.current,
-            scan: .init(id: report.scanID, root: report.root, startedAt: report.startedAt, statistics: report.statistics),
+            scan: .init(id: report.scanID, root: report.root, startedAt: report.startedAt, statistics: report.statistics,
+                        packageDatabases: report.packageDatabases.map(Database.init)),
             findings: report.findings.map(JSONFinding.init),
             skipped: report.skipped, notes: report.notes, programs: report.programs)
         let encoder = JSONEncoder()
@@ -34,6 +35,23 @@ public struct JSONReporter {
         var root: String
         var startedAt: Double
         var statistics: ScanStatistics
+        var packageDatabases: [Database]
+    }
+
+    struct Database: Encodable {
+        var path: String
+        var format: String
+        var packages: Int
+        var read: Bool
+        var problem: String?
+
+        init(_ status: PackageDatabaseStatus) {
+            path = status.path
+            format = status.format
+            packages = status.packages
+            read = status.wasRead
+            problem = status.problem
+        }
     }
 
     struct JSONFinding: Encodable {

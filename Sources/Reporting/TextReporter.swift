@@ -15,6 +15,11 @@ public struct TextReporter {
         lines.append("  \(stats.rules) rules; \(stats.packages) packages; \(stats.processes) processes (\(stats.processesSkipped) skipped"
             + (stats.processesChecked > 0 ? ", \(stats.processesChecked) GOT-checked" : "") + "); "
             + "\(stats.filesExamined) files (\(stats.filesRead) read, \(Self.megabytes(stats.bytesRead)) MB, \(stats.filesFromCache) from cache)")
+        for database in report.packageDatabases {
+            lines.append(database.wasRead
+                ? "  package database \(TerminalText.escape(database.path)) (\(database.format)): \(database.packages) packages"
+                : "  PACKAGE DATABASE NOT READ: \(TerminalText.escape(database.path)) (\(database.format)): \(TerminalText.escape(database.problem ?? "")); its packages were not checked")
+        }
         for program in report.programs {
             lines.append("  \(TerminalText.escape(program.program)) (\(TerminalText.escape(program.foundBy))): \(program.libraries.count) libraries")
             if verbose {
@@ -54,7 +59,10 @@ public struct TextReporter {
         for note in report.notes { lines.append("Note: \(TerminalText.escape(note))") }
 
         let above = report.findings.filter { $0.severity > .info }
-        lines.append(above.isEmpty
+        let unread = report.unreadDatabases
+        lines.append(above.isEmpty && !unread.isEmpty
+            ? "Result: INCOMPLETE: nothing above info found, but \(unread.count) package database\(unread.count == 1 ? "" : "s") could not be read."
+            : above.isEmpty
             ? "Result: nothing above info found."
             : "Result: \(above.count) finding\(above.count == 1 ? "" : "s") above info; highest \(report.highestSeverity!.rawValue).")
         return lines.joined(separator: "\n") + "\n"

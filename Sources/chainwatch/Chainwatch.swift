@@ -22,7 +22,8 @@ struct Chainwatch: AsyncParsableCommand {
             reloads rules on SIGHUP and stops on SIGTERM.
 
             Exit status: 0 nothing above info was found; 1 something was; 2 the scan could not run \
-            (bad arguments, invalid or untrusted rules, unreadable root).
+            (bad arguments, invalid or untrusted rules, unreadable root); 3 nothing above info was found but a \
+            package database that is present could not be read, so its packages were not checked.
             """,
         version: ChainwatchVersion.current)
 
@@ -109,6 +110,8 @@ struct Chainwatch: AsyncParsableCommand {
         case .cyclonedx: print(CycloneDXReporter(rules: set).render(report), terminator: "")
         }
         if let highest = report.highestSeverity, highest > .info { throw ExitCode(1) }
+        // Packages unknown is not "nothing found": a pipeline gating on 0 must not pass such a scan.
+        if !report.unreadDatabases.isEmpty { throw ExitCode(3) }
     }
 
     private func runDaemon() async throws {

@@ -1,0 +1,157 @@
+/// A reader of Berkeley DB's hash access method, as rpm's legacy `Packages` database uses it (RHEL/CentOS 7-8,
+/// Amazon Linux 2): every key/value pair, read from the file's bytes with every offset bounds-checked. No libdb
+/// is linked and no environment, lock or log file is touched, so a live rpm never sees the scan.
+///
+/// Layout (Berkeley DB db_page.h): page 0 is the hash meta page (magic 0x061561, page size, last page number);
+/// every other page starts with a 26-byte header (lsn 8, pgno 4, prev 4, next 4, entries 2, hf_offset 2, level 1,
+/// type 1) followed by `entries` 2-byte offsets of its items. Hash pages (types 2 and 13) hold key and value items
+/// alternately; an item is H_KEYDATA (1: a type byte then the bytes, up to the previous item) or H_OFFPAGE (3: type,
+/// 3 unused bytes, first overflow page, total length), whose bytes run through a chain of overflow pages (type 7,
+/// `hf_offset` bytes after the header each). Both byte orders: the meta page's magic says which.
+public enum BerkeleyDBHashFile {
+    public struct FormatError: Error, CustomStringConvertible, Equatable {
+        public var description: String
+    }
+
+    static let magic: UInt32 = 0x061561
+    static let headerSize = 26
+    enum PageType {
+        static let hashUnsorted: UInt8 = 2, overflow: UInt8 = 7, hashMeta: UInt8 = 8, hash: UInt8 = 13
+    }
+    enum ItemType {
+        static let keyData: UInt8 = 1, duplicate: UInt8 = 2, offPage: UInt8 = 3, offPageDuplicate: UInt8 = 4
+    }
+
+    /// Every record (key as a 32-bit integer in the file's byte order, and its value) in page order.
+    public static func values(_ bytes: [UInt8]) throws(FormatError) -> [(key: UInt32, blob: [UInt8])] {
+        let file = try Reader(bytes)
+        var records: [(key: UInt32, blob: [UInt8])] = []
+        for page in 1...max(1, file.lastPage) where file.lastPage >= 1 {
+            let base = page * file.pageSize
+            let type = bytes[base + 25]
+            guard type == PageType.hash || type == PageType.hashUnsorted else { continue }
+            guard Int(file.u32(base + 8)) == page else {
+                throw FormatError(description: "page \(page) says it is page \(file.u32(base + 8))")
+            }
+            let entries = Int(file.u16(base + 20))
+            guard entries % 2 == 0, headerSize + 2 * entries <= file.pageSize else {
+                throw FormatError(description: "page \(page): \(entries) items do not form key/value pairs in a \(file.pageSize)-byte page")
+            }
+            var offsets: [Int] = []
+            for index in 0..<entries {
+                let offset = Int(file.u16(base + headerSize + 2 * index))
+                // Items are packed from the page's end downwards, each below the one before it.
+                let upper = index == 0 ? file.pageSize : offsets[index - 1]
+                guard offset >= headerSize + 2 * entries, offset < upper else {
+                    throw FormatError(description: "page \(page): item \(index) at offset \(offset) is outside its page or overlaps another")
+                }
+                offsets.append(offset)
+            }
+            for pair in stride(from: 0, to: entries, by: 2) {
+                let key = try file.item(page: page, offsets: offsets, index: pair)
+                let value = try file.item(page: page, offsets: offsets, index: pair + 1)
+                guard key.count == 4 else {
+                    throw FormatError(description: "page \(page): a \(key.count)-byte key where rpm writes a 4-byte header number")
+                }
+                records.append((file.u32(key, 0), value))
+            }
+        }
+        return records
+    }
+
+    struct Reader {
+        let bytes: [UInt8]
+        let bigEndian: Bool
+        let pageSize: Int
+        let lastPage: Int
+
+        init(_ bytes: [UInt8]) throws(FormatError) {
+            self.bytes = bytes
+            guard bytes.count >= 512 else { throw FormatError(description: "\(bytes.count) bytes, shorter than a Berkeley DB meta page") }
+            let little = bytes[12..<16].reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+            let big = bytes[12..<16].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+            if little == BerkeleyDBHashFile.magic { bigEndian = false } else if big == BerkeleyDBHashFile.magic { bigEndian = true } else {
+                if little == 0x053162 || big == 0x053162 { throw FormatError(description: "a Berkeley DB btree database, not the hash database rpm writes") }
+                throw FormatError(description: "not a Berkeley DB hash database (magic 0x\(String(little, radix: 16)))")
+            }
+            let size = Self.integer(bytes, 20, bigEndian: bigEndian)
+            guard size >= 512, size <= 65536, size & (size - 1) == 0 else {
+                throw FormatError(description: "page size \(size) is not a power of two from 512 to 65536")
+            }
+            guard bytes[25] == PageType.hashMeta else { throw FormatError(description: "page 0 is of type \(bytes[25]), not a hash meta page") }
+            pageSize = Int(size)
+            let last = Int(Self.integer(bytes, 32, bigEndian: bigEndian))
+            // The file holds pages 0...last; a shorter file was truncated (or is being rewritten), a longer one
+            // has pages the meta page does not know of.
+            guard last < Int.max / pageSize - 1, (last + 1) * pageSize <= bytes.count else {
+                throw FormatError(description: "the meta page counts \(last + 1) pages of \(pageSize) bytes, but the file has \(bytes.count) bytes (truncated?)")
+            }
+            guard bytes.count == (last + 1) * pageSize else {
+                throw FormatError(description: "the file has \(bytes.count) bytes, not the \((last + 1) * pageSize) of the \(last + 1) pages its meta page counts")
+            }
+            lastPage = last
+        }
+
+        static func integer(_ bytes: [UInt8], _ offset: Int, bigEndian: Bool) -> UInt32 {
+            let slice = bytes[offset..<offset + 4]
+            return bigEndian ? slice.reduce(0) { $0 << 8 | UInt32($1) } : slice.reversed().reduce(0) { $0 << 8 | UInt32($1) }
+        }
+
+        func u32(_ offset: Int) -> UInt32 { Self.integer(bytes, offset, bigEndian: bigEndian) }
+        func u32(_ data: [UInt8], _ offset: Int) -> UInt32 { Self.integer(data, offset, bigEndian: bigEndian) }
+
+        func u16(_ offset: Int) -> UInt16 {
+            bigEndian ? UInt16(bytes[offset]) << 8 | UInt16(bytes[offset + 1]) : UInt16(bytes[offset + 1]) << 8 | UInt16(bytes[offset])
+        }
+
+        /// The bytes of item `index` of a hash page, following an overflow chain for an off-page item.
+        func item(page: Int, offsets: [Int], index: Int) throws(FormatError) -> [UInt8] {
+            let base = page * pageSize
+            let start = offsets[index]
+            let end = index == 0 ? pageSize : offsets[index - 1]
+            switch bytes[base + start] {
+            case ItemType.keyData:
+                return Array(bytes[(base + start + 1)..<(base + end)])
+            case ItemType.offPage:
+                guard end - start >= 12 else { throw FormatError(description: "page \(page): item \(index) is too short for an off-page reference") }
+                return try overflow(first: Int(u32(base + start + 4)), length: Int(u32(base + start + 8)), from: page)
+            case ItemType.duplicate, ItemType.offPageDuplicate:
+                throw FormatError(description: "page \(page): item \(index) is a duplicate set, which rpm's database never has")
+            case let other:
+                throw FormatError(description: "page \(page): item \(index) has unknown type \(other)")
+            }
+        }
+
+        /// `length` bytes from the chain of overflow pages starting at `first`. A chain is at most every page of the
+        /// file long, so a cycle ends in an error, never a hang.
+        func overflow(first: Int, length: Int, from page: Int) throws(FormatError) -> [UInt8] {
+            guard length <= bytes.count else {
+                throw FormatError(description: "page \(page): an item of \(length) bytes in a file of \(bytes.count)")
+            }
+            var data: [UInt8] = []
+            data.reserveCapacity(length)
+            var current = first, visited = 0
+            while data.count < length {
+                visited += 1
+                guard current >= 1, current <= lastPage, visited <= lastPage else {
+                    throw FormatError(description: "page \(page): overflow chain reaches page \(current) after \(visited - 1) pages (outside the file, or a cycle)")
+                }
+                let base = current * pageSize
+                guard bytes[base + 25] == PageType.overflow else {
+                    throw FormatError(description: "page \(page): overflow chain reaches page \(current) of type \(bytes[base + 25])")
+                }
+                let used = Int(u16(base + 22))
+                guard used <= pageSize - headerSize, used > 0 || data.count == length else {
+                    throw FormatError(description: "overflow page \(current) says it holds \(used) bytes")
+                }
+                data += bytes[(base + headerSize)..<(base + headerSize + min(used, length - data.count))]
+                let next = Int(u32(base + 16))
+                if data.count < length && next == 0 {
+                    throw FormatError(description: "page \(page): overflow chain ends after \(data.count) of \(length) bytes")
+                }
+                current = next
+            }
+            return data
+        }
+    }
+}
