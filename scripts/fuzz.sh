@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes chainwatch's parsers of attacker-controlled input with libFuzzer (swiftc -sanitize=fuzzer):
-# ELF (with .gnu_debugdata), xz, /proc/PID/maps, dpkg status, rpmdb.sqlite, ld.so.conf, ld.so.cache and rule files.
+# ELF (with .gnu_debugdata), xz, /proc/PID/maps, dpkg status, rpm's databases (rpmdb.sqlite, Berkeley DB Packages,
+# ndb Packages.db), ld.so.conf, ld.so.cache and rule files.
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]     default: 60 seconds for every target
 #
@@ -13,7 +14,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(elf elf-file xz maps dpkg rpmdb ldconf ldcache rules)
+[ ${#targets[@]} -gt 0 ] || targets=(elf elf-file xz maps dpkg rpmdb rpm-bdb rpm-ndb ldconf ldcache rules)
 
 ./scripts/setup.sh
 scratch=.build-fuzz
@@ -24,7 +25,7 @@ fuzzer="$scratch/release/chainwatch-fuzz"
 # Seeds: real examples of each input, so mutation starts from the interesting structure.
 seeds="$scratch/seeds"
 rm -rf "$seeds"
-mkdir -p "$seeds"/{elf,elf-file,xz,maps,dpkg,rpmdb,ldconf,ldcache,rules}
+mkdir -p "$seeds"/{elf,elf-file,xz,maps,dpkg,rpmdb,rpm-bdb,rpm-ndb,ldconf,ldcache,rules}
 fixture="$scratch/fixture-root"
 rm -rf "$fixture"
 Tests/Fixtures/make-root.sh "$fixture" --strip --signature >/dev/null
@@ -39,6 +40,11 @@ head -c 65536 /var/lib/dpkg/status > "$seeds/dpkg/status"
 cp "$fixture/var/lib/dpkg/status" "$seeds/dpkg/fixture-status"
 Tests/Fixtures/make-rpmdb.sh "$scratch/rpm-root" xz-libs:5.6.1:2.fc40 epoched:1.0:1:1:2 >/dev/null
 cp "$scratch/rpm-root/var/lib/rpm/rpmdb.sqlite" "$seeds/rpmdb/two-packages.sqlite"
+# The same headers as Berkeley DB hash files (both byte orders, small pages so the headers overflow) and as ndb.
+Tests/Fixtures/make-rpm-bdb.sh "$seeds/rpm-bdb/le-512" --pagesize 512 --from-sqlite "$seeds/rpmdb/two-packages.sqlite" >/dev/null
+Tests/Fixtures/make-rpm-bdb.sh "$seeds/rpm-bdb/be-1024" --pagesize 1024 --big-endian --from-sqlite "$seeds/rpmdb/two-packages.sqlite" >/dev/null
+Tests/Fixtures/make-rpm-ndb.py "$seeds/rpm-ndb/two-packages.db" --from-sqlite "$seeds/rpmdb/two-packages.sqlite"
+Tests/Fixtures/make-rpm-ndb.py "$seeds/rpm-ndb/gaps.db" --gaps --from-sqlite "$seeds/rpmdb/two-packages.sqlite"
 rm -rf "$scratch/rpm-root"
 cat /etc/ld.so.conf /etc/ld.so.conf.d/*.conf > "$seeds/ldconf/host.conf" 2>/dev/null || true
 head -c 65536 /etc/ld.so.cache > "$seeds/ldcache/host-head"

@@ -122,19 +122,22 @@ public enum BerkeleyDBHashFile {
             }
         }
 
-        /// `length` bytes from the chain of overflow pages starting at `first`. A chain is at most every page of the
-        /// file long, so a cycle ends in an error, never a hang.
+        /// `length` bytes from the chain of overflow pages starting at `first`. A page met twice is a cycle: an
+        /// error, never a hang or bytes read twice.
         func overflow(first: Int, length: Int, from page: Int) throws(FormatError) -> [UInt8] {
             guard length <= bytes.count else {
                 throw FormatError(description: "page \(page): an item of \(length) bytes in a file of \(bytes.count)")
             }
             var data: [UInt8] = []
             data.reserveCapacity(length)
-            var current = first, visited = 0
+            var current = first
+            var visited: Set<Int> = []
             while data.count < length {
-                visited += 1
-                guard current >= 1, current <= lastPage, visited <= lastPage else {
-                    throw FormatError(description: "page \(page): overflow chain reaches page \(current) after \(visited - 1) pages (outside the file, or a cycle)")
+                guard current >= 1, current <= lastPage else {
+                    throw FormatError(description: "page \(page): overflow chain reaches page \(current), outside the file's \(lastPage + 1) pages")
+                }
+                guard visited.insert(current).inserted else {
+                    throw FormatError(description: "page \(page): overflow chain comes back to page \(current) (a cycle)")
                 }
                 let base = current * pageSize
                 guard bytes[base + 25] == PageType.overflow else {

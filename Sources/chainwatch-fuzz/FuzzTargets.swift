@@ -22,6 +22,8 @@ enum FuzzTargets {
         "maps": { _ = MemoryMapParser.parse(String(decoding: $0, as: UTF8.self)) },
         "dpkg": { _ = DpkgDatabase.parseStatus(String(decoding: $0, as: UTF8.self)) },
         "rpmdb": { _ = try? RPMDatabase.parse($0) },
+        "rpm-bdb": { _ = try? RPMDatabase.parse($0, format: .berkeleyDB) },
+        "rpm-ndb": { _ = try? RPMDatabase.parse($0, format: .ndb) },
         "ldconf": { _ = LoaderConfiguration.parse(String(decoding: $0, as: UTF8.self)) },
         "ldcache": { _ = try? LoaderCache.parse($0) },
         "rules": { _ = RuleLoader.decode(String(decoding: $0, as: UTF8.self), file: "fuzz.yaml") },
