@@ -26,10 +26,12 @@ public enum BerkeleyDBHashFile {
     public static func values(_ bytes: [UInt8]) throws(FormatError) -> [(key: UInt32, blob: [UInt8])] {
         let file = try Reader(bytes)
         var records: [(key: UInt32, blob: [UInt8])] = []
+        var seen: Set<UInt32> = []
         for page in 1...max(1, file.lastPage) where file.lastPage >= 1 {
             let base = page * file.pageSize
             let type = bytes[base + 25]
             guard type == PageType.hash || type == PageType.hashUnsorted else { continue }
+            let headerSize = file.headerSize
             guard Int(file.u32(base + 8)) == page else {
                 throw FormatError(description: "page \(page) says it is page \(file.u32(base + 8))")
             }
@@ -53,7 +55,11 @@ public enum BerkeleyDBHashFile {
                 guard key.count == 4 else {
                     throw FormatError(description: "page \(page): a \(key.count)-byte key where rpm writes a 4-byte header number")
                 }
-                records.append((file.u32(key, 0), value))
+                let number = file.u32(key, 0)
+                guard seen.insert(number).inserted else {
+                    throw FormatError(description: "page \(page): header number \(number) stored twice (damaged, or written mid-split)")
+                }
+                records.append((number, value))
             }
         }
         return records
@@ -64,6 +70,8 @@ public enum BerkeleyDBHashFile {
         let bigEndian: Bool
         let pageSize: Int
         let lastPage: Int
+        /// 26 bytes, or 32 in a file with page checksums (2 pad bytes and a 4-byte checksum follow the header).
+        let headerSize: Int
 
         init(_ bytes: [UInt8]) throws(FormatError) {
             self.bytes = bytes
@@ -79,6 +87,13 @@ public enum BerkeleyDBHashFile {
                 throw FormatError(description: "page size \(size) is not a power of two from 512 to 65536")
             }
             guard bytes[25] == PageType.hashMeta else { throw FormatError(description: "page 0 is of type \(bytes[25]), not a hash meta page") }
+            let version = Self.integer(bytes, 16, bigEndian: bigEndian)
+            guard (8...10).contains(version) else { throw FormatError(description: "hash version \(version); this reader knows versions 8 to 10") }
+            guard bytes[24] == 0 else { throw FormatError(description: "an encrypted Berkeley DB database (rpm never writes one)") }
+            guard Self.integer(bytes, 48, bigEndian: bigEndian) & 0x07 == 0, bytes[26] & 0x06 == 0 else {
+                throw FormatError(description: "a database with duplicates, subdatabases or partitions, which rpm's Packages never has")
+            }
+            headerSize = bytes[26] & 0x01 != 0 ? 32 : BerkeleyDBHashFile.headerSize
             pageSize = Int(size)
             let last = Int(Self.integer(bytes, 32, bigEndian: bigEndian))
             // The file holds pages 0...last; a shorter file was truncated (or is being rewritten), a longer one
@@ -144,7 +159,7 @@ public enum BerkeleyDBHashFile {
                     throw FormatError(description: "page \(page): overflow chain reaches page \(current) of type \(bytes[base + 25])")
                 }
                 let used = Int(u16(base + 22))
-                guard used <= pageSize - headerSize, used > 0 || data.count == length else {
+                guard used <= pageSize - headerSize, used > 0 else {
                     throw FormatError(description: "overflow page \(current) says it holds \(used) bytes")
                 }
                 data += bytes[(base + headerSize)..<(base + headerSize + min(used, length - data.count))]
