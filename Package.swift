@@ -18,12 +18,14 @@ let package = Package(
         .systemLibrary(name: "CLibElf", pkgConfig: "libelf", providers: [.apt(["libelf-dev"])]),
         .systemLibrary(name: "CLZMA", pkgConfig: "liblzma", providers: [.apt(["liblzma-dev"])]),
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        .systemLibrary(name: "CLibArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
 
         // Thin Swift wrappers: the only modules that touch C or Unsafe* types.
         .target(name: "HostIO"),
         .target(name: "XZ", dependencies: ["CLZMA"]),
         .target(name: "ELFReader", dependencies: ["CLibElf", "XZ"]),
         .target(name: "Journal", dependencies: ["CSystemd", "HostIO"]),
+        .target(name: "Archive", dependencies: ["CLibArchive"]),
 
         // The domain: facts about the host, rules as data, matching, reporting.
         .target(name: "Probes", dependencies: [
@@ -32,7 +34,7 @@ let package = Package(
         ]),
         .target(name: "Rules", dependencies: ["Yams", "HostIO", "Probes"]),
         .target(name: "Engine", dependencies: [
-            "Probes", "Rules", "ELFReader", "HostIO",
+            "Probes", "Rules", "ELFReader", "HostIO", "Archive",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "Reporting", dependencies: ["Engine", "Rules", "Probes"]),
@@ -52,7 +54,7 @@ let package = Package(
         .executableTarget(name: "chainwatch-fuzz", dependencies: ["ELFReader", "HostIO", "XZ", "Probes", "Rules"]),
 
         .testTarget(name: "ChainwatchTests", dependencies: [
-            "HostIO", "XZ", "ELFReader", "Probes", "Rules", "Engine", "Reporting", "Daemon", "Journal",
+            "HostIO", "XZ", "ELFReader", "Probes", "Rules", "Engine", "Reporting", "Daemon", "Journal", "Archive",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
     ]

@@ -2,15 +2,16 @@
 # Installs the Debian packages chainwatch needs to build and test. Idempotent: only missing packages are installed.
 set -euo pipefail
 
-# Build: the three C libraries. Tests: gcc/binutils for ELF fixtures, sshd and journald for real-component tests,
+# Build: the four C libraries. Tests: gcc/binutils for ELF fixtures, sshd and journald for real-component tests,
 # procps/util-linux for unshare and setpriv, rpm (with rpmbuild) to write real rpm databases for fixtures,
 # python3-venv for the venv of Tests/Fixtures/cyclonedx-validate.sh (CycloneDX validator from PyPI).
 packages=(
-  pkg-config libelf-dev libsystemd-dev liblzma-dev
+  pkg-config libelf-dev libsystemd-dev liblzma-dev libarchive-dev
   gcc binutils xz-utils
   openssh-server systemd systemd-journal-remote util-linux procps python3 strace rpm
   python3-venv # cyclonedx-validate.sh
   debsums # cross-checks make-dpkg-root.sh's md5sums verdicts
+  umoci skopeo zstd bzip2 # image and archive fixtures: OCI layouts (umoci), docker-save tars (skopeo), tarballs
   db5.3-util python3-bsddb3 # make-rpm-bdb.sh: Berkeley DB hash Packages fixtures (db5.3_load/_dump/_verify; bsddb3 for --delete)
 )
 

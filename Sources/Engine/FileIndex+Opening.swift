@@ -11,6 +11,8 @@ extension FileIndex {
     /// What `open(opener)` would fstat, from a stat of the same path (following only /proc magic links).
     static func status(_ opener: FileRecord.Opener) throws -> FileStatus {
         switch opener {
+        case .member:
+            throw FileReadError.notRegular(path: "archive member", kind: .unknown)
         case .root(let root, let path):
             return try FileSystem.linkStatus(root.hostPath(path))
         case .mapped(let mapFiles, let rootPath):
@@ -23,6 +25,8 @@ extension FileIndex {
 
     static func open(_ opener: FileRecord.Opener) throws -> OpenFile {
         switch opener {
+        case .member:
+            throw FileReadError.notRegular(path: "archive member", kind: .unknown)
         case .root(let root, let path):
             return try OpenFile(path: root.hostPath(path))
         case .mapped(let mapFiles, let rootPath):

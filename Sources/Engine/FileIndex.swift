@@ -51,6 +51,24 @@ struct FileIndex {
         records[position].chains.append(node.chain)
     }
 
+    /// A file named on the command line (`--path`), read by the ordinary inspection.
+    mutating func addPath(_ path: String, status: FileStatus) {
+        let position = record(for: status.identity, opener: .root(.host, path), root: .host, path: path)
+        records[position].addName(baseName(path))
+        records[position].addSeen("path")
+    }
+
+    /// A file or archive member read by `PathScan` in the pass that read its archive.
+    mutating func addRead(path: String, facts: FileFacts, hits: Set<Int>, archive: [String]?, seenAs: String) {
+        let position = record(for: facts.identity, opener: archive == nil ? .root(.host, path) : .member, root: .host, path: path)
+        records[position].addName(baseName(archive?.last ?? path))
+        records[position].addSeen(seenAs)
+        records[position].archive = archive
+        records[position].take(facts, hits: hits)
+        filesRead += 1
+        bytesRead += facts.status.size
+    }
+
     /// Lets a later phase add what it learned about the records (their provenance) without adding or removing any.
     mutating func updateRecords(_ body: (inout [FileRecord]) -> Void) {
         let count = records.count

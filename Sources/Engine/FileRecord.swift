@@ -8,6 +8,8 @@ public struct FileRecord: Sendable {
         case root(ConfinedRoot, String)
         /// /proc/PID/map_files/START-END, then /proc/PID/root/PATH when map_files is not permitted.
         case mapped(mapFiles: String, rootPath: String?)
+        /// An archive member, read while its archive was: never opened again.
+        case member
     }
 
     var opener: Opener
@@ -25,6 +27,8 @@ public struct FileRecord: Sendable {
     public var facts: FileFacts?
     /// Indices into the plan's byte patterns of those found in the file; nil until its bytes were matched.
     var patternHits: Set<Int>?
+    /// For an archive member: the file, each enclosing archive member, then the member itself.
+    public var archive: [String]?
     /// Its package, integrity and place, once the scan assessed them.
     public var provenance: Provenance?
 

@@ -63,6 +63,9 @@ public struct Evidence: Sendable, Hashable, Codable {
     public var integrity: String?
     public var location: String?
     public var writableBy: String?
+    /// For an archive member: the archive file, each enclosing archive member, then the member (`path` shows them
+    /// joined by "!").
+    public var archive: [String]?
 
     public init(path: String? = nil, sha256: String? = nil, package: String? = nil, version: String? = nil,
                 pid: Int32? = nil, pids: [Int32]? = nil, chain: [String]? = nil, seenAs: [String]? = nil,

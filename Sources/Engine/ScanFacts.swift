@@ -50,6 +50,7 @@ struct ScanFacts {
         }
         evidence.chain = file.chains.min { $0.count < $1.count }
         evidence.seenAs = file.seenAs
+        evidence.archive = file.archive
         return evidence
     }
 

@@ -27,6 +27,15 @@ struct ScanRun {
         index = FileIndex(plan: plan, inspector: FileInspector(maximumSize: options.maximumFileSize), cache: options.cache)
     }
 
+    /// `--path`: each file, directory and archive given, members included.
+    mutating func scanPaths(_ paths: [String]) {
+        var walk = PathScan(plan: plan, inspector: index.inspector)
+        for path in paths { walk.scan(path, into: &index) }
+        report.skipped += walk.skipped
+        report.notes += walk.notes
+        report.scannedPaths = paths
+    }
+
     /// Packages: every package database of the root (parsed again only when one changed, for the daemon).
     mutating func readPackages() -> PackageInventory {
         let inventory = options.cache?.packageInventory(root: root) ?? PackageDatabases.read(root: root)

@@ -17,6 +17,8 @@ public struct ScanOptions: Sendable {
     /// Files whose reading starts ahead of the workers (see `FileIndex.inspectPending`); 0 for none.
     public var readAhead = 0
     public var maximumFileSize: Int64 = 512 << 20
+    /// `--path`: scan these files and directories, and the members of archives in them, instead of a root.
+    public var paths: [String] = []
     /// Keep in the report what an SBOM needs: every package, every file read with its provenance, each program's
     /// dependency edges and the root's os-release.
     public var collectInventory = false
@@ -45,6 +47,14 @@ public struct Scanner: Sendable {
     public func run() -> ScanReport {
         let started = ContinuousClock.now
         var scan = ScanRun(plan: plan, options: options)
+        if !options.paths.isEmpty {
+            // Build inputs and artifacts: content rules only; no packages, processes or program graphs.
+            scan.scanPaths(options.paths)
+            scan.inspectFiles()
+            scan.match(inventory: PackageInventory(), graphs: [], images: [], running: [])
+            scan.collectInventory(PackageInventory(), graphs: [], running: [])
+            return scan.finish(started: started)
+        }
         let inventory = scan.readPackages()
         let processes = scan.readProcesses()
         let graphs = scan.walkProgramGraphs(inventory: inventory, processes: processes)

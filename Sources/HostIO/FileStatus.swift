@@ -34,6 +34,19 @@ public struct FileStatus: Hashable, Sendable, Codable {
     public var isRegular: Bool { kind == .regular }
     public var isWritableByGroupOrOthers: Bool { permissions & 0o022 != 0 }
 
+    /// A status for something that is not a file on this host: an archive member, known by its header.
+    public init(identity: FileIdentity, kind: Kind, size: Int64, permissions: UInt32, owner: UInt32 = 0, group: UInt32 = 0,
+                modified: Int64 = 0, changed: Int64 = 0) {
+        self.identity = identity
+        self.kind = kind
+        self.size = size
+        self.permissions = permissions
+        self.owner = owner
+        self.group = group
+        self.modified = modified
+        self.changed = changed
+    }
+
     init(_ st: stat) {
         identity = FileIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
         switch st.st_mode & S_IFMT {

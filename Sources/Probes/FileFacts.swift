@@ -80,6 +80,41 @@ public struct FileInspector: Sendable {
     }
 }
 
+extension FileInspector {
+    /// Facts about bytes that are not a file on this host (an archive member), which `chunks` hands to the sink it
+    /// is given once each, in order (and to anything else that looks at them in the same pass): SHA-256 and, for an
+    /// ELF member, its ELF facts with symbol tables. An ELF member is held in memory for libelf (at most
+    /// `maximumSize` bytes, like any file); any other member never is.
+    public func inspect(member status: FileStatus, chunks: ((ArraySlice<UInt8>) -> Void) throws -> Void) throws -> FileFacts {
+        var hasher = SHA256()
+        var head: [UInt8] = []
+        var elfBytes: [UInt8]?
+        var total: Int64 = 0
+        var overLimit = false
+        try chunks { chunk in
+            if head.count < 4 {
+                head += chunk.prefix(4 - head.count)
+                if head.count == 4 && head == [0x7f, 0x45, 0x4c, 0x46] { elfBytes = [] }
+            }
+            total += Int64(chunk.count)
+            if total > maximumSize { overLimit = true }
+            hasher.update(data: chunk)
+            if !overLimit { elfBytes?.append(contentsOf: chunk) } else { elfBytes = nil }
+        }
+        let read = FileStatus(identity: status.identity, kind: .regular, size: total, permissions: status.permissions,
+                              owner: status.owner, group: status.group, modified: status.modified, changed: status.changed)
+        var facts = FileFacts(identity: status.identity, status: read, sha256: hasher.finalize().hex,
+                              isELF: head == [0x7f, 0x45, 0x4c, 0x46])
+        guard facts.isELF else { return facts }
+        guard let elfBytes else {
+            facts.elfProblem = "\(total) bytes is over the \(maximumSize)-byte limit for an ELF member"
+            return facts
+        }
+        do { facts.elf = try ELFParser.parse(elfBytes, readSymbols: true) } catch { facts.elfProblem = error.description }
+        return facts
+    }
+}
+
 extension Sequence where Element == UInt8 {
     var hex: String {
         let digits = Array("0123456789abcdef".utf8)

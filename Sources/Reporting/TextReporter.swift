@@ -10,7 +10,8 @@ public struct TextReporter {
     public func render(_ report: ScanReport) -> String {
         var lines: [String] = []
         let stats = report.statistics
-        let target = report.root == "/" ? "this host (/)" : "offline root \(TerminalText.escape(report.root))"
+        let target = !report.scannedPaths.isEmpty ? "paths \(report.scannedPaths.map(TerminalText.escape).joined(separator: ", "))"
+            : report.root == "/" ? "this host (/)" : "offline root \(TerminalText.escape(report.root))"
         lines.append("chainwatch \(ChainwatchVersion.current): scan of \(target) in \(Self.format(stats.durationSeconds)) s")
         lines.append("  \(stats.rules) rules; \(stats.packages) packages; \(stats.processes) processes (\(stats.processesSkipped) skipped"
             + (stats.processesChecked > 0 ? ", \(stats.processesChecked) GOT-checked" : "") + "); "

@@ -45,6 +45,11 @@ struct Chainwatch: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Scan a mounted image or container root offline instead of this host; process checks are skipped.", valueName: "DIR"))
     var root: String = "/"
 
+    @Option(name: .customLong("path"), help: ArgumentHelp(
+        "Scan FILE or DIR (repeatable) and the members of the archives in them (tar in any compression, .deb, .rpm, zip, nested) with every content rule, instead of a root; for build inputs and artifacts.",
+        valueName: "FILE|DIR"))
+    var paths: [String] = []
+
     @Option(help: "Report format: text for people, json for programs (schema in the README), cyclonedx for a CycloneDX 1.6 SBOM of the scan.")
     var format: Format = .text
 
@@ -82,6 +87,10 @@ struct Chainwatch: AsyncParsableCommand {
         guard let status = try? FileSystem.status(root), status.kind == .directory else {
             throw ValidationError("--root \(root): not a directory")
         }
+        for path in paths where (try? FileSystem.linkStatus(path)) == nil {
+            throw ValidationError("--path \(path): no such file or directory")
+        }
+        if !paths.isEmpty && root != "/" { throw ValidationError("--path and --root scan different things; give one of them") }
     }
 
     func run() async throws {
@@ -103,6 +112,7 @@ struct Chainwatch: AsyncParsableCommand {
         // A one-shot scan is waited for: start the disk reads of upcoming files so cold reads overlap.
         options.readAhead = 4 * options.jobs
         options.collectInventory = format == .cyclonedx
+        options.paths = paths.map { $0.count > 1 && $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
         let report = Scanner(rules: set, options: options).run()
         switch format {
         case .text: print(TextReporter(verbose: verbose).render(report), terminator: "")
