@@ -17,6 +17,8 @@ public struct ScanReport: Sendable, Codable {
     /// Every package database found in the root and whether it was read: a database that could not be read means
     /// its packages are unknown, which the report says loudly (and `--scan-now` exits 3 when nothing else was found).
     public var packageDatabases: [PackageDatabaseStatus] = []
+    /// The image an `--image` scan was of.
+    public var image: ImageReference?
     /// The files and directories a `--path` scan was given (empty for a root scan).
     public var scannedPaths: [String] = []
     /// What an SBOM is made of, when the scan was asked to keep it (`ScanOptions.collectInventory`).

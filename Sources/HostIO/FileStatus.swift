@@ -145,8 +145,52 @@ public enum FileSystem {
         }
     }
 
+    /// A new private directory (mode 0700) `TMPDIR/PREFIX.XXXXXX`.
+    public static func makeTemporaryDirectory(prefix: String) throws(SystemError) -> String {
+        var base = ProcessEnvironment.temporaryDirectory
+        while base.count > 1 && base.hasSuffix("/") { base.removeLast() }
+        return try Syscall.makeTemporaryDirectory(base + "/" + prefix + ".XXXXXX")
+    }
+
+    /// Removes `path` and everything under it without following any symlink: a symlink is removed, never its
+    /// target. For chainwatch's own temporary directories (an unpacked image).
+    public static func removeTree(_ path: String) throws(SystemError) {
+        let status = try Syscall.linkStatus(path)
+        guard status.kind == .directory else { return try Syscall.unlink(path) }
+        for entry in try directoryEntries(path) { try removeTree(path + "/" + entry) }
+        try Syscall.rmdir(path)
+    }
+
+    /// Removes `root/components...` (a whole tree for a directory) only if every directory on the way is a real
+    /// directory, never a symlink: for whiteouts, which name a path of the layer tree, not a path to resolve.
+    /// Returns false when there was nothing there to remove.
+    @discardableResult
+    public static func removeBeneath(_ root: String, components: [String]) throws(SystemError) -> Bool {
+        var path = root
+        for (index, component) in components.enumerated() {
+            path += "/" + component
+            let status: FileStatus
+            do { status = try Syscall.linkStatus(path) } catch where error.isNotFound { return false }
+            if index == components.count - 1 {
+                try removeTree(path)
+                return true
+            }
+            guard status.kind == .directory else { return false }
+        }
+        return false
+    }
+
     /// Whether something listens on the Unix datagram socket at `path` (a stale socket file refuses).
     public static func datagramSocketAccepts(_ path: String) -> Bool {
         Syscall.datagramSocketAccepts(path)
+    }
+}
+
+/// The environment variables HostIO honours, read once.
+enum ProcessEnvironment {
+    /// $TMPDIR when it is an absolute path, else /tmp.
+    static var temporaryDirectory: String {
+        guard let value = getenv("TMPDIR").map({ String(cString: $0) }), value.hasPrefix("/") else { return "/tmp" }
+        return value
     }
 }

@@ -80,6 +80,18 @@ enum Syscall {
         try nothingOrErrno("unlink", path) { Glibc.unlink(path) }
     }
 
+    static func rmdir(_ path: String) throws(SystemError) {
+        try nothingOrErrno("rmdir", path) { Glibc.rmdir(path) }
+    }
+
+    /// mkdtemp(3): a new directory only this user can enter.
+    static func makeTemporaryDirectory(_ template: String) throws(SystemError) -> String {
+        var bytes = Array(template.utf8CString)
+        let result = bytes.withUnsafeMutableBufferPointer { Glibc.mkdtemp($0.baseAddress!) }
+        guard result != nil else { throw SystemError(operation: "mkdtemp", path: template, errno: errno) }
+        return String(cString: bytes)
+    }
+
     static func mkdir(_ path: String, permissions: UInt32) throws(SystemError) {
         try nothingOrErrno("mkdir", path) { Glibc.mkdir(path, mode_t(permissions)) }
     }

@@ -11,7 +11,8 @@ public struct JSONReporter {
         let document = Document(
             chainwatch: ChainwatchVersion.current,
             scan: .init(id: report.scanID, root: report.root, startedAt: report.startedAt, statistics: report.statistics,
-                        packageDatabases: report.packageDatabases.map(Database.init)),
+                        packageDatabases: report.packageDatabases.map(Database.init), image: report.image,
+                        paths: report.scannedPaths.isEmpty ? nil : report.scannedPaths),
             findings: report.findings.map(JSONFinding.init),
             skipped: report.skipped, notes: report.notes, programs: report.programs)
         let encoder = JSONEncoder()
@@ -36,6 +37,8 @@ public struct JSONReporter {
         var startedAt: Double
         var statistics: ScanStatistics
         var packageDatabases: [Database]
+        var image: ImageReference?
+        var paths: [String]?
     }
 
     struct Database: Encodable {

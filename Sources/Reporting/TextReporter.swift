@@ -10,8 +10,14 @@ public struct TextReporter {
     public func render(_ report: ScanReport) -> String {
         var lines: [String] = []
         let stats = report.statistics
-        let target = !report.scannedPaths.isEmpty ? "paths \(report.scannedPaths.map(TerminalText.escape).joined(separator: ", "))"
-            : report.root == "/" ? "this host (/)" : "offline root \(TerminalText.escape(report.root))"
+        let target: String
+        if let image = report.image {
+            target = "image \(TerminalText.escape(image.name ?? "(no name)"))@\(image.digest ?? "?") (\(image.format) \(TerminalText.escape(image.path)), \(image.layers) layers)"
+        } else if !report.scannedPaths.isEmpty {
+            target = "paths \(report.scannedPaths.map(TerminalText.escape).joined(separator: ", "))"
+        } else {
+            target = report.root == "/" ? "this host (/)" : "offline root \(TerminalText.escape(report.root))"
+        }
         lines.append("chainwatch \(ChainwatchVersion.current): scan of \(target) in \(Self.format(stats.durationSeconds)) s")
         lines.append("  \(stats.rules) rules; \(stats.packages) packages; \(stats.processes) processes (\(stats.processesSkipped) skipped"
             + (stats.processesChecked > 0 ? ", \(stats.processesChecked) GOT-checked" : "") + "); "

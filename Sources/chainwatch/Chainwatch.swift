@@ -50,6 +50,11 @@ struct Chainwatch: AsyncParsableCommand {
         valueName: "FILE|DIR"))
     var paths: [String] = []
 
+    @Option(help: ArgumentHelp(
+        "Scan a container image: an OCI image layout directory, an OCI archive or a `docker save` tar. Layers are applied with whiteouts in a private temporary directory and the result scanned like --root; nothing from the image runs.",
+        valueName: "PATH"))
+    var image: String?
+
     @Option(help: "Report format: text for people, json for programs (schema in the README), cyclonedx for a CycloneDX 1.6 SBOM of the scan.")
     var format: Format = .text
 
@@ -90,7 +95,10 @@ struct Chainwatch: AsyncParsableCommand {
         for path in paths where (try? FileSystem.linkStatus(path)) == nil {
             throw ValidationError("--path \(path): no such file or directory")
         }
-        if !paths.isEmpty && root != "/" { throw ValidationError("--path and --root scan different things; give one of them") }
+        if [!paths.isEmpty, root != "/", image != nil].filter({ $0 }).count > 1 {
+            throw ValidationError("--path, --root and --image scan different things; give one of them")
+        }
+        if let image, (try? FileSystem.status(image)) == nil { throw ValidationError("--image \(image): no such file or directory") }
     }
 
     func run() async throws {
@@ -113,7 +121,14 @@ struct Chainwatch: AsyncParsableCommand {
         options.readAhead = 4 * options.jobs
         options.collectInventory = format == .cyclonedx
         options.paths = paths.map { $0.count > 1 && $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
-        let report = Scanner(rules: set, options: options).run()
+        let report: ScanReport
+        if let image {
+            do { report = try Scanner(rules: set, options: options).scanImage(image) } catch {
+                throw failure("--image \(image): \(error)")
+            }
+        } else {
+            report = Scanner(rules: set, options: options).run()
+        }
         switch format {
         case .text: print(TextReporter(verbose: verbose).render(report), terminator: "")
         case .json: print(JSONReporter().render(report), terminator: "")
