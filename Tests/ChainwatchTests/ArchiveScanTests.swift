@@ -1,0 +1,108 @@
+import Foundation
+import Testing
+
+/// `--path` over build inputs and artifacts (source tarballs in every compression, nested; .deb by dpkg-deb; .rpm
+/// by rpmbuild in every payload compression) and `--image` over OCI layouts, OCI archives and docker-save tars
+/// (umoci and skopeo), all built at test time from benign fixtures.
+@Suite struct ArchiveScanTests {
+    static let fixtures = Support.packageRoot + "/Tests/Fixtures"
+
+    static func build(_ script: String, _ options: [String] = []) throws -> String {
+        let parent = try Support.temporaryDirectory("arch")
+        let out = parent + "/out"
+        let result = try Support.run(fixtures + "/" + script, [out] + options)
+        try #require(result.status == 0, "\(script) failed: \(result.stderr)")
+        return out
+    }
+
+    /// Findings as (rule, path) pairs.
+    static func hits(_ document: [String: Any]) -> Set<String> {
+        Set(Support.findings(document).map { finding in
+            "\(finding["rule"] as? String ?? "") \((finding["evidence"] as? [String: Any])?["path"] as? String ?? "")"
+        })
+    }
+
+    @Test func buildInputsAndPackagesAreScannedMemberByMember() throws {
+        let out = try Self.build("make-archives.sh")
+        defer { Support.remove(out + "/..") }
+        let (result, document) = try Support.scanJSON(["--rules", Support.rulesDirectory, "--path", out])
+        #expect(result.status == 1, "\(result.stderr)")
+        let hits = Self.hits(document)
+        let signature = "xz-backdoor-sig-openwall-detect-sh"
+        for deb in ["liblzma5_5.6.1-1_amd64.deb!data.tar.xz", "liblzma5_5.6.1-1_amd64-gzip.deb!data.tar.gz",
+                    "liblzma5_5.6.1-1_amd64-zstd.deb!data.tar.zst", "liblzma5_5.6.1-1_amd64-none.deb!data.tar"] {
+            #expect(hits.contains("\(signature) \(out)/\(deb)!./usr/lib/x86_64-linux-gnu/liblzma.so.5.6.1"), "\(deb): \(hits.sorted())")
+        }
+        for rpm in ["", "-zstd", "-xz", "-bzip2"] {
+            #expect(hits.contains("\(signature) \(out)/xz-libs-5.6.1-1.fc40.x86_64\(rpm).rpm!./usr/lib64/liblzma.so.5.6.1"), "rpm\(rpm)")
+        }
+        // The tarball's m4 and test file, in every compression and nested inside another archive.
+        for tarball in ["xz-5.6.1.tar", "xz-5.6.1.tar.gz", "xz-5.6.1.tar.xz", "xz-5.6.1.tar.bz2", "xz-5.6.1.tar.zst",
+                        "xz-5.6.1.zip", "xz-5.6.1-nested.tar.gz!dist/xz-5.6.1.tar.xz"] {
+            let members = hits.filter { $0.contains("\(out)/\(tarball)!") }
+            #expect(members.contains { $0.hasSuffix("!xz-5.6.1/m4/build-to-host.m4") }, "\(tarball): \(members.sorted())")
+            #expect(members.contains { $0.hasSuffix("!xz-5.6.1/configure") }, "\(tarball)")
+            #expect(members.contains { $0.hasSuffix("!xz-5.6.1/tests/files/bad-3-corrupt_lzma2.xz") }, "\(tarball)")
+        }
+        #expect(!hits.contains { $0.contains("/clean/") }, "\(hits.filter { $0.contains("/clean/") }.sorted())")
+
+        // The JSON archive chain of a nested member.
+        let nested = try #require(Support.findings(document).first {
+            (($0["evidence"] as? [String: Any])?["path"] as? String)?.hasSuffix("nested.tar.gz!dist/xz-5.6.1.tar.xz!xz-5.6.1/configure") == true
+        })
+        let chain = (nested["evidence"] as? [String: Any])?["archive"] as? [String]
+        #expect(chain == [out + "/xz-5.6.1-nested.tar.gz", "dist/xz-5.6.1.tar.xz", "xz-5.6.1/configure"])
+
+        let clean = try Support.chainwatch(["--scan-now", "--rules", Support.rulesDirectory, "--path", out + "/clean"])
+        #expect(clean.status == 0, "\(clean.stdout)")
+    }
+
+    /// Each image format and layering: a later layer that keeps the signature liblzma (found, with the package),
+    /// whites it out or hides its directory (clean).
+    @Test(arguments: ["--keep", "--whiteout", "--opaque"])
+    func images(_ mode: String) throws {
+        let out = try Self.build("make-image.sh", [mode])
+        defer { Support.remove(out + "/..") }
+        for (input, format) in [("oci", "oci-layout"), ("image-oci.tar", "oci-archive"), ("image-docker.tar", "docker-archive")] {
+            let (result, document) = try Support.scanJSON(["--rules", Support.rulesDirectory, "--image", out + "/" + input])
+            let rules = Set(Support.findings(document).compactMap { $0["rule"] as? String })
+            let image = (document["scan"] as? [String: Any])?["image"] as? [String: Any]
+            #expect(image?["format"] as? String == format, "\(input): \(String(describing: image)) \(result.stderr)")
+            #expect((image?["digest"] as? String)?.hasPrefix("sha256:") == true)
+            #expect(image?["layers"] as? Int == 2)
+            if mode == "--keep" {
+                #expect(result.status == 1, "\(input): \(result.stderr)")
+                #expect(rules.isSuperset(of: ["xz-backdoor-pkg-debian", "xz-backdoor-sig-openwall-detect-sh"]), "\(input): \(rules.sorted())")
+                let paths = Support.findings(document).compactMap { ($0["evidence"] as? [String: Any])?["path"] as? String }
+                #expect(paths.contains("/usr/lib/x86_64-linux-gnu/liblzma.so.5.6.1"), "paths inside the image: \(paths)")
+            } else {
+                #expect(result.status == 0, "\(input) \(mode): \(rules.sorted()) \(result.stderr)")
+                #expect(!rules.contains("xz-backdoor-sig-openwall-detect-sh"))
+            }
+            if format == "docker-archive" {
+                #expect((image?["name"] as? String)?.hasPrefix("docker.io/chainwatch/xz-fixture:") == true)
+            }
+        }
+    }
+
+    /// A layer whose blob does not match its digest is refused: an altered image is not scanned as if it were fine.
+    @Test func alteredLayerIsRefused() throws {
+        let out = try Self.build("make-image.sh", ["--keep"])
+        defer { Support.remove(out + "/..") }
+        let blobs = out + "/oci/blobs/sha256"
+        let manifest = try #require(try FileManager.default.contentsOfDirectory(atPath: blobs).first { name in
+            let text = (try? String(contentsOfFile: blobs + "/" + name, encoding: .utf8)) ?? ""
+            return text.contains("\"layers\"")
+        })
+        let layers = try #require((try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: blobs + "/" + manifest))) as? [String: Any])?["layers"] as? [[String: Any]])
+        let digest = try #require(layers.last?["digest"] as? String)
+        let path = blobs + "/" + digest.dropFirst("sha256:".count)
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        bytes.append(contentsOf: [0, 0, 0, 0])
+        try FileManager.default.removeItem(atPath: path)
+        try bytes.write(to: URL(fileURLWithPath: path))
+        let result = try Support.chainwatch(["--scan-now", "--rules", Support.rulesDirectory, "--image", out + "/oci"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("not its digest"), "\(result.stderr)")
+    }
+}
