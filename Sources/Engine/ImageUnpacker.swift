@@ -47,12 +47,12 @@ struct ImageUnpacker {
         if status.kind != .directory {
             // An archive of the layout (OCI archive, docker save): its regular files only, into work/input.
             layout = work + "/input"
-            try FileSystem.makeDirectories(layout, permissions: 0o700)
+            try FileSystem.makeDirectory(layout, permissions: 0o700)
             try extractLayout(image, into: layout)
             format = "oci-archive"
         }
         let root = work + "/rootfs"
-        try FileSystem.makeDirectories(root, permissions: 0o755)
+        try FileSystem.makeDirectory(root, permissions: 0o755)
         let confined = ConfinedRoot(layout)
         let (layers, name, digest, detected) = try manifest(confined, archived: format != "oci-layout")
         format = detected ?? format

@@ -136,6 +136,11 @@ public enum FileSystem {
         return bytes
     }
 
+    /// `mkdir(2)`: one new directory.
+    public static func makeDirectory(_ path: String, permissions: UInt32 = 0o755) throws(SystemError) {
+        try Syscall.mkdir(path, permissions: permissions)
+    }
+
     /// `mkdir -p` with the given permissions for directories it creates.
     public static func makeDirectories(_ path: String, permissions: UInt32 = 0o755) throws(SystemError) {
         var current = path.hasPrefix("/") ? "" : "."

@@ -106,3 +106,35 @@ import Testing
         #expect(result.stderr.contains("not its digest"), "\(result.stderr)")
     }
 }
+
+extension ArchiveScanTests {
+    /// strace of an image scan: every file created, written, renamed or removed is inside the private temporary
+    /// directory under $TMPDIR, which is gone afterwards, and nothing is executed.
+    @Test func imageScanWritesOnlyItsTemporaryDirectory() throws {
+        let out = try Self.build("make-image.sh", ["--whiteout"])
+        defer { Support.remove(out + "/..") }
+        let temporary = try Support.temporaryDirectory("imgtmp")
+        defer { Support.remove(temporary) }
+        let log = temporary + ".strace"
+        defer { Support.remove(log) }
+        let result = try Support.run("/usr/bin/strace", [
+            "-f", "-qq", "-o", log, "-e", "trace=execve,open,openat,creat,rename,renameat,renameat2,unlink,unlinkat,mkdir,mkdirat,symlink,symlinkat,link,linkat,chmod,fchmodat",
+            Support.binary, "--scan-now", "--rules", Support.rulesDirectory, "--image", out + "/image-docker.tar",
+        ], environment: ["TMPDIR": temporary, "PATH": "/usr/bin:/bin"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
+        #expect(lines.filter { $0.contains("execve(") }.count == 1, "only chainwatch itself is executed")
+        let writing = lines.filter { line in
+            (line.contains("open") && (line.contains("O_WRONLY") || line.contains("O_RDWR") || line.contains("O_CREAT")))
+                || ["rename", "unlink", "mkdir", "symlink", "link(", "linkat(", "chmod"].contains { line.contains($0 + (($0.hasSuffix("(")) ? "" : "")) }
+        }.filter { !$0.contains("= -1 ENOENT") || $0.contains("O_CREAT") }
+        #expect(!writing.isEmpty, "the image was unpacked somewhere")
+        for line in writing {
+            let quoted = line.split(separator: "\"").enumerated().filter { $0.offset % 2 == 1 }.map { String($0.element) }
+            for path in quoted where path.hasPrefix("/") {
+                #expect(path.hasPrefix(temporary + "/chainwatch-image."), "\(line)")
+            }
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: temporary).isEmpty, "the unpacked image is removed")
+    }
+}
