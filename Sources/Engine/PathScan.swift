@@ -107,7 +107,10 @@ struct PathScan {
             try file.checkUnchanged()
             index.addRead(path: path, facts: facts, hits: stream.found, archive: nil, seenAs: "archive")
         } catch {
-            skipped.append(Skip(subject: path, reason: "archive not read: \(error)"))
+            // Damaged at its start (a truncated gzip fails as libarchive opens it): its members are not read, but
+            // the file itself is still hashed and searched like any file.
+            skipped.append(Skip(subject: path, reason: "archive not readable (\(error)); its members are not read, the file is read as a plain file"))
+            index.addPath(path, status: status)
         }
     }
 

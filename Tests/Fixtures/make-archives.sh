@@ -31,9 +31,8 @@
 #   gl_path_map='tr "\t \-_" " \t_\-"'
 #   gl_[$1]_prefix=`echo $gl_am_configmake | sed "s/.*\.//g"`
 #
-# OUTDIR after a run (bad = expected to be flagged; file mtimes, owners and
-# member order are pinned, so reruns give byte-identical archives except where
-# noted):
+# OUTDIR after a run (exactly these files; file mtimes, owners and member order
+# are pinned, so reruns on the same host give byte-identical files):
 #   xz-5.6.1.tar            ustar of the tree xz-5.6.1/ (below)
 #   xz-5.6.1.tar.gz         the same tar, gzip -9 -n
 #   xz-5.6.1.tar.xz         xz -6 (single-threaded)
@@ -59,9 +58,8 @@
 #   xz-libs-5.6.1-1.fc40.x86_64-bzip2.rpm  %_binary_payload w9.bzdio
 #       Name xz-libs (source rpm xz-5.6.1-1.fc40.src.rpm), AutoReqProv: no;
 #       files /usr/lib64/liblzma.so.5.6.1 (0755, the --signature liblzma) and
-#       /usr/lib64/liblzma.so.5 -> liblzma.so.5.6.1.  Reruns differ only in
-#       rpm's header signatures/digests if rpm's own inputs change; header
-#       times are pinned (SOURCE_DATE_EPOCH).
+#       /usr/lib64/liblzma.so.5 -> liblzma.so.5.6.1 (build time, host name
+#       and file mtimes pinned, so reruns give identical .rpm files too).
 #   clean/   the clean counterpart of every file above:
 #       clean/xz-5.6.1.{tar,tar.gz,tar.xz,tar.bz2,tar.zst,zip},
 #       clean/xz-5.6.1-nested.tar.gz: the same names and layout, but m4/ and
@@ -136,6 +134,10 @@ trap 'rm -rf "$tmp"' EXIT
 chmod 0755 "$tmp"                     # dpkg-deb wants sane permissions on package trees
 export SOURCE_DATE_EPOCH=$EPOCH TZ=UTC LC_ALL=C
 umask 022
+# Debian's rpm defaults %_dbpath to ~/.rpmdb and `rpm -qp` creates it there:
+# keep every rpm/rpmbuild database access inside $tmp.
+mkdir -p "$tmp/rpmdb"
+RPMDB=(--define "_dbpath $tmp/rpmdb")
 
 # --- the libraries (make-root.sh) --------------------------------------------------
 "$HERE/make-root.sh" "$tmp/root-bad" --signature > /dev/null
@@ -322,7 +324,7 @@ EOF
       -bzip2) payload=(--define "_binary_payload w9.bzdio") ;;
     esac
     top="$tmp/top-$version$suffix"
-    rpmbuild -bb --nodeps --quiet --define "_topdir $top" \
+    rpmbuild -bb --nodeps --quiet "${RPMDB[@]}" --define "_topdir $top" \
       --define "_build_id_links none" --define "debug_package %{nil}" --define "__os_install_post %{nil}" \
       --define "use_source_date_epoch_as_buildtime 1" --define "clamp_mtime_to_source_date_epoch 1" \
       --define "_buildhost chainwatch-fixture" ${payload[@]+"${payload[@]}"} "$spec" > "$tmp/build.log" 2>&1 ||
@@ -394,10 +396,10 @@ check_deb() {  # check_deb FILE LIBNAME VERSION yes|no DATAMEMBER
 check_rpm() {  # check_rpm FILE LIBNAME yes|no COMPRESSOR
   local f="$1" lib="$2" sig="$3" comp="$4" libpath
   if [ "$sig" = yes ]; then libpath="$bad_lib"; else libpath="$clean_lib"; fi
-  [ "$(rpm -qp --qf '%{PAYLOADCOMPRESSOR}' "$f" 2>/dev/null)" = "$comp" ] ||
-    fail "$f: payload compressor $(rpm -qp --qf '%{PAYLOADCOMPRESSOR}' "$f" 2>/dev/null), wanted $comp"
+  [ "$(rpm "${RPMDB[@]}" -qp --qf '%{PAYLOADCOMPRESSOR}' "$f" 2>/dev/null)" = "$comp" ] ||
+    fail "$f: payload compressor $(rpm "${RPMDB[@]}" -qp --qf '%{PAYLOADCOMPRESSOR}' "$f" 2>/dev/null), wanted $comp"
   # rpm's own view of the files (no cpio needed): digest of the library, link target
-  [ "$(rpm -qp --qf '[%{FILENAMES} %{FILEDIGESTS} %{FILELINKTOS}\n]' "$f" 2>/dev/null)" = \
+  [ "$(rpm "${RPMDB[@]}" -qp --qf '[%{FILENAMES} %{FILEDIGESTS} %{FILELINKTOS}\n]' "$f" 2>/dev/null)" = \
     "$(printf '/usr/lib64/liblzma.so.5  %s\n/usr/lib64/%s %s ' "$lib" "$lib" "$(sha256sum < "$libpath" | cut -c1-64)")" ] ||
     fail "$f: payload files"
   rpm2cpio "$f" > "$tmp/payload"      # the decompressed payload (newc cpio, file data verbatim)
