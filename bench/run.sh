@@ -403,7 +403,47 @@ fi
 echo "big root: $(ls "$WORK/big/usr/lib/x86_64-linux-gnu" | wc -l) files, $(du -sm "$WORK/big" | cut -f1) MiB" >&2
 root_scenario big "$WORK/big" no timing
 
-# 4. a busy host: HELPERS processes, each dlopen()ing a different host library (varied maps)
+# 4. an image of at least 500 MB compressed: this host's /usr, /etc and dpkg database as one gzip layer of an OCI
+# layout, scanned with --image (unpack with whiteouts + a root scan) against the floor of decompressing the layer
+# and hashing every member (`tar -xOzf LAYER | sha256sum`, one pass over the same bytes)
+image_scenario() {
+  local layout="$WORK/image" layer="$WORK/layer.tar.gz"
+  mkdir -p "$layout/blobs/sha256"
+  tar -C / --exclude='usr/share/doc' -cf - usr etc var/lib/dpkg 2>/dev/null | gzip -1 > "$layer"
+  python3 - "$layout" "$layer" <<'PY'
+import hashlib, json, os, sys
+layout, layer = sys.argv[1], sys.argv[2]
+def blob(data, name=None):
+    digest = hashlib.sha256(data).hexdigest()
+    open(os.path.join(layout, "blobs/sha256", digest), "wb").write(data)
+    return {"digest": "sha256:" + digest, "size": len(data)}
+h = hashlib.sha256()
+with open(layer, "rb") as f:
+    for chunk in iter(lambda: f.read(1 << 20), b""): h.update(chunk)
+digest = h.hexdigest()
+os.rename(layer, os.path.join(layout, "blobs/sha256", digest))
+config = blob(json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}}).encode())
+layers = [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": "sha256:" + digest,
+           "size": os.path.getsize(os.path.join(layout, "blobs/sha256", digest))}]
+manifest = blob(json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                            "config": dict(config, mediaType="application/vnd.oci.image.config.v1+json"), "layers": layers}).encode())
+json.dump({"schemaVersion": 2, "manifests": [dict(manifest, mediaType="application/vnd.oci.image.manifest.v1+json",
+           annotations={"org.opencontainers.image.ref.name": "bench-host"})]}, open(os.path.join(layout, "index.json"), "w"))
+open(os.path.join(layout, "oci-layout"), "w").write('{"imageLayoutVersion":"1.0.0"}')
+print(digest)
+PY
+  local blob; blob=$(ls -S "$layout/blobs/sha256" | head -1)
+  local mb; mb=$(( $(stat -c %s "$layout/blobs/sha256/$blob") / 1000000 ))
+  echo "== image: one layer of $mb MB compressed" >&2
+  local cw floor
+  cw=$(timeit warm "TMPDIR='$WORK' '$CW' --scan-now --rules '$RULES' --format json --image '$layout'")
+  floor=$(timeit warm "tar -xOzf '$layout/blobs/sha256/$blob' | sha256sum")
+  compare image "--image ($mb MB gzip layer) vs tar -xOzf | sha256sum" "$cw" "decompress + hash every member" "$floor" -
+  rm -rf "$layout"
+}
+image_scenario
+
+# 5. a busy host: HELPERS processes, each dlopen()ing a different host library (varied maps)
 "$MAKE_ROOT" --maps-lib "$WORK/maps-lib" > /dev/null || die "make-root.sh --maps-lib failed"
 mapfile -t libs < <(find /usr/lib/x86_64-linux-gnu -maxdepth 1 -name '*.so*' -type f | sort)
 for ((i = 0; i < HELPERS; i++)); do

@@ -93,7 +93,8 @@
 # the bad test file only, the signature bytes are in every bad package's
 # liblzma and in no clean file, and the rpm payload compressors are as named.
 # Then it prints a manifest: file -> contents -> expected verdict.  Nothing is
-# left outside OUTDIR (its temporary directory is removed on exit).
+# left outside OUTDIR: its temporary directory is removed on exit, and rpm and
+# rpmbuild get %_dbpath inside it (Debian's rpm would create ~/.rpmdb).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
