@@ -39,7 +39,8 @@ let package = Package(
         ]),
         .target(name: "Reporting", dependencies: ["Engine", "Rules", "Probes"]),
         .target(name: "Daemon", dependencies: [
-            "Engine", "Rules", "Journal", "HostIO", "Reporting",
+            "Engine", "Rules", "Journal", "HostIO", "Reporting", "Archive",
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),

@@ -21,7 +21,7 @@ log() { echo "build-deb: $*" >&2; }
 die() { echo "build-deb: error: $*" >&2; exit 1; }
 
 # --- Build tools: install only the missing ones (as scripts/setup.sh does). ---------------------------------------
-packages=(pkg-config libelf-dev libsystemd-dev liblzma-dev dpkg-dev binutils gzip lintian)
+packages=(pkg-config libelf-dev libsystemd-dev liblzma-dev libarchive-dev dpkg-dev binutils gzip lintian)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
@@ -99,7 +99,9 @@ cat > "$root/etc/chainwatch/chainwatch.conf" <<'EOF'
 #reminder = 24h
 
 # Rule directories (or files); repeat the key for several. When any is given here, only those are loaded.
-# Put local rules in /etc/chainwatch/rules.d; check them with: chainwatch --check-rules /etc/chainwatch/rules.d
+# Without any, a signed bundle installed with chainwatch --install-rules (/var/lib/chainwatch/rules) is used in
+# place of /usr/share/chainwatch/rules, and /etc/chainwatch/rules.d is added.
+# Put local rules and suppressions in /etc/chainwatch/rules.d; check them with: chainwatch --check-rules /etc/chainwatch/rules.d
 #rules = /usr/share/chainwatch/rules
 #rules = /etc/chainwatch/rules.d
 
@@ -109,6 +111,10 @@ cat > "$root/etc/chainwatch/chainwatch.conf" <<'EOF'
 # Threads reading and hashing files, 1 to 64. One: a scanner must not compete with the server's own work.
 # Raise MemoryMax in chainwatch.service (systemctl edit chainwatch) if you raise this.
 #jobs = 1
+
+# A Prometheus textfile for node_exporter's textfile collector, rewritten (atomically) after every scan.
+# The unit may write only this directory besides its state directory.
+#metrics-file = /var/lib/prometheus/node-exporter/chainwatch.prom
 EOF
 chmod 0644 "$root/etc/chainwatch/chainwatch.conf"
 

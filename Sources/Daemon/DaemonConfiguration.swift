@@ -11,6 +11,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var stateDirectory = "/var/lib/chainwatch"
     /// One worker by default: a daemon must not compete with the server's own work.
     public var jobs = 1
+    /// node_exporter textfile to write after every scan (e.g. /var/lib/prometheus/node-exporter/chainwatch.prom).
+    public var metricsFile: String?
 
     public init() {}
 
@@ -21,7 +23,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
         public var description: String { "\(file):\(line): \(message)" }
     }
 
-    static let keys = ["interval", "reminder", "rules", "state-dir", "jobs"]
+    static let keys = ["interval", "reminder", "rules", "state-dir", "jobs", "metrics-file"]
 
     /// Reads `key = value` lines; `#` starts a comment; `rules` may repeat.
     public mutating func apply(fileText text: String, file: String) throws(ParseError) {
@@ -44,6 +46,11 @@ public struct DaemonConfiguration: Sendable, Equatable {
                 if key == "interval" { interval = duration } else { reminder = duration }
             case "rules": rules.append(value)
             case "state-dir": stateDirectory = value
+            case "metrics-file":
+                guard value.hasPrefix("/"), !value.hasSuffix("/") else {
+                    throw ParseError(file: file, line: number, message: "metrics-file: '\(value)' must be an absolute file path (e.g. /var/lib/prometheus/node-exporter/chainwatch.prom)")
+                }
+                metricsFile = value
             case "jobs":
                 guard let count = Int(value), (1...64).contains(count) else {
                     throw ParseError(file: file, line: number, message: "jobs: '\(value)' must be a number from 1 to 64")

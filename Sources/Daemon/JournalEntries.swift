@@ -68,15 +68,17 @@ public enum JournalEntries {
             ("scan_id", report.scanID), ("findings", String(report.findings.count)), ("above_info", String(findingsAboveInfo)),
             ("highest", report.highestSeverity?.rawValue ?? "none"), ("duration_s", String(format3(s.durationSeconds))),
             ("processes", String(s.processes)), ("skipped", String(report.skipped.count)),
+            ("suppressed", String(report.suppressed.count)),
             ("unread_package_databases", report.unreadDatabases.isEmpty ? nil : report.unreadDatabases.map(\.path).joined(separator: " ")),
         ])
         // A package database that could not be read leaves its packages unchecked: a warning, not an info line.
         var fields = base(messageID: summaryMessageID, priority: report.unreadDatabases.isEmpty ? 6 : 4,
-                          message: "Scan finished: \(report.findings.count) findings (\(findingsAboveInfo) above info) -- " + tail)
+                          message: "Scan finished: \(report.findings.count) findings (\(findingsAboveInfo) above info, \(report.suppressed.count) suppressed) -- " + tail)
         fields += [
             JournalField("CHAINWATCH_SCAN_ID", report.scanID),
             JournalField("CHAINWATCH_FINDINGS", String(report.findings.count)),
             JournalField("CHAINWATCH_FINDINGS_ABOVE_INFO", String(findingsAboveInfo)),
+            JournalField("CHAINWATCH_FINDINGS_SUPPRESSED", String(report.suppressed.count)),
             JournalField("CHAINWATCH_HIGHEST_SEVERITY", report.highestSeverity?.rawValue ?? "none"),
             JournalField("CHAINWATCH_DURATION", format3(s.durationSeconds)),
             JournalField("CHAINWATCH_PROCESSES", String(s.processes)),

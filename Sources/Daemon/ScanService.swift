@@ -85,8 +85,16 @@ public struct ScanService: Service {
         sink.deliver([JournalEntries.lifecycle("started", detail: "\(plan.rules.rules.count) rules, interval \(configuration.interval)")], state: &state)
         save(state, last: &saved)
         var readySent = false
+        var counters = MetricsFile.Counters()
+        // Where `chainwatch --install-rules` finds the daemon to tell it to reload.
+        do { try FileSystem.writeAtomically(Array("\(ProcessIdentity.current)\n".utf8), to: directory + "/chainwatch.pid", permissions: 0o644) } catch {
+            AlertSink.stderr("chainwatch: cannot write \(directory)/chainwatch.pid: \(error); --install-rules will not signal this daemon")
+        }
+        writeMetrics(nil, rules: plan.rules, counters: counters)
         while !signals.stop.load(ordering: .relaxed) {
-            if signals.reload.exchange(false, ordering: .relaxed) { plan = reload(keeping: plan, state: &state) }
+            if signals.reload.exchange(false, ordering: .relaxed) {
+                plan = reload(keeping: plan, state: &state, failures: &counters.reloadFailures)
+            }
             let report = await scan(plan) {
                 if !readySent { ServiceNotifier.notify("READY=1") }
                 readySent = true
@@ -98,6 +106,9 @@ public struct ScanService: Service {
             sink.deliver(events.map { JournalEntries.event($0, scanID: report.scanID) }
                          + [JournalEntries.summary(report, findingsAboveInfo: aboveInfo)], state: &state)
             save(state, last: &saved)
+            counters.scans += 1
+            counters.journalPending = state.pending.count
+            writeMetrics(report, rules: plan.rules, counters: counters)
             ServiceNotifier.notify("STATUS=Last scan: \(report.findings.count) findings (\(aboveInfo) above info, highest "
                 + "\(report.highestSeverity?.rawValue ?? "none")), \(report.skipped.count) skipped, "
                 + "\(JournalEntries.format3(report.statistics.durationSeconds)) s")
@@ -136,12 +147,23 @@ public struct ScanService: Service {
         }
     }
 
-    private func reload(keeping current: ScanPlan, state: inout AlertState) -> ScanPlan {
+    /// The metrics file, when one is configured; a failure to write it is reported and scanning goes on.
+    private func writeMetrics(_ report: ScanReport?, rules: RuleSet, counters: MetricsFile.Counters) {
+        guard let path = configuration.metricsFile else { return }
+        do { try MetricsFile(path: path).write(report, rules: rules, counters: counters) } catch {
+            AlertSink.stderr("chainwatch: cannot write metrics file \(path): \(error)")
+        }
+    }
+
+    private func reload(keeping current: ScanPlan, state: inout AlertState, failures: inout Int) -> ScanPlan {
         do {
-            let rules = try RuleLoader.load(from: rulePaths)
+            // Without configured rules, the defaults are looked up again: a bundle installed since start is used.
+            let paths = configuration.rules.isEmpty ? RuleLoader.defaultDirectories(stateDirectory: configuration.stateDirectory) : rulePaths
+            let rules = try RuleLoader.load(from: paths)
             sink.deliver([JournalEntries.lifecycle("reloaded", detail: "\(rules.rules.count) rules")], state: &state)
             return ScanPlan(rules)
         } catch {
+            failures += 1
             let kept = current.rules.rules.count
             AlertSink.stderr("chainwatch: rules reload failed, keeping \(kept) rules:\n\(error)")
             sink.deliver([JournalEntries.rulesError(error.description, keptRules: kept)], state: &state)

@@ -14,6 +14,7 @@ public struct ScanPlan: Sendable {
     let got: GOTIntegrityMatcher
     let injection: LoaderInjectionMatcher
     let provenance: ProvenanceMatcher
+    let suppressions: SuppressionMatcher
     /// Programs whose graphs the scan walks: those chain and provenance rules name, each once.
     let programs: [String]
 
@@ -27,6 +28,7 @@ public struct ScanPlan: Sendable {
         got = GOTIntegrityMatcher(from: rules.rules)
         injection = LoaderInjectionMatcher(from: rules.rules)
         provenance = ProvenanceMatcher(from: rules.rules)
+        suppressions = SuppressionMatcher(rules.suppressions)
         let chainPrograms = chains.programs
         programs = chainPrograms + provenance.programs.filter { !chainPrograms.contains($0) }
     }

@@ -6,7 +6,10 @@ public struct ScanReport: Sendable, Codable {
     public var scanID: String
     public var root: String
     public var startedAt: Double
+    /// Findings still reported: those no suppression accepts.
     public var findings: [Finding]
+    /// Findings a suppression accepted, with its reason: counted and listed, never alerted.
+    public var suppressed: [SuppressedFinding] = []
     public var skipped: [Skip]
     /// Things the reader should know about the scan's coverage (offline root, no dpkg database...).
     public var notes: [String]
@@ -42,6 +45,7 @@ public struct ScanStatistics: Sendable, Codable {
     public var filesRead = 0
     public var bytesRead: Int64 = 0
     public var filesFromCache = 0
+    public var findingsSuppressed = 0
     public var durationSeconds = 0.0
 }
 

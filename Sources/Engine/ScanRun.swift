@@ -225,8 +225,13 @@ struct ScanRun {
     /// Matching: the plan's rules against the facts, all names of every file known by now.
     mutating func match(inventory: PackageInventory, graphs: [(ProgramLocation, DependencyGraph)], images: [ProcessImage],
                         running: [Probes.ProcessInfo]) {
-        report.findings = plan.findings(ScanFacts(root: root, inventory: inventory, files: index.records, graphs: graphs,
-                                                  processes: images, running: running, preload: preload))
+        let findings = plan.findings(ScanFacts(root: root, inventory: inventory, files: index.records, graphs: graphs,
+                                               processes: images, running: running, preload: preload))
+        let (active, suppressed, notes) = plan.suppressions.apply(findings, running: running, now: Date().timeIntervalSince1970)
+        report.findings = active
+        report.suppressed = suppressed
+        report.statistics.findingsSuppressed = suppressed.count
+        report.notes += notes
     }
 
     /// The SBOM's material: every package, every file read with its provenance and the processes mapping it,

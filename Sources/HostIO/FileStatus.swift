@@ -97,6 +97,8 @@ public enum FileSystem {
         let fd = try Syscall.open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, permissions: permissions)
         var failure: SystemError?
         do {
+            // The mode asked for, whatever the umask (a metrics file other users' exporters must read).
+            try Syscall.fchmod(fd, path: temporary, permissions: permissions)
             var offset = 0
             while offset < bytes.count {
                 offset += try Syscall.write(fd, path: temporary, from: bytes, offset..<bytes.count)
@@ -152,9 +154,32 @@ public enum FileSystem {
 
     /// A new private directory (mode 0700) `TMPDIR/PREFIX.XXXXXX`.
     public static func makeTemporaryDirectory(prefix: String) throws(SystemError) -> String {
-        var base = ProcessEnvironment.temporaryDirectory
+        try makeTemporaryDirectory(in: ProcessEnvironment.temporaryDirectory, prefix: prefix)
+    }
+
+    /// A new private directory (mode 0700) `DIRECTORY/PREFIX.XXXXXX`.
+    public static func makeTemporaryDirectory(in directory: String, prefix: String) throws(SystemError) -> String {
+        var base = directory
         while base.count > 1 && base.hasSuffix("/") { base.removeLast() }
         return try Syscall.makeTemporaryDirectory(base + "/" + prefix + ".XXXXXX")
+    }
+
+    public static func setPermissions(_ path: String, _ permissions: UInt32) throws(SystemError) {
+        try Syscall.chmod(path, permissions: permissions)
+    }
+
+    /// Removes one file or symlink (never a symlink's target).
+    public static func remove(_ path: String) throws(SystemError) {
+        try Syscall.unlink(path)
+    }
+
+    public static func makeSymlink(at path: String, to target: String) throws(SystemError) {
+        try Syscall.symlink(target, path)
+    }
+
+    /// rename(2): atomically replaces `destination` (a file or a symlink) with `source`.
+    public static func rename(_ source: String, to destination: String) throws(SystemError) {
+        try Syscall.rename(source, destination)
     }
 
     /// Removes `path` and everything under it without following any symlink: a symlink is removed, never its
@@ -197,5 +222,15 @@ enum ProcessEnvironment {
     static var temporaryDirectory: String {
         guard let value = getenv("TMPDIR").map({ String(cString: $0) }), value.hasPrefix("/") else { return "/tmp" }
         return value
+    }
+}
+
+/// This process.
+public enum ProcessIdentity {
+    public static var current: Int32 { Syscall.processID() }
+
+    /// Sends `signal` to `pid` (kill(2)).
+    public static func send(_ signal: Int32, to pid: Int32) throws(SystemError) {
+        try Syscall.kill(pid, signal)
     }
 }

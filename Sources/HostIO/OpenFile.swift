@@ -159,6 +159,11 @@ public final class OpenFile {
 
 extension FileSystem {
     /// A small text file read whole (a /proc entry, a config file), refusing anything that is not a regular file.
+    /// A file read whole (never following a final symlink unless asked).
+    public static func readBytes(_ path: String, limit: Int64 = 16 << 20, followSymlinks: Bool = false) throws(FileReadError) -> [UInt8] {
+        try OpenFile(path: path, followSymlinks: followSymlinks).readAll(limit: limit)
+    }
+
     public static func readText(_ path: String, limit: Int64 = 16 << 20, followSymlinks: Bool = false) throws(FileReadError) -> String {
         let file = try OpenFile(path: path, followSymlinks: followSymlinks)
         return String(decoding: try file.readAll(limit: limit), as: UTF8.self)

@@ -68,6 +68,10 @@ enum Syscall {
         }
     }
 
+    static func fchmod(_ fd: Int32, path: String, permissions: UInt32) throws(SystemError) {
+        try nothingOrErrno("fchmod", path) { Glibc.fchmod(fd, mode_t(permissions)) }
+    }
+
     static func fsync(_ fd: Int32, path: String) throws(SystemError) {
         try nothingOrErrno("fsync", path) { Glibc.fsync(fd) }
     }
@@ -78,6 +82,14 @@ enum Syscall {
 
     static func unlink(_ path: String) throws(SystemError) {
         try nothingOrErrno("unlink", path) { Glibc.unlink(path) }
+    }
+
+    static func symlink(_ target: String, _ path: String) throws(SystemError) {
+        try nothingOrErrno("symlink", path) { Glibc.symlink(target, path) }
+    }
+
+    static func chmod(_ path: String, permissions: UInt32) throws(SystemError) {
+        try nothingOrErrno("chmod", path) { Glibc.chmod(path, mode_t(permissions)) }
     }
 
     static func rmdir(_ path: String) throws(SystemError) {
@@ -160,6 +172,10 @@ enum Syscall {
     static func effectiveUserID() -> UInt32 { Glibc.geteuid() }
 
     static func processID() -> Int32 { Glibc.getpid() }
+
+    static func kill(_ pid: Int32, _ signal: Int32) throws(SystemError) {
+        try nothingOrErrno("kill", "pid \(pid)") { Glibc.kill(pid, signal) }
+    }
 
     static func ignore(signal number: Int32) { _ = Glibc.signal(number, SIG_IGN) }
 

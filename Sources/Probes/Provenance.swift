@@ -101,6 +101,8 @@ public struct Provenance: Sendable, Hashable, Codable {
 /// dozen directories.
 public struct WritabilityCheck {
     private var directories: [String: String?] = [:]
+    /// The answer for each directory as named (before resolving it), so files sharing a directory resolve it once.
+    private var named: [String: String?] = [:]
 
     public init() {}
 
@@ -110,6 +112,13 @@ public struct WritabilityCheck {
         if let status, let reason = Self.reason(status, isDirectory: false, shown: root.displayPath(path)) { return reason }
         guard let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")) else { return nil }
         let directory = slash == path.utf8.startIndex ? "/" : String(path[..<slash])
+        if let known = named[root.prefix + "\u{0}" + directory] { return known }
+        let answer = directoryWriter(root: root, directory: directory)
+        named[root.prefix + "\u{0}" + directory] = answer
+        return answer
+    }
+
+    private mutating func directoryWriter(root: ConfinedRoot, directory: String) -> String? {
         guard let resolved = try? root.resolve(directory) else { return nil }
         var prefixes: [String] = root.isHost ? ["/"] : []
         var current = ""

@@ -13,7 +13,8 @@ public struct JSONReporter {
             scan: .init(id: report.scanID, root: report.root, startedAt: report.startedAt, statistics: report.statistics,
                         packageDatabases: report.packageDatabases.map(Database.init), image: report.image,
                         paths: report.scannedPaths.isEmpty ? nil : report.scannedPaths),
-            findings: report.findings.map(JSONFinding.init),
+            findings: report.findings.map { JSONFinding($0) },
+            suppressed: report.suppressed.map { JSONFinding($0.finding, suppressedBy: $0) },
             skipped: report.skipped, notes: report.notes, programs: report.programs)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -26,6 +27,7 @@ public struct JSONReporter {
         var chainwatch: String
         var scan: Scan
         var findings: [JSONFinding]
+        var suppressed: [JSONFinding]
         var skipped: [Probes.Skip]
         var notes: [String]
         var programs: [ProgramSummary]
@@ -64,8 +66,20 @@ public struct JSONReporter {
         var title: String
         var messageId: String
         var evidence: Evidence
+        var suppressed: Bool?
+        var suppression: Suppression?
 
-        init(_ finding: Finding) {
+        struct Suppression: Encodable {
+            var reason: String
+            var expires: String?
+            var definedAt: String
+        }
+
+        init(_ finding: Finding, suppressedBy entry: SuppressedFinding? = nil) {
+            if let entry {
+                suppressed = true
+                suppression = Suppression(reason: entry.reason, expires: entry.expires, definedAt: entry.definedAt)
+            }
             rule = finding.rule
             kind = finding.kind.rawValue
             severity = finding.severity.rawValue

@@ -52,6 +52,18 @@ public struct TextReporter {
             lines.append("")
         }
 
+        if !report.suppressed.isEmpty {
+            lines.append("SUPPRESSED (\(report.suppressed.count)): accepted by a suppression with a reason, not counted as found" + (verbose ? "" : "; --verbose lists them"))
+            if verbose {
+                for entry in report.suppressed {
+                    lines.append("  [\(entry.finding.rule)] \(entry.finding.severity.rawValue): \(entry.finding.title)")
+                    lines += evidenceLines(entry.finding.evidence).map { "      " + $0 }
+                    lines.append("      reason:  \(TerminalText.escape(entry.reason)) (\(TerminalText.escape(entry.definedAt))" + (entry.expires.map { ", until \($0)" } ?? "") + ")")
+                }
+            }
+            lines.append("")
+        }
+
         if !report.skipped.isEmpty {
             var reasons: [String: Int] = [:]
             for skip in report.skipped { reasons[skip.reason, default: 0] += 1 }
@@ -72,6 +84,7 @@ public struct TextReporter {
             : above.isEmpty
             ? "Result: nothing above info found."
             : "Result: \(above.count) finding\(above.count == 1 ? "" : "s") above info; highest \(report.highestSeverity!.rawValue).")
+        if !report.suppressed.isEmpty { lines[lines.count - 1] += " \(report.suppressed.count) suppressed." }
         return lines.joined(separator: "\n") + "\n"
     }
 

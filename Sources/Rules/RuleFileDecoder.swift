@@ -7,6 +7,8 @@ struct RuleFileDecoder {
 
     let file: String
     var problems: [RuleError] = []
+    /// The file's `suppressions:` entries (their rule ids are checked once every file is loaded).
+    var suppressions: [Suppression] = []
 
     init(file: String) { self.file = file }
 
@@ -25,7 +27,11 @@ struct RuleFileDecoder {
             fail(line: 1, key: nil, "expected a mapping with 'chainwatch-rules: 1' and 'rules:'")
             return []
         }
-        checkKeys(top, allowed: ["chainwatch-rules", "rules"], required: ["chainwatch-rules", "rules"], at: root)
+        checkKeys(top, allowed: ["chainwatch-rules", "rules", "suppressions"], required: ["chainwatch-rules"], at: root)
+        if top["rules"] == nil && top["suppressions"] == nil {
+            fail(root, key: nil, "expected 'rules:' (detections) or 'suppressions:' (accepted findings), or both")
+        }
+        if let node = top["suppressions"] { decodeSuppressions(node) }
         if let versionNode = top["chainwatch-rules"] {
             if versionNode.scalar?.string != String(Self.formatVersion) {
                 fail(versionNode, key: "chainwatch-rules",
@@ -70,6 +76,38 @@ struct RuleFileDecoder {
         return Rule(id: id, title: title, kind: kind, severity: severity, messageID: messageID, description: description,
                     references: references, tags: tags, match: match,
                     location: SourceLocation(file: file, line: node.mark?.line ?? 0))
+    }
+
+    static let suppressionKeys = ["rule", "reason", "expires", "paths", "packages", "programs", "executables"]
+
+    private mutating func decodeSuppressions(_ node: Node) {
+        guard case .sequence(let sequence) = node else {
+            fail(node, key: "suppressions", "expected a list of {rule, reason, ...}")
+            return
+        }
+        for item in sequence {
+            guard let map = mapping(item, key: "suppressions") else { continue }
+            let before = problems.count
+            checkKeys(map, allowed: Self.suppressionKeys, required: ["rule", "reason"], at: item)
+            let rule = string(map, "rule")
+            let reason = string(map, "reason")
+            if let reason, reason.trimmingWhitespace().count < 3 {
+                fail(map["reason"]!, key: "reason", "say why this finding is accepted (who decided, a ticket): it is shown with every suppressed finding")
+            }
+            var expires: CalendarDay?
+            if let text = string(map, "expires") {
+                expires = CalendarDay(text)
+                if expires == nil { fail(map["expires"]!, key: "expires", "'\(text)' is not a date; write YYYY-MM-DD (the last day it applies, UTC)") }
+            } else if let node = map["expires"], node.scalar == nil {
+                fail(node, key: "expires", "write the date as YYYY-MM-DD")
+            }
+            func list(_ key: String) -> [String]? { map[key] != nil ? nonEmptyList(map, key) : nil }
+            let paths = list("paths"), packages = list("packages"), programs = list("programs"), executables = list("executables")
+            guard problems.count == before, let rule, let reason else { continue }
+            suppressions.append(Suppression(rule: rule, reason: reason, expires: expires, paths: paths, packages: packages,
+                                            programs: programs, executables: executables,
+                                            location: SourceLocation(file: file, line: item.mark?.line ?? 0)))
+        }
     }
 
     // MARK: Helpers

@@ -5,10 +5,13 @@ public struct RuleSet: Sendable {
     public var rules: [Rule]
     /// The rule files read, in load order.
     public var files: [String]
+    /// Accepted findings and switched-off rules, each with its reason.
+    public var suppressions: [Suppression]
 
-    public init(rules: [Rule], files: [String]) {
+    public init(rules: [Rule], files: [String], suppressions: [Suppression] = []) {
         self.rules = rules
         self.files = files
+        self.suppressions = suppressions
     }
 
     public func rules(of kind: RuleKind) -> [Rule] { rules.filter { $0.kind == kind } }
@@ -19,6 +22,14 @@ public struct RuleSet: Sendable {
 public enum RuleLoader {
     /// Where an installed chainwatch finds rules when no `--rules` is given.
     public static let defaultDirectories = ["/usr/share/chainwatch/rules", "/etc/chainwatch/rules.d"]
+
+    /// The directories loaded when none is given, those that exist: an installed signed bundle
+    /// (STATE/rules, see `chainwatch --install-rules`) in place of the packaged rules, then the admin's rules.d.
+    public static func defaultDirectories(stateDirectory: String) -> [String] {
+        let bundle = stateDirectory + "/rules"
+        let base = (try? FileSystem.status(bundle))?.kind == .directory ? bundle : defaultDirectories[0]
+        return [base, defaultDirectories[1]].filter { (try? FileSystem.status($0)) != nil }
+    }
     /// Bounds so a rules directory cannot make loading or matching unbounded.
     public static let maximumFileSize: Int64 = 4 << 20
     public static let maximumRules = 10_000
@@ -30,6 +41,7 @@ public enum RuleLoader {
             files += ruleFiles(in: path, problems: &problems)
         }
         var rules: [Rule] = []
+        var suppressions: [Suppression] = []
         var ids: [String: SourceLocation] = [:]
         var messageIDs: [String: SourceLocation] = [:]
         for file in files {
@@ -60,6 +72,7 @@ public enum RuleLoader {
                 }
             }
             problems += decoder.problems
+            suppressions += decoder.suppressions
             if rules.count > maximumRules {
                 problems.append(RuleError(file: file, line: nil, key: nil,
                                           message: "more than \(maximumRules) rules loaded; split detections or raise the limit in a new release"))
@@ -70,8 +83,15 @@ public enum RuleLoader {
             problems.append(RuleError(file: paths.joined(separator: ", "), line: nil, key: nil,
                                       message: "no rule files (*.yaml, *.yml) found; pass --rules DIR"))
         }
+        // A suppression of a rule that is not loaded is a typo or a stale entry: either would hide nothing today
+        // and something else tomorrow.
+        for suppression in suppressions where ids[suppression.rule] == nil {
+            let hint = RuleFileDecoder.closest(to: suppression.rule, in: Array(ids.keys)).map { "; did you mean '\($0)'?" } ?? ""
+            problems.append(RuleError(file: suppression.location.file, line: suppression.location.line, key: "rule",
+                                      message: "no loaded rule has the id '\(suppression.rule)'\(hint)"))
+        }
         guard problems.isEmpty else { throw RuleLoadError(problems: problems) }
-        return RuleSet(rules: rules, files: files)
+        return RuleSet(rules: rules, files: files, suppressions: suppressions)
     }
 
     /// Decodes one rule file's text without touching the filesystem: the rules and every problem found.
@@ -99,12 +119,18 @@ public enum RuleLoader {
         }
         var files: [String] = []
         let entries: [String]
-        do { entries = try FileSystem.directoryEntries(path) } catch {
+        // A rules directory given as a symlink (an installed bundle: STATE/rules -> bundles/VERSION.XXXXXX) is
+        // listed at its target; below it no symlink is followed.
+        var listed = path
+        if let target = try? FileSystem.readLink(path) {
+            listed = target.hasPrefix("/") ? target : (path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/") + "/" + target)
+        }
+        do { entries = try FileSystem.directoryEntries(listed) } catch {
             problems.append(RuleError(file: path, line: nil, key: nil, message: "cannot list: \(error.reason)"))
             return []
         }
         for entry in entries where !entry.hasPrefix(".") {
-            let child = path + "/" + entry
+            let child = listed + "/" + entry
             guard let childStatus = try? FileSystem.linkStatus(child) else { continue }
             if childStatus.kind == .directory {
                 files += ruleFiles(in: child, problems: &problems)
@@ -117,7 +143,7 @@ public enum RuleLoader {
 
     /// Whoever can write a rule can silence detection: a scanner running as root refuses rules that another user
     /// owns or that group or others may write.
-    static func trustProblem(_ status: FileStatus) -> String? {
+    public static func trustProblem(_ status: FileStatus) -> String? {
         let me = effectiveUserID()
         guard me == 0 else { return nil }
         if status.owner != 0 {

@@ -55,6 +55,11 @@ struct Chainwatch: AsyncParsableCommand {
         valueName: "PATH"))
     var image: String?
 
+    @Option(name: .customLong("metrics-file"), help: ArgumentHelp(
+        "Write the scan's figures as a node_exporter textfile (Prometheus text format) to FILE, atomically; the daemon rewrites it after every scan.",
+        valueName: "FILE"))
+    var metricsFile: String?
+
     @Option(help: "Report format: text for people, json for programs (schema in the README), cyclonedx for a CycloneDX 1.6 SBOM of the scan.")
     var format: Format = .text
 
@@ -69,6 +74,31 @@ struct Chainwatch: AsyncParsableCommand {
 
     @Flag(name: .customLong("no-library-dirs"), help: "Do not hash libraries at rest in the loader's directories; only loaded or reached ones.")
     var noLibraryDirectories = false
+
+    @Option(name: .customLong("install-rules"), help: ArgumentHelp(
+        "Install a signed rules bundle: verified against the keys in --keys, every rule validated, not older than the installed one, then put in place in one rename under the state directory; a running daemon is told to reload. Anything else leaves the installed rules as they were (exit 2).",
+        valueName: "BUNDLE"))
+    var installRules: String?
+
+    @Option(help: ArgumentHelp("Trusted public keys for --install-rules (*.pub, base64 Ed25519; default \(RuleBundle.defaultKeysDirectory)).", valueName: "DIR"))
+    var keys: String?
+
+    @Option(name: .customLong("sign-rules"), help: ArgumentHelp(
+        "Make a signed rules bundle of the rule files in DIR (with --signing-key, --bundle-version, --output).", valueName: "DIR"))
+    var signRules: String?
+
+    @Option(name: .customLong("signing-key"), help: ArgumentHelp("Private key for --sign-rules (made by --generate-signing-key).", valueName: "FILE"))
+    var signingKey: String?
+
+    @Option(name: .customLong("bundle-version"), help: ArgumentHelp("Version of the bundle --sign-rules makes: numbers and dots, e.g. 2026.12.1.", valueName: "VERSION"))
+    var bundleVersion: String?
+
+    @Option(help: ArgumentHelp("Where --sign-rules writes the bundle.", valueName: "FILE"))
+    var output: String?
+
+    @Option(name: .customLong("generate-signing-key"), help: ArgumentHelp(
+        "Write a new Ed25519 signing key to FILE (mode 0600) and its public key to FILE.pub (for /etc/chainwatch/keys).", valueName: "FILE"))
+    var generateSigningKey: String?
 
     @Option(help: ArgumentHelp("Daemon: settings file (key = value lines: interval, reminder, rules, state-dir, jobs).", valueName: "FILE"))
     var config: String?
@@ -102,6 +132,26 @@ struct Chainwatch: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if let generateSigningKey {
+            do { try RuleBundle.generateKey(at: generateSigningKey) } catch { throw failure("--generate-signing-key \(generateSigningKey): \(error)") }
+            print("signing key: \(generateSigningKey) (keep it private); public key: \(generateSigningKey).pub (install it in \(RuleBundle.defaultKeysDirectory))")
+            return
+        }
+        if let signRules {
+            guard let signingKey, let bundleVersion, let output else {
+                throw failure("--sign-rules needs --signing-key FILE, --bundle-version VERSION and --output FILE")
+            }
+            do {
+                let bundle = try RuleBundle.sign(directory: signRules, keyPath: signingKey, version: bundleVersion)
+                try FileSystem.writeAtomically(bundle, to: output, permissions: 0o644)
+            } catch { throw failure("--sign-rules \(signRules): \(error)") }
+            print("bundle \(bundleVersion) of \(signRules) written to \(output)")
+            return
+        }
+        if let installRules {
+            try install(installRules)
+            return
+        }
         if !checkRules.isEmpty {
             let set = try loadRules(checkRules)
             print("\(set.rules.count) rules in \(set.files.count) files: OK")
@@ -111,7 +161,7 @@ struct Chainwatch: AsyncParsableCommand {
             try await runDaemon()
             return
         }
-        let set = try loadRules(rules.isEmpty ? RuleLoader.defaultDirectories.filter { (try? FileSystem.status($0)) != nil } : rules)
+        let set = try loadRules(rules.isEmpty ? RuleLoader.defaultDirectories(stateDirectory: stateDirectory ?? DaemonConfiguration().stateDirectory) : rules)
         var options = ScanOptions()
         options.root = root
         options.scanProcesses = !noProcesses
@@ -128,6 +178,11 @@ struct Chainwatch: AsyncParsableCommand {
             }
         } else {
             report = Scanner(rules: set, options: options).run()
+        }
+        if let metricsFile {
+            do { try MetricsFile(path: metricsFile).write(report, rules: set, counters: MetricsFile.Counters(scans: 1)) } catch {
+                throw failure("--metrics-file \(metricsFile): \(error)")
+            }
         }
         switch format {
         case .text: print(TextReporter(verbose: verbose).render(report), terminator: "")
@@ -155,14 +210,43 @@ struct Chainwatch: AsyncParsableCommand {
         if let reminder { configuration.reminder = DaemonConfiguration.parseDuration(reminder)! }
         if let stateDirectory { configuration.stateDirectory = stateDirectory }
         if let jobs { configuration.jobs = jobs }
+        if let metricsFile { configuration.metricsFile = metricsFile }
         if !rules.isEmpty { configuration.rules = rules }
         let paths = configuration.rules.isEmpty
-            ? RuleLoader.defaultDirectories.filter { (try? FileSystem.status($0)) != nil } : configuration.rules
+            ? RuleLoader.defaultDirectories(stateDirectory: configuration.stateDirectory) : configuration.rules
         let set = try loadRules(paths)
         do {
             try await DaemonRunner.run(configuration: configuration, rulePaths: paths, rules: set)
         } catch {
             throw failure("daemon stopped: \(error)")
+        }
+    }
+
+    /// --install-rules: the bundle put in place (or nothing changed), then the running daemon, if any, told to reload.
+    private func install(_ bundle: String) throws {
+        let state = stateDirectory ?? DaemonConfiguration().stateDirectory
+        let installed: RuleBundle.Installed
+        do {
+            installed = try RuleBundle.install(bundle, keysDirectory: keys ?? RuleBundle.defaultKeysDirectory, stateDirectory: state,
+                                               alongside: [RuleLoader.defaultDirectories[1]])
+        } catch {
+            throw failure("--install-rules \(bundle): \(error)\nThe installed rules are unchanged.")
+        }
+        print("installed rules bundle \(installed.version) (\(installed.rules) rules in \(installed.files) files) at \(installed.directory)"
+            + (installed.previousVersion.map { ", replacing \($0)" } ?? ""))
+        // The daemon writes its pid in the state directory; only a process that is chainwatch gets the signal.
+        guard let text = try? FileSystem.readText(state + "/chainwatch.pid", limit: 64),
+              let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)),
+              let executable = try? FileSystem.readLink("/proc/\(pid)/exe"),
+              (executable as NSString).lastPathComponent.hasPrefix("chainwatch") else {
+            print("no running chainwatch daemon found (\(state)/chainwatch.pid); the next start loads the new rules")
+            return
+        }
+        do {
+            try ProcessIdentity.send(SIGHUP, to: pid)
+            print("told the daemon (pid \(pid)) to reload")
+        } catch {
+            print("could not signal the daemon (pid \(pid)): \(error); run systemctl reload chainwatch")
         }
     }
 
