@@ -281,7 +281,7 @@ extension LiveSystemTests {
         try configuration.apply(fileText: "interval = 15m # comment\nrules = /a\nrules = /b\njobs = 2\n", file: "c.conf")
         #expect(configuration.interval == .seconds(900))
         #expect(configuration.rules == ["/a", "/b"])
-        #expect(throws: DaemonConfiguration.ParseError(file: "c.conf", line: 2, message: "unknown key 'intervall'; expected one of interval, reminder, rules, state-dir, jobs")) {
+        #expect(throws: DaemonConfiguration.ParseError(file: "c.conf", line: 2, message: "unknown key 'intervall'; expected one of interval, reminder, rules, state-dir, jobs, metrics-file")) {
             try configuration.apply(fileText: "\nintervall = 1h\n", file: "c.conf")
         }
         #expect(DaemonConfiguration.parseDuration("30s") == .seconds(30))
