@@ -77,52 +77,8 @@ mirror=${mirror:-http://deb.debian.org/debian}
 mirror=${mirror%/}
 arch=$(dpkg --print-architecture)
 
-# --- The package. ---------------------------------------------------------------------------------------------------
-if [ $# -eq 1 ]; then
-  deb=$(realpath "$1")
-else
-  deb=$(./packaging/build-deb.sh | tail -1)
-fi
-[ -f "$deb" ] && dpkg-deb -f "$deb" Package >/dev/null 2>&1 || die "no Debian package at $deb"
-[ "$(dpkg-deb -f "$deb" Package)" = chainwatch ] || die "$deb is not the chainwatch package"
-version=$(dpkg-deb -f "$deb" Version)
-log "package $deb ($version, built $(date -u -r "$deb" '+%Y-%m-%d %H:%M UTC'))"
-
-# --- The container root, built once. --------------------------------------------------------------------------------
-# Everything the package Depends on must be in it: the container has no network (--private-network), so dpkg -i
-# cannot fetch anything.
-depends=$(dpkg-deb -f "$deb" Depends | tr ',' '\n' | sed -e 's/|.*//' -e 's/(.*)//' -e 's/:any//' -e 's/[[:space:]]//g')
-root_packages=$(printf '%s\n' systemd systemd-sysv dbus libelf1 libarchive13 openssh-server $depends | sort -u | grep .)
-cache=$repo/packaging/cache
-image=$cache/nspawn-bookworm-$arch-$(printf '%s\n' "$mirror" $root_packages | sha256sum | cut -c1-8)
-mkdir -p "$cache"
-if [ "${CHAINWATCH_REBUILD_ROOT:-}" = 1 ] && [ -d "$image" ]; then
-  log "CHAINWATCH_REBUILD_ROOT=1: removing $image"
-  rm -rf --one-file-system "$image"
-fi
-if [ ! -d "$image" ]; then
-  log "building the container root once into $image: bookworm minbase with $(echo $root_packages)"
-  part=$image.part
-  rm -rf --one-file-system "$part"
-  t0=$(date +%s)
-  if ! debootstrap --variant=minbase --include="$(echo $root_packages | tr ' ' ,)" bookworm "$part" "$mirror" \
-    >"$part.log" 2>&1; then
-    tail -20 "$part.log" >&2; rm -rf --one-file-system "$part" "$part.log"; die "debootstrap"
-  fi
-  rm -f "$part.log"
-  cat > "$part/etc/apt/sources.list" <<EOF
-deb $mirror bookworm main
-deb $mirror bookworm-updates main
-EOF
-  echo chainwatch-nspawn > "$part/etc/hostname"   # debootstrap copies the host's
-  rm -f "$part"/var/cache/apt/archives/*.deb
-  [ -x "$part/lib/systemd/systemd" ] && [ "$(readlink "$part/sbin/init")" = /lib/systemd/systemd ] \
-    || { rm -rf --one-file-system "$part"; die "the new root has no systemd as /sbin/init"; }
-  mv "$part" "$image"
-  log "container root built in $(( $(date +%s) - t0 )) s"
-fi
-
-# --- Boot. ----------------------------------------------------------------------------------------------------------
+# --- Run state, helpers and cleanup. -------------------------------------------------------------------------------
+image=''
 run=$(mktemp -d /var/tmp/chainwatch-nspawn.XXXXXX)
 machine=chainwatch-nspawn-$$
 nspawn_pid='' pid1='' cgroups=() made_dirs=()
@@ -193,7 +149,7 @@ cleanup() {
   done
   [ -z "$left" ] || log "cgroups left:$left"
   for d in "${made_dirs[@]}"; do rmdir "$d" || log "could not remove $d"; done
-  if grep -qF -e " $image" -e " $run" /proc/self/mountinfo; then
+  if grep -qF -e " $run" ${image:+-e " $image"} /proc/self/mountinfo; then
     log "mounts left under $image or $run; not deleting $run"
   else
     rm -rf --one-file-system "$run"
@@ -203,6 +159,57 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+# --- The package. ---------------------------------------------------------------------------------------------------
+if [ $# -eq 1 ]; then
+  deb=$(realpath "$1")
+else
+  deb=$(./packaging/build-deb.sh | tail -1)
+fi
+[ -f "$deb" ] || die "no package at $deb"
+# A copy, checked whole: the tree's package may be rebuilt while this runs.
+log "package $deb ($(date -u -r "$deb" '+built %Y-%m-%d %H:%M:%S UTC'))"
+cp "$deb" "$run/"
+deb=$run/$(basename "$deb")
+dpkg-deb --fsys-tarfile "$deb" >/dev/null 2>&1 || die "$(basename "$deb") is not a complete package (being rebuilt right now?)"
+[ "$(dpkg-deb -f "$deb" Package)" = chainwatch ] || die "$(basename "$deb") is not the chainwatch package"
+version=$(dpkg-deb -f "$deb" Version)
+
+# --- The container root, built once. --------------------------------------------------------------------------------
+# Everything the package Depends on must be in it: the container has no network (--private-network), so dpkg -i
+# cannot fetch anything.
+depends=$(dpkg-deb -f "$deb" Depends | tr ',' '\n' | sed -e 's/|.*//' -e 's/(.*)//' -e 's/:any//' -e 's/[[:space:]]//g')
+root_packages=$(printf '%s\n' systemd systemd-sysv dbus libelf1 libarchive13 openssh-server $depends | sort -u | grep .)
+cache=$repo/packaging/cache
+image=$cache/nspawn-bookworm-$arch-$(printf '%s\n' "$mirror" $root_packages | sha256sum | cut -c1-8)
+mkdir -p "$cache"
+if [ "${CHAINWATCH_REBUILD_ROOT:-}" = 1 ] && [ -d "$image" ]; then
+  log "CHAINWATCH_REBUILD_ROOT=1: removing $image"
+  rm -rf --one-file-system "$image"
+fi
+if [ ! -d "$image" ]; then
+  log "building the container root once into $image: bookworm minbase with $(echo $root_packages)"
+  part=$image.part
+  rm -rf --one-file-system "$part"
+  t0=$(date +%s)
+  if ! debootstrap --variant=minbase --include="$(echo $root_packages | tr ' ' ,)" bookworm "$part" "$mirror" \
+    >"$part.log" 2>&1; then
+    tail -20 "$part.log" >&2; rm -rf --one-file-system "$part" "$part.log"; die "debootstrap"
+  fi
+  rm -f "$part.log"
+  cat > "$part/etc/apt/sources.list" <<EOF
+deb $mirror bookworm main
+deb $mirror bookworm-updates main
+EOF
+  echo chainwatch-nspawn > "$part/etc/hostname"   # debootstrap copies the host's
+  rm -f "$part"/var/cache/apt/archives/*.deb
+  [ -x "$part/lib/systemd/systemd" ] && [ "$(readlink "$part/sbin/init")" = /lib/systemd/systemd ] \
+    || { rm -rf --one-file-system "$part"; die "the new root has no systemd as /sbin/init"; }
+  mv "$part" "$image"
+  log "container root built in $(( $(date +%s) - t0 )) s"
+fi
+
+# --- Boot. ----------------------------------------------------------------------------------------------------------
 
 # nspawn's runtime directory must exist on the host (a tmpfs is mounted on it, privately): made here if missing,
 # removed again afterwards.
@@ -468,12 +475,14 @@ if ! in_ct systemctl start chainwatch.service 2>/dev/null; then
   unit_messages "$c" chainwatch.service | tail -5 | sed 's/^/    /' >&2
   die "chainwatch.service does not start with metrics-file = $metrics in chainwatch.conf (a package built before metrics-file?)"
 fi
-metrics_written() { in_ct test -s "$metrics"; }
-wait_for 60 metrics_written || die "no $metrics 60 s after the start"
+# The daemon may write the file before its first scan (chainwatch_scans_total 0); wait for the one after it.
+metrics_after_scan() { in_ct grep -q '^chainwatch_scans_total [1-9]' "$metrics" 2>/dev/null; }
+if ! wait_for 60 metrics_after_scan; then
+  in_ct cat "$metrics" 2>&1 | grep -v '^#' | head -20 | sed 's/^/    /' >&2
+  die "no chainwatch_scans_total of 1 or more in $metrics 60 s after the start"
+fi
 mode=$(in_ct stat -c '%a %U:%G' "$metrics")
 [ "$mode" = "644 root:root" ] || die "$metrics is $mode, not 644 root:root"
-in_ct grep -q '^chainwatch_scans_total [1-9]' "$metrics" \
-  || { in_ct cat "$metrics" | head -20 | sed 's/^/    /' >&2; die "no chainwatch_scans_total in $metrics"; }
 ok "metrics: $metrics written by the sandboxed daemon, mode 0644, $(in_ct grep '^chainwatch_scans_total' "$metrics")"
 
 # --- Power off. -----------------------------------------------------------------------------------------------------

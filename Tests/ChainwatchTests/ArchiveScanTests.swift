@@ -5,16 +5,6 @@ import Testing
 /// by rpmbuild in every payload compression) and `--image` over OCI layouts, OCI archives and docker-save tars
 /// (umoci and skopeo), all built at test time from benign fixtures.
 @Suite struct ArchiveScanTests {
-    static let fixtures = Support.packageRoot + "/Tests/Fixtures"
-
-    static func build(_ script: String, _ options: [String] = []) throws -> String {
-        let parent = try Support.temporaryDirectory("arch")
-        let out = parent + "/out"
-        let result = try Support.run(fixtures + "/" + script, [out] + options)
-        try #require(result.status == 0, "\(script) failed: \(result.stderr)")
-        return out
-    }
-
     /// Findings as (rule, path) pairs.
     static func hits(_ document: [String: Any]) -> Set<String> {
         Set(Support.findings(document).map { finding in
@@ -23,7 +13,7 @@ import Testing
     }
 
     @Test func buildInputsAndPackagesAreScannedMemberByMember() throws {
-        let out = try Self.build("make-archives.sh")
+        let out = try Support.fixture("make-archives.sh")
         defer { Support.remove(out + "/..") }
         let (result, document) = try Support.scanJSON(["--rules", Support.rulesDirectory, "--path", out])
         #expect(result.status == 1, "\(result.stderr)")
@@ -61,7 +51,7 @@ import Testing
     /// whites it out or hides its directory (clean).
     @Test(arguments: ["--keep", "--whiteout", "--opaque"])
     func images(_ mode: String) throws {
-        let out = try Self.build("make-image.sh", [mode])
+        let out = try Support.fixture("make-image.sh", [mode])
         defer { Support.remove(out + "/..") }
         for (input, format) in [("oci", "oci-layout"), ("image-oci.tar", "oci-archive"), ("image-docker.tar", "docker-archive")] {
             let (result, document) = try Support.scanJSON(["--rules", Support.rulesDirectory, "--image", out + "/" + input])
@@ -87,7 +77,7 @@ import Testing
 
     /// A layer whose blob does not match its digest is refused: an altered image is not scanned as if it were fine.
     @Test func alteredLayerIsRefused() throws {
-        let out = try Self.build("make-image.sh", ["--keep"])
+        let out = try Support.fixture("make-image.sh", ["--keep"])
         defer { Support.remove(out + "/..") }
         let blobs = out + "/oci/blobs/sha256"
         let manifest = try #require(try FileManager.default.contentsOfDirectory(atPath: blobs).first { name in
@@ -111,7 +101,7 @@ extension ArchiveScanTests {
     /// strace of an image scan: every file created, written, renamed or removed is inside the private temporary
     /// directory under $TMPDIR, which is gone afterwards, and nothing is executed.
     @Test func imageScanWritesOnlyItsTemporaryDirectory() throws {
-        let out = try Self.build("make-image.sh", ["--whiteout"])
+        let out = try Support.fixture("make-image.sh", ["--whiteout"])
         defer { Support.remove(out + "/..") }
         let temporary = try Support.temporaryDirectory("imgtmp")
         defer { Support.remove(temporary) }

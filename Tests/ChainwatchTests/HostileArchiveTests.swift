@@ -22,7 +22,7 @@ import Testing
         let parent = try Support.temporaryDirectory("hostile")
         defer { Support.remove(parent) }
         let out = parent + "/cases"
-        let made = try Support.run(ArchiveScanTests.fixtures + "/make-hostile-archives.py", [out])
+        let made = try Support.run(Support.fixtures + "/make-hostile-archives.py", [out])
         try #require(made.status == 0, "\(made.stderr)")
         let watched = ["/etc/passwd", "/etc/shadow", "/etc"]
         let before = watched.map(Self.stamp)

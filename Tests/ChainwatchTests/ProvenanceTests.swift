@@ -7,16 +7,6 @@ import Testing
 /// Package integrity and provenance on roots whose package databases the real dpkg and rpm wrote, and the
 /// CycloneDX SBOM, validated by cyclonedx-python-lib's strict 1.6 validator.
 @Suite struct ProvenanceTests {
-    static let fixtures = Support.packageRoot + "/Tests/Fixtures"
-
-    static func makeFixture(_ script: String, _ options: [String] = []) throws -> String {
-        let parent = try Support.temporaryDirectory("prov")
-        let root = parent + "/root"
-        let result = try Support.run(fixtures + "/" + script, [root] + options)
-        try #require(result.status == 0, "\(script) failed: \(result.stderr)")
-        return root
-    }
-
     /// Findings by rule id, each as the path its evidence names.
     static func paths(_ document: [String: Any], rule: String) -> Set<String> {
         Set(Support.findings(document).filter { $0["rule"] as? String == rule }
@@ -34,7 +24,7 @@ import Testing
         let path = try Support.temporaryDirectory("cdx") + "/\(label).cdx.json"
         defer { Support.remove((path as NSString).deletingLastPathComponent) }
         try document.write(toFile: path, atomically: true, encoding: .utf8)
-        let result = try Support.run(fixtures + "/cyclonedx-validate.sh", [path])
+        let result = try Support.run(Support.fixtures + "/cyclonedx-validate.sh", [path])
         #expect(result.status == 0, "\(label): \(result.stdout)\(result.stderr)")
     }
 
@@ -60,7 +50,7 @@ import Testing
     /// dpkg: a library changed after install is modified; an unowned library sshd loads is found; diverted files,
     /// the /lib alias of a merged /usr and a package whose .deb had no md5sums are not.
     @Test func dpkgRootWrittenByDpkg() throws {
-        let root = try Self.makeFixture("make-dpkg-root.sh")
+        let root = try Support.fixture("make-dpkg-root.sh")
         defer { Support.remove(root + "/..") }
         let lib = "/usr/lib/x86_64-linux-gnu/"
         let (result, document) = try Support.scanJSON(["--rules", Support.rulesDirectory, "--root", root])
@@ -106,7 +96,7 @@ import Testing
     }
 
     @Test func untouchedDpkgRootHasNoIntegrityFinding() throws {
-        let root = try Self.makeFixture("make-dpkg-root.sh", ["--no-tamper"])
+        let root = try Support.fixture("make-dpkg-root.sh", ["--no-tamper"])
         defer { Support.remove(root + "/..") }
         let (_, document) = try Support.scanJSON(["--rules", Support.rulesDirectory, "--root", root])
         #expect(Self.paths(document, rule: Self.modifiedRule).isEmpty)
@@ -116,7 +106,7 @@ import Testing
     /// rpm: SHA-256 digests from FILEDIGESTS, MD5 where the header has no FILEDIGESTALGO; the SBOM of the root
     /// validates, names the rpm purls, sshd's dependencies and CVE-2024-3094 for the backdoored xz-libs.
     @Test func rpmRootInstalledByRpm() throws {
-        let root = try Self.makeFixture("make-rpm-root.sh")
+        let root = try Support.fixture("make-rpm-root.sh")
         defer { Support.remove(root + "/..") }
         let (result, document) = try Support.scanJSON(["--rules", Support.rulesDirectory, "--root", root])
         #expect(result.status == 1, "\(result.stderr)")
@@ -261,7 +251,7 @@ extension LiveSystemTests {
     @Test func rootProcessMappingCodeFromTmp() throws {
         let work = try Support.temporaryDirectory("tmpcode")
         defer { Support.remove(work) }
-        try #require(try Support.run(ProvenanceTests.fixtures + "/make-root.sh", ["--maps-lib", work + "/maps-lib"]).status == 0)
+        try #require(try Support.run(Support.fixtures + "/make-root.sh", ["--maps-lib", work + "/maps-lib"]).status == 0)
         let library = work + "/libdropped.so.1"
         try FileManager.default.copyItem(atPath: ProvenanceTests.zlib, toPath: library)
         let asRoot = try Support.Background(work + "/maps-lib", [library])

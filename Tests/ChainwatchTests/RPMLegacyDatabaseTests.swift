@@ -8,7 +8,7 @@ import Testing
 /// layout), read back equal to the sqlite database they came from, in both byte orders and at every page size;
 /// damaged files are errors naming what is wrong; roots of each generation give the same verdicts.
 @Suite struct RPMLegacyDatabaseTests {
-    static let fixtures = Support.packageRoot + "/Tests/Fixtures"
+    static let fixtures = Support.fixtures
 
     /// An rpmdb.sqlite written by rpm with a backdoored xz-libs (its header large enough for overflow pages), a
     /// package with an epoch and a small one.

@@ -27,6 +27,18 @@ enum Support {
 
     static func remove(_ path: String) { try? FileManager.default.removeItem(atPath: path) }
 
+    static var fixtures: String { packageRoot + "/Tests/Fixtures" }
+
+    /// Runs a fixture script of Tests/Fixtures with a new OUTDIR (in a temporary parent the caller removes with
+    /// `remove(out + "/..")`) and its options; returns OUTDIR.
+    static func fixture(_ script: String, _ options: [String] = []) throws -> String {
+        let parent = try temporaryDirectory("fixture")
+        let out = parent + "/out"
+        let result = try run(fixtures + "/" + script, [out] + options)
+        try #require(result.status == 0, "\(script) \(options) failed: \(result.stderr)")
+        return out
+    }
+
     /// Builds a fixture root with Tests/Fixtures/make-root.sh and returns its path.
     static func makeRoot(_ options: [String] = []) throws -> String {
         let parent = try temporaryDirectory("root")

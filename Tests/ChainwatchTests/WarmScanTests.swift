@@ -124,7 +124,7 @@ extension WarmScanTests {
     /// Package integrity through the cache: a warm scan reads nothing, yet a library changed in place after its
     /// package installed it is modified at the next scan (its facts are read again; the recorded digest is kept).
     @Test func integrityThroughTheCache() throws {
-        let root = try ProvenanceTests.makeFixture("make-dpkg-root.sh", ["--no-tamper"])
+        let root = try Support.fixture("make-dpkg-root.sh", ["--no-tamper"])
         defer { Support.remove(root + "/..") }
         let cache = FactsCache()
         func modified(_ report: ScanReport) -> Set<String> {
