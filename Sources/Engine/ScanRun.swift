@@ -180,7 +180,7 @@ struct ScanRun {
         for process in processes {
             guard let mappings = process.mappings, let executable = process.executable.map(ScanPlan.trimmingDeleted),
                   plan.programs.contains(baseName(executable)),
-                  let identity = try? FileSystem.status(options.procPath + "/\(process.pid)/exe").identity else { continue }
+                  let identity = executableIdentity(process, mappings: mappings) else { continue }
             var seen: Set<FileIdentity> = []
             let objects = mappings.filter(\.isExecutable).compactMap { mapping -> DependencyGraph.MappedObject? in
                 guard seen.insert(mapping.identity).inserted, let elf = index.facts(of: mapping.identity)?.elf else { return nil }
@@ -198,6 +198,17 @@ struct ScanRun {
         return graphs
     }
 
+    /// The running executable's identity as /proc/PID/maps names it. On overlayfs (a container's root) maps shows
+    /// the underlying file's device while stat of /proc/PID/exe shows the overlay's, so the mapping of the
+    /// executable's path is taken first; the stat only when no mapping has that path.
+    func executableIdentity(_ process: Probes.ProcessInfo, mappings: [MemoryMapping]) -> FileIdentity? {
+        if let executable = process.executable.map(ScanPlan.trimmingDeleted),
+           let mapping = mappings.first(where: { $0.path == executable }) {
+            return mapping.identity
+        }
+        return try? FileSystem.status(options.procPath + "/\(process.pid)/exe").identity
+    }
+
     /// Runtime images: for each process a got-integrity rule names, its executable's GOT slots as they are now.
     mutating func readProcessImages(_ processes: [Probes.ProcessInfo]) -> [ProcessImage] {
         var images: [ProcessImage] = []
@@ -206,7 +217,7 @@ struct ScanRun {
                   plan.got.checks(executable) else { continue }
             let subject = "pid \(process.pid) (\(executable))"
             // The running inode, whatever its path says now.
-            guard let identity = try? FileSystem.status(options.procPath + "/\(process.pid)/exe").identity,
+            guard let identity = executableIdentity(process, mappings: mappings),
                   let elf = index.facts(of: identity)?.elf, elf.symbolsRead else {
                 report.skipped.append(Skip(subject: subject, reason: "executable not readable as ELF; GOT not checked"))
                 continue
