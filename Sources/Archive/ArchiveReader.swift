@@ -113,19 +113,37 @@ public final class ArchiveReader {
 
     /// Writes the current member (a regular file, directory, symlink or hard link) at `path` through `disk`, a hard
     /// link pointing at `linkPath`. Its owner and setuid/setgid/sticky bits are not restored; see `DiskWriter`.
-    public func extractCurrent(to disk: DiskWriter, path: String, linkPath: String? = nil) throws(ArchiveError) {
+    /// - Parameter keep: for a regular file, decides from its first bytes (at most one block; empty for an empty
+    ///   file) whether it is written at all; a file not kept is skipped, nothing of it written.
+    /// - Returns: whether the member was written.
+    @discardableResult
+    public func extractCurrent(to disk: DiskWriter, path: String, linkPath: String? = nil,
+                               keep: (([UInt8]) -> Bool)? = nil) throws(ArchiveError) -> Bool {
         guard let current, let entry = archive_entry_clone(current) else {
             throw ArchiveError(message: "\(label): no member to extract")
         }
         defer { archive_entry_free(entry) }
         archive_entry_set_pathname(entry, path)
         if let linkPath { archive_entry_set_hardlink(entry, linkPath) }
+        let hasData = archive_entry_size(entry) > 0 && linkPath == nil
+        var block: UnsafeRawPointer?
+        var size = 0
+        var offset: Int64 = 0
+        var pending = false
+        if let keep, linkPath == nil, UInt32(archive_entry_filetype(entry)) & cw_ae_ifmt == cw_ae_ifreg {
+            var head: [UInt8] = []
+            if hasData {
+                let read = archive_read_data_block(archive, &block, &size, &offset)
+                if read != cw_archive_ok && read != cw_archive_warn && read != cw_archive_eof { throw failure() }
+                if read != cw_archive_eof, let block { head = Array(UnsafeRawBufferPointer(start: block, count: size)) }
+                pending = read != cw_archive_eof
+            }
+            guard keep(head) else { return false }
+        }
         let status = archive_write_header(disk.archive, entry)
         if status != cw_archive_ok && status != cw_archive_warn { throw disk.failure(path) }
-        if archive_entry_size(entry) > 0 && linkPath == nil {
-            var block: UnsafeRawPointer?
-            var size = 0
-            var offset: Int64 = 0
+        if pending, archive_write_data_block(disk.archive, block, size, offset) < 0 { throw disk.failure(path) }
+        if hasData {
             while true {
                 let read = archive_read_data_block(archive, &block, &size, &offset)
                 if read == cw_archive_eof { break }
@@ -134,6 +152,7 @@ public final class ArchiveReader {
             }
         }
         if archive_write_finish_entry(disk.archive) != cw_archive_ok { throw disk.failure(path) }
+        return true
     }
 
     /// The rest of the source's bytes, so whatever observes them saw all of them however far the walk got (the

@@ -38,6 +38,8 @@ struct ImageUnpacker {
     private(set) var skipped: [Skip] = []
     private var members = 0
     private var written: Int64 = 0
+    /// Regular files left unwritten: not ELF and in no place a root scan reads.
+    private(set) var unwritten = 0
 
     /// Unpacks `image` under `work` (a private directory the caller removes); returns the root to scan.
     mutating func unpack(_ image: String, work: String) throws -> (root: String, reference: ImageReference) {
@@ -230,7 +232,15 @@ struct ImageUnpacker {
             }
             let path = root + "/" + components.joined(separator: "/")
             do {
-                try reader.extractCurrent(to: disk, path: path, linkPath: linkPath)
+                // Only what a root scan can read is written: a file that is neither ELF nor in a place the scan
+                // looks (package databases, /etc, *.so* names, bin and sbin directories) stays unpacked, which
+                // spares the disk most of an image's bytes (documentation, data, interpreters' libraries).
+                let readable = Self.scanMayRead(components)
+                guard try reader.extractCurrent(to: disk, path: path, linkPath: linkPath,
+                                                keep: readable ? nil : { head in head.starts(with: [0x7f, 0x45, 0x4c, 0x46]) }) else {
+                    unwritten += 1
+                    continue
+                }
                 for end in 1...components.count { ours.insert(components[0..<end].joined(separator: "/")) }
             } catch {
                 // A member the secure writer refuses (through a symlink, a link out of the root) is left out.
@@ -244,6 +254,17 @@ struct ImageUnpacker {
                 throw Failure(description: "\(label): the blob's SHA-256 is \(actual), not its digest; the image is damaged or altered")
             }
         }
+    }
+
+    /// Places a root scan reads files from whatever they contain: the package databases, /etc, os-release, files
+    /// named like shared objects (libc.so is a linker script, ld.so.cache lists names) and programs' directories.
+    static func scanMayRead(_ components: [String]) -> Bool {
+        guard let name = components.last else { return true }
+        if name.contains(".so") { return true }
+        let path = components.joined(separator: "/")
+        if ["etc/", "var/lib/dpkg/", "var/lib/rpm/", "usr/lib/sysimage/", "lib/apk/", "usr/lib/apk/", "var/lib/pacman/"]
+            .contains(where: path.hasPrefix) || path == "usr/lib/os-release" { return true }
+        return components.dropLast().contains { ["bin", "sbin", "libexec"].contains($0) }
     }
 
     /// `.wh..wh..opq`: everything lower layers put in the directory goes; what this layer wrote there stays.
@@ -277,6 +298,9 @@ extension Scanner {
         report.root = image
         report.image = reference
         report.notes = unpacker.notes + report.notes.map { $0.replacingOccurrences(of: root, with: image) }
+        if unpacker.unwritten > 0 {
+            report.notes.append("\(unpacker.unwritten) files of the image are neither ELF nor in a place a root scan reads (package databases, /etc, *.so*, bin/sbin); they were not unpacked")
+        }
         report.skipped = unpacker.skipped + report.skipped
         return report
     }

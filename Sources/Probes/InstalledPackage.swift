@@ -66,6 +66,9 @@ public struct PackageInventory: Sendable {
     /// dpkg-divert's diversions, and every package listing a diverted path (the first lister is not its owner).
     public private(set) var diversions: [Diversion] = []
     private var divertedListers: [Int: [Int32]] = [:]
+    /// Indices into `diversions` by each end's path (and its merged-/usr twin): a lookup per file, not a loop.
+    private var divertedFrom: [String: Int] = [:]
+    private var divertedTo: [String: Int] = [:]
 
     struct Program: Sendable {
         var path: String
@@ -122,12 +125,14 @@ public struct PackageInventory: Sendable {
     public func ownership(of path: String) -> Ownership {
         let twins = MergedUsr.twins(of: path)
         if !diversions.isEmpty {
-            for diversion in diversions {
-                if twins.contains(diversion.to) {
+            for twin in twins {
+                if let index = divertedTo[twin] {
+                    let diversion = diversions[index]
                     let lister = listers(of: diversion.from).first { packages[Int($0)].name != diversion.package }
                     return lister.map { .package(Int($0), listed: diversion.from) } ?? .unowned
                 }
-                if twins.contains(diversion.from) {
+                if let index = divertedFrom[twin] {
+                    let diversion = diversions[index]
                     guard let by = diversion.package else { return .locallyDiverted(to: diversion.to) }
                     let lister = listers(of: diversion.from).first { packages[Int($0)].name == by }
                     return lister.map { .package(Int($0), listed: diversion.from) } ?? .unowned
@@ -204,8 +209,12 @@ public struct PackageInventory: Sendable {
     /// Diversions must be known before the file lists are added: the packages listing a diverted path are kept.
     mutating func setDiversions(_ list: [Diversion]) {
         diversions = list
-        for diversion in list {
-            for twin in MergedUsr.twins(of: diversion.from) { divertedListers[ByteHash.of(twin)] = [] }
+        for (index, diversion) in list.enumerated() {
+            for twin in MergedUsr.twins(of: diversion.from) {
+                divertedListers[ByteHash.of(twin)] = []
+                if divertedFrom[twin] == nil { divertedFrom[twin] = index }
+            }
+            for twin in MergedUsr.twins(of: diversion.to) where divertedTo[twin] == nil { divertedTo[twin] = index }
         }
     }
 

@@ -13,8 +13,8 @@ import Testing
             .compactMap { ($0["evidence"] as? [String: Any])?["path"] as? String })
     }
 
-    static func sbom(_ arguments: [String]) throws -> (Support.Result, [String: Any]) {
-        let result = try Support.chainwatch(["--scan-now", "--format", "cyclonedx", "--rules", Support.rulesDirectory] + arguments)
+    static func sbom(_ arguments: [String], rules: String = Support.rulesDirectory) throws -> (Support.Result, [String: Any]) {
+        let result = try Support.chainwatch(["--scan-now", "--format", "cyclonedx", "--rules", rules] + arguments)
         let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
         return (result, try #require(object, "not JSON: \(result.stdout.prefix(300)) / \(result.stderr)"))
     }
@@ -234,7 +234,7 @@ extension LiveSystemTests {
 /// the host validates, and a root process mapping code from /tmp is found where a user's process is not.
 @Suite(.serialized) struct HostProvenanceTests {
     @Test func hostFilesMatchTheirPackagesAndTheSBOMValidates() throws {
-        let (result, bom) = try ProvenanceTests.sbom([])
+        let (result, bom) = try ProvenanceTests.sbom([], rules: Support.hostRulesDirectory)
         #expect(result.status == 0, "\(result.stderr)")
         try ProvenanceTests.validate(result.stdout, label: "host")
         let verdicts = ProvenanceTests.integrity(bom)

@@ -132,7 +132,7 @@ extension LiveSystemTests {
 
     /// No false alarm on a clean Debian 12: nothing above info, exit 0.
     @Test func thisHostIsClean() throws {
-        let result = try Support.chainwatch(["--scan-now", "--rules", Support.rulesDirectory])
+        let result = try Support.chainwatch(["--scan-now", "--rules", Support.hostRulesDirectory])
         #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
         #expect(result.stdout.contains("Result: nothing above info found."))
     }

@@ -11,6 +11,25 @@ enum Support {
 
     static var rulesDirectory: String { packageRoot + "/rules" }
 
+    /// The shipped rules for scans of this host, plus one suppression for this checkout: the test runner and the
+    /// chainwatch under test run from it, and CI may clone it into /tmp or a home directory, where a root process
+    /// running code is exactly what provenance-root-process-code-from-writable-place reports. Every other rule, and
+    /// that rule for every other path, applies unchanged.
+    static let hostRulesDirectory: String = {
+        let directory = packageRoot + "/.build/test-host-rules"
+        try? FileManager.default.removeItem(atPath: directory)
+        try! FileManager.default.copyItem(atPath: rulesDirectory, toPath: directory)
+        try! """
+            chainwatch-rules: 1
+            suppressions:
+              - rule: provenance-root-process-code-from-writable-place
+                reason: "the test suite's own processes run from its checkout, \(packageRoot)"
+                paths: ["\(packageRoot)/*"]
+
+            """.write(toFile: directory + "/test-checkout.yaml", atomically: true, encoding: .utf8)
+        return directory
+    }()
+
     /// The chainwatch executable `swift build` put beside the test bundle.
     static var binary: String {
         let candidates = [".build/debug/chainwatch", ".build/release/chainwatch"].map { packageRoot + "/" + $0 }
