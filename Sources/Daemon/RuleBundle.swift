@@ -80,7 +80,7 @@ public enum RuleBundle {
         }
         try collect("")
         let manifest = Manifest(chainwatchBundle: 1, version: version, files: Dictionary(uniqueKeysWithValues: files.map {
-            ($0.name, SHA256.hash(data: $0.bytes).map { String(format: "%02x", $0) }.joined())
+            ($0.name, SHA256.hash(data: $0.bytes).hex)
         }))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -115,7 +115,7 @@ public enum RuleBundle {
             throw Failure("\(path): the files differ from the signed manifest (not in it: \(extra); missing: \(missing))")
         }
         for (name, bytes) in files {
-            let digest = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+            let digest = SHA256.hash(data: bytes).hex
             guard digest == manifest.files[name] else { throw Failure("\(path): \(name) is not the file the manifest signs (SHA-256 \(digest))") }
         }
 

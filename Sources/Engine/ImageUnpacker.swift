@@ -126,7 +126,7 @@ struct ImageUnpacker {
             let name = (first["RepoTags"] as? [String])?.first
             var digest: String?
             if let config = first["Config"] as? String, let bytes = try? layout.readBytes("/" + config, limit: 16 << 20) {
-                digest = "sha256:" + SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+                digest = "sha256:" + SHA256.hash(data: bytes).hex
             }
             let list = try layers.map { path -> Layer in
                 guard !PathScan.escapes(path), !path.isEmpty else { throw Failure(description: "layer path '\(path)' leads out of the image") }
@@ -249,7 +249,7 @@ struct ImageUnpacker {
         }
         try reader.finish()
         if let digest = layer.digest, digest.hasPrefix("sha256:") {
-            let actual = "sha256:" + hasher.finalize().map { String(format: "%02x", $0) }.joined()
+            let actual = "sha256:" + hasher.finalize().hex
             guard actual == digest else {
                 throw Failure(description: "\(label): the blob's SHA-256 is \(actual), not its digest; the image is damaged or altered")
             }

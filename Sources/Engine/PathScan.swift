@@ -79,7 +79,7 @@ struct PathScan {
             skipped.append(Skip(subject: path, reason: FileIndex.describe(error)))
             return
         }
-        guard let head = try? file.read(at: 0, count: 512), ArchiveKind.of(head: head) != nil else {
+        guard let head = try? file.read(at: 0, count: 512), ArchiveDetection.isArchive(head: head) else {
             index.addPath(path, status: status)
             return
         }
@@ -159,7 +159,7 @@ struct PathScan {
                 skipped.append(Skip(subject: display, reason: "\(size) bytes is over the \(inspector.maximumSize)-byte read limit; not read"))
                 continue
             }
-            let nested = ArchiveKind.of(name: name) != nil
+            let nested = ArchiveDetection.isArchive(name: name)
             if nested && depth >= limits.depth {
                 notes.append("\(display): an archive nested deeper than \(limits.depth) levels; read as a plain file, its members are not")
             }
@@ -228,34 +228,30 @@ struct PathScan {
 }
 
 /// Which files are archives: by their first bytes for files given, by name for members (a member is streamed,
-/// and its first bytes are only seen once the decision is made).
-enum ArchiveKind: String {
-    case tar, gzip, xz, bzip2, zstd, ar, rpm, zip
-
-    static func of(head: [UInt8]) -> ArchiveKind? {
-        func starts(_ magic: [UInt8], at offset: Int = 0) -> Bool {
-            head.count >= offset + magic.count && Array(head[offset..<offset + magic.count]) == magic
-        }
-        if starts([0x1f, 0x8b]) { return .gzip }
-        if starts([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]) { return .xz }
-        if starts([0x42, 0x5a, 0x68]) { return .bzip2 }
-        if starts([0x28, 0xb5, 0x2f, 0xfd]) { return .zstd }
-        if starts(Array("!<arch>\n".utf8)) { return .ar }
-        if starts([0xed, 0xab, 0xee, 0xdb]) { return .rpm }
-        if starts([0x50, 0x4b, 0x03, 0x04]) { return .zip }
-        if starts(Array("ustar".utf8), at: 257) { return .tar }
-        return nil
-    }
-
-    private static let suffixes: [(String, ArchiveKind)] = [
-        (".tar", .tar), (".tgz", .gzip), (".tar.gz", .gzip), (".txz", .xz), (".tar.xz", .xz), (".tbz2", .bzip2),
-        (".tar.bz2", .bzip2), (".tzst", .zstd), (".tar.zst", .zstd), (".deb", .ar), (".udeb", .ar), (".ddeb", .ar),
-        (".rpm", .rpm), (".zip", .zip), (".jar", .zip), (".whl", .zip), (".apk", .gzip), (".gz", .gzip), (".xz", .xz),
-        (".bz2", .bzip2), (".zst", .zstd), (".crate", .gzip), (".gem", .tar),
+/// and its first bytes are only seen once the decision is made). libarchive itself then finds the format.
+enum ArchiveDetection {
+    private static let magics: [(offset: Int, bytes: [UInt8])] = [
+        (0, [0x1f, 0x8b]),                          // gzip
+        (0, [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]),  // xz
+        (0, [0x42, 0x5a, 0x68]),                    // bzip2
+        (0, [0x28, 0xb5, 0x2f, 0xfd]),              // zstd
+        (0, Array("!<arch>\n".utf8)),               // ar (.deb)
+        (0, [0xed, 0xab, 0xee, 0xdb]),              // rpm lead
+        (0, [0x50, 0x4b, 0x03, 0x04]),              // zip
+        (257, Array("ustar".utf8)),                 // tar
     ]
 
-    static func of(name: String) -> ArchiveKind? {
+    static func isArchive(head: [UInt8]) -> Bool {
+        magics.contains { head.count >= $0.offset + $0.bytes.count && Array(head[$0.offset..<$0.offset + $0.bytes.count]) == $0.bytes }
+    }
+
+    private static let suffixes = [
+        ".tar", ".tgz", ".tar.gz", ".txz", ".tar.xz", ".tbz2", ".tar.bz2", ".tzst", ".tar.zst", ".deb", ".udeb", ".ddeb",
+        ".rpm", ".zip", ".jar", ".whl", ".apk", ".gz", ".xz", ".bz2", ".zst", ".crate", ".gem",
+    ]
+
+    static func isArchive(name: String) -> Bool {
         let lower = name.lowercased()
-        return suffixes.first { lower.hasSuffix($0.0) }?.1
+        return suffixes.contains { lower.hasSuffix($0) }
     }
 }

@@ -37,3 +37,16 @@ public enum ByteHash {
         of(ArraySlice(string.utf8))
     }
 }
+
+extension Sequence where Element == UInt8 {
+    /// Lowercase hexadecimal, two digits a byte: how digests are shown and compared everywhere.
+    public var hex: String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        for byte in self {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0xf)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

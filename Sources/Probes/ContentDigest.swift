@@ -1,4 +1,5 @@
 import Crypto
+import HostIO
 
 /// The per-file digests package managers record: dpkg MD5 (md5sums), apk SHA-1 (`Z:Q1`), rpm whatever its
 /// FILEDIGESTALGO says (SHA-256 on current distributions, MD5 when the tag is absent).

@@ -114,15 +114,3 @@ extension FileInspector {
         return facts
     }
 }
-
-extension Sequence where Element == UInt8 {
-    var hex: String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        for byte in self {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0xf)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-}

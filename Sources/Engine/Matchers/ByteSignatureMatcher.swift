@@ -40,7 +40,7 @@ struct ByteSignatureMatcher: RuleKindMatcher {
         }
         search = MultiPatternSearch(distinct.map(MultiPatternSearch.Pattern.init))
         let canonical = distinct.map { $0.map { $0.map { String($0, radix: 16) } ?? "??" }.joined(separator: " ") }
-        digest = SHA256.hash(data: Array(canonical.joined(separator: "\n").utf8)).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+        digest = SHA256.hash(data: Array(canonical.joined(separator: "\n").utf8)).hex
     }
 
     func findings(_ facts: ScanFacts, earlier: [Finding]) -> [Finding] {
