@@ -8,8 +8,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        // 4.x: its Foundation use is FoundationEssentials, so the binary carries no ICU (issue 15: size, start-up).
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
     ],
@@ -19,6 +19,7 @@ let package = Package(
         .systemLibrary(name: "CLZMA", pkgConfig: "liblzma", providers: [.apt(["liblzma-dev"])]),
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         .systemLibrary(name: "CLibArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
+        .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
 
         // Thin Swift wrappers: the only modules that touch C or Unsafe* types.
         .target(name: "HostIO"),
@@ -26,13 +27,14 @@ let package = Package(
         .target(name: "ELFReader", dependencies: ["CLibElf", "XZ"]),
         .target(name: "Journal", dependencies: ["CSystemd", "HostIO"]),
         .target(name: "Archive", dependencies: ["CLibArchive"]),
+        .target(name: "YAML", dependencies: ["CYAML"]),
 
         // The domain: facts about the host, rules as data, matching, reporting.
         .target(name: "Probes", dependencies: [
             "HostIO", "ELFReader",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        .target(name: "Rules", dependencies: ["Yams", "HostIO", "Probes"]),
+        .target(name: "Rules", dependencies: ["YAML", "HostIO", "Probes"]),
         .target(name: "Engine", dependencies: [
             "Probes", "Rules", "ELFReader", "HostIO", "Archive",
             .product(name: "Crypto", package: "swift-crypto"),
@@ -55,7 +57,7 @@ let package = Package(
         .executableTarget(name: "chainwatch-fuzz", dependencies: ["ELFReader", "HostIO", "XZ", "Probes", "Rules"]),
 
         .testTarget(name: "ChainwatchTests", dependencies: [
-            "HostIO", "XZ", "ELFReader", "Probes", "Rules", "Engine", "Reporting", "Daemon", "Journal", "Archive",
+            "HostIO", "XZ", "ELFReader", "Probes", "Rules", "Engine", "Reporting", "Daemon", "Journal", "Archive", "YAML",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
     ]

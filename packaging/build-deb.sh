@@ -21,7 +21,7 @@ log() { echo "build-deb: $*" >&2; }
 die() { echo "build-deb: error: $*" >&2; exit 1; }
 
 # --- Build tools: install only the missing ones (as scripts/setup.sh does). ---------------------------------------
-packages=(pkg-config libelf-dev libsystemd-dev liblzma-dev libarchive-dev dpkg-dev binutils gzip lintian)
+packages=(pkg-config libelf-dev libsystemd-dev liblzma-dev libarchive-dev libyaml-dev dpkg-dev binutils gzip lintian)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")

@@ -6,7 +6,7 @@ set -euo pipefail
 # procps/util-linux for unshare and setpriv, rpm (with rpmbuild) to write real rpm databases for fixtures,
 # python3-venv for the venv of Tests/Fixtures/cyclonedx-validate.sh (CycloneDX validator from PyPI).
 packages=(
-  pkg-config libelf-dev libsystemd-dev liblzma-dev libarchive-dev
+  pkg-config libelf-dev libsystemd-dev liblzma-dev libarchive-dev libyaml-dev
   gcc binutils xz-utils
   openssh-server systemd systemd-journal-remote util-linux procps python3 strace rpm
   python3-venv # cyclonedx-validate.sh

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import HostIO
 import Journal
 
 /// Delivers journal entries without losing any: when journald is not listening (or a send fails) the entry is
@@ -56,6 +57,6 @@ public struct AlertSink: Sendable {
     }
 
     static func stderr(_ line: String) {
-        FileHandle.standardError.write(Data((line + "\n").utf8))
+        StandardError.writeLine(line)
     }
 }

@@ -30,14 +30,14 @@ public struct DaemonConfiguration: Sendable, Equatable {
         var rules: [String] = []
         for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = rawLine.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
-            let trimmed = line.trimmingSpaces()
+            let trimmed = line.trimmingWhitespace()
             if trimmed.isEmpty { continue }
             let number = index + 1
             guard let equals = trimmed.firstIndex(of: "=") else {
                 throw ParseError(file: file, line: number, message: "expected 'key = value', got '\(trimmed)'")
             }
-            let key = String(trimmed[..<equals]).trimmingSpaces()
-            let value = String(trimmed[trimmed.index(after: equals)...]).trimmingSpaces()
+            let key = String(trimmed[..<equals]).trimmingWhitespace()
+            let value = String(trimmed[trimmed.index(after: equals)...]).trimmingWhitespace()
             switch key {
             case "interval", "reminder":
                 guard let duration = Self.parseDuration(value) else {
@@ -73,14 +73,5 @@ public struct DaemonConfiguration: Sendable, Equatable {
         }
         guard let value = Int64(text), value > 0 else { return nil }
         return .seconds(value)
-    }
-}
-
-extension String {
-    func trimmingSpaces() -> String {
-        var slice = self[...]
-        while slice.first == " " || slice.first == "\t" || slice.first == "\r" { slice = slice.dropFirst() }
-        while slice.last == " " || slice.last == "\t" || slice.last == "\r" { slice = slice.dropLast() }
-        return String(slice)
     }
 }

@@ -1,5 +1,5 @@
 import Engine
-import Foundation
+import FoundationEssentials
 import HostIO
 import Rules
 
@@ -73,8 +73,7 @@ public struct MetricsFile: Sendable {
     }
 
     static func escape(_ value: String) -> String {
-        value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-            .replacingOccurrences(of: "\n", with: "\\n")
+        value.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"").replacing("\n", with: "\\n")
     }
 
     static func format(_ value: Double) -> String {

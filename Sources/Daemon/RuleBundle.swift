@@ -1,6 +1,6 @@
 import Archive
 import Crypto
-import Foundation
+import FoundationEssentials
 import HostIO
 import Rules
 
@@ -50,7 +50,7 @@ public enum RuleBundle {
     }
 
     static func decodeKey(_ text: String, file: String) throws -> Data {
-        guard let data = Data(base64Encoded: text.trimmingCharacters(in: .whitespacesAndNewlines)), data.count == 32 else {
+        guard let data = Data(base64Encoded: text.trimmingWhitespace()), data.count == 32 else {
             throw Failure("\(file): not a base64 Ed25519 key (32 bytes)")
         }
         return data
@@ -99,7 +99,7 @@ public enum RuleBundle {
         let members = try read(path)
         guard let manifestBytes = members[manifestName] else { throw Failure("\(path): no \(manifestName) in the bundle") }
         guard let signatureText = members[signatureName].map({ String(decoding: $0, as: UTF8.self) }),
-              let signature = Data(base64Encoded: signatureText.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+              let signature = Data(base64Encoded: signatureText.trimmingWhitespace()) else {
             throw Failure("\(path): no readable \(signatureName) in the bundle")
         }
         let signer = try trustedKey(signing: manifestBytes, signature: signature, keysDirectory: keysDirectory, bundle: path)

@@ -1,5 +1,6 @@
+import Dispatch
 import Engine
-import Foundation
+import FoundationEssentials
 import HostIO
 import Journal
 import Rules
@@ -127,7 +128,8 @@ public struct ScanService: Service {
         options.shouldStop = { signals.stop.load(ordering: .relaxed) }
         let scanner = Scanner(plan: plan, options: options)
         return await withCheckedContinuation { continuation in
-            Thread.detachNewThread { continuation.resume(returning: scanner.run()) }
+            // A dispatch queue's thread, not one of the async pool's: the scan blocks on reads for its whole run.
+            DispatchQueue(label: "chainwatch.scan").async { continuation.resume(returning: scanner.run()) }
             started()
         }
     }

@@ -1,6 +1,6 @@
 import Archive
 import Crypto
-import Foundation
+import FoundationEssentials
 import HostIO
 import Probes
 
@@ -71,10 +71,39 @@ struct ImageUnpacker {
         var digest: String?
     }
 
-    private static func json(_ root: ConfinedRoot, _ path: String) throws -> Any {
+    /// The parts of OCI index, manifest and descriptor documents the unpacker reads (image-spec's index.json and
+    /// manifest); unknown fields are ignored, a field of the wrong type makes the document invalid.
+    private struct OCIDocument: Decodable {
+        var manifests: [Descriptor]?
+        var layers: [Descriptor]?
+
+        struct Descriptor: Decodable {
+            var digest: String?
+            var platform: Platform?
+            var annotations: [String: String]?
+        }
+
+        struct Platform: Decodable {
+            var os: String?
+            var architecture: String?
+        }
+    }
+
+    /// One image of docker save's manifest.json.
+    private struct DockerSaveEntry: Decodable {
+        var layers: [String]?
+        var repoTags: [String]?
+        var config: String?
+
+        enum CodingKeys: String, CodingKey {
+            case layers = "Layers", repoTags = "RepoTags", config = "Config"
+        }
+    }
+
+    private static func json<Document: Decodable>(_ root: ConfinedRoot, _ path: String, as _: Document.Type) throws -> Document {
         let bytes = try root.readBytes(path, limit: 16 << 20)
-        do { return try JSONSerialization.jsonObject(with: Data(bytes)) } catch {
-            throw Failure(description: "\(path) in the image is not valid JSON: \(error.localizedDescription)")
+        do { return try JSONDecoder().decode(Document.self, from: Data(bytes)) } catch {
+            throw Failure(description: "\(path) in the image is not a valid image document: \(error)")
         }
     }
 
@@ -90,28 +119,26 @@ struct ImageUnpacker {
 
     private func manifest(_ layout: ConfinedRoot, archived: Bool) throws -> (layers: [Layer], name: String?, digest: String?, format: String?) {
         if (try? layout.status("/index.json")) != nil {
-            guard let index = try Self.json(layout, "/index.json") as? [String: Any],
-                  var descriptors = index["manifests"] as? [[String: Any]], !descriptors.isEmpty else {
+            guard var descriptors = try Self.json(layout, "/index.json", as: OCIDocument.self).manifests, !descriptors.isEmpty else {
                 throw Failure(description: "index.json lists no manifest")
             }
             var name: String?
             // An index may point at another index (multi-platform): follow it to the linux/amd64 manifest.
             for _ in 0..<4 {
                 let chosen = descriptors.first {
-                    let platform = $0["platform"] as? [String: Any]
-                    return platform == nil || (platform?["os"] as? String == "linux" && platform?["architecture"] as? String == "amd64")
+                    guard let platform = $0.platform else { return true }
+                    return platform.os == "linux" && platform.architecture == "amd64"
                 } ?? descriptors[0]
-                name = name ?? (chosen["annotations"] as? [String: String])?["org.opencontainers.image.ref.name"]
-                guard let digest = chosen["digest"] as? String else { throw Failure(description: "a manifest descriptor has no digest") }
-                let document = try Self.json(layout, try Self.blobPath(digest))
-                guard let manifest = document as? [String: Any] else { throw Failure(description: "manifest \(digest) is not an object") }
-                if let nested = manifest["manifests"] as? [[String: Any]], !nested.isEmpty {
+                name = name ?? chosen.annotations?["org.opencontainers.image.ref.name"]
+                guard let digest = chosen.digest else { throw Failure(description: "a manifest descriptor has no digest") }
+                let manifest = try Self.json(layout, try Self.blobPath(digest), as: OCIDocument.self)
+                if let nested = manifest.manifests, !nested.isEmpty {
                     descriptors = nested
                     continue
                 }
-                guard let layers = manifest["layers"] as? [[String: Any]] else { throw Failure(description: "manifest \(digest) lists no layers") }
+                guard let layers = manifest.layers else { throw Failure(description: "manifest \(digest) lists no layers") }
                 let list = try layers.map { layer -> Layer in
-                    guard let digest = layer["digest"] as? String else { throw Failure(description: "a layer of \(digest) has no digest") }
+                    guard let digest = layer.digest else { throw Failure(description: "a layer of \(digest) has no digest") }
                     return Layer(path: try Self.blobPath(digest), digest: digest)
                 }
                 return (list, name, digest, archived ? "oci-archive" : "oci-layout")
@@ -119,13 +146,13 @@ struct ImageUnpacker {
             throw Failure(description: "image indexes nested more than 4 deep")
         }
         if (try? layout.status("/manifest.json")) != nil {
-            guard let entries = try Self.json(layout, "/manifest.json") as? [[String: Any]], let first = entries.first,
-                  let layers = first["Layers"] as? [String] else {
+            guard let first = try Self.json(layout, "/manifest.json", as: [DockerSaveEntry].self).first,
+                  let layers = first.layers else {
                 throw Failure(description: "manifest.json (docker save) lists no image with Layers")
             }
-            let name = (first["RepoTags"] as? [String])?.first
+            let name = first.repoTags?.first
             var digest: String?
-            if let config = first["Config"] as? String, let bytes = try? layout.readBytes("/" + config, limit: 16 << 20) {
+            if let config = first.config, let bytes = try? layout.readBytes("/" + config, limit: 16 << 20) {
                 digest = "sha256:" + SHA256.hash(data: bytes).hex
             }
             let list = try layers.map { path -> Layer in
@@ -297,7 +324,7 @@ extension Scanner {
         var report = Scanner(plan: plan, options: options).run()
         report.root = image
         report.image = reference
-        report.notes = unpacker.notes + report.notes.map { $0.replacingOccurrences(of: root, with: image) }
+        report.notes = unpacker.notes + report.notes.map { $0.replacing(root, with: image) }
         if unpacker.unwritten > 0 {
             report.notes.append("\(unpacker.unwritten) files of the image are neither ELF nor in a place a root scan reads (package databases, /etc, *.so*, bin/sbin); they were not unpacked")
         }

@@ -1,5 +1,5 @@
 import ELFReader
-import Foundation
+import FoundationEssentials
 import HostIO
 import Probes
 

@@ -1,5 +1,4 @@
 import ELFReader
-import Foundation
 import HostIO
 
 /// Finds the file the dynamic loader would map for a DT_NEEDED name, the way glibc's ld.so searches,
@@ -142,10 +141,7 @@ public struct LibraryResolver: Sendable {
 
 extension String {
     func replacingToken(_ token: String, with value: String) -> String {
-        var result = self
-        for form in ["${\(token)}", "$\(token)"] {
-            while let range = result.range(of: form) { result.replaceSubrange(range, with: value) }
-        }
-        return result
+        // One pass per form: a value that itself contains "$ORIGIN" (a directory so named) is not expanded again.
+        replacing("${\(token)}", with: value).replacing("$\(token)", with: value)
     }
 }

@@ -65,7 +65,7 @@ public struct LoaderCache: Sendable {
     public func lookup(_ name: String, fileClass: ELFClassAndMachine, hwcaps: [String]? = nil) -> String? {
         entries.first { entry in
             guard entry.name == name, fileClass.acceptsCacheFlags(entry.flags) else { return false }
-            guard let hwcaps, let range = entry.path.range(of: "/glibc-hwcaps/") else { return true }
+            guard let hwcaps, let range = entry.path.firstRange(of: "/glibc-hwcaps/") else { return true }
             let subdirectory = entry.path[range.upperBound...].split(separator: "/").first.map(String.init) ?? ""
             return hwcaps.contains("glibc-hwcaps/" + subdirectory)
         }?.path

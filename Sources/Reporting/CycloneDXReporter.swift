@@ -1,5 +1,6 @@
 import Engine
-import Foundation
+import FoundationEssentials
+import HostIO
 import Probes
 import Rules
 
@@ -68,7 +69,7 @@ public struct CycloneDXReporter {
             }
             components.append(Component(
                 type: file.kind == .program ? "application" : file.kind == .library ? "library" : "file",
-                bomRef: ref, name: (file.path as NSString).lastPathComponent, version: nil, purl: nil,
+                bomRef: ref, name: String(file.path.split(separator: "/").last ?? "/"), version: nil, purl: nil,
                 hashes: hashes.sorted { $0.alg < $1.alg },
                 evidence: Evidence(occurrences: [Occurrence(location: file.path)]),
                 properties: Property.sorted(properties)))
@@ -97,8 +98,7 @@ public struct CycloneDXReporter {
     private func subject(_ report: ScanReport, system: [String: String], ref: String) -> Component {
         let name: String
         if report.root == "/" {
-            name = (try? String(contentsOfFile: "/proc/sys/kernel/hostname", encoding: .utf8))?
-                .trimmingCharacters(in: .whitespacesAndNewlines) ?? "localhost"
+            name = (try? FileSystem.readText("/proc/sys/kernel/hostname", limit: 256))?.trimmingWhitespace() ?? "localhost"
         } else {
             name = report.root
         }
@@ -168,9 +168,7 @@ public struct CycloneDXReporter {
     }
 
     static func timestamp(_ seconds: Double) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.string(from: Date(timeIntervalSince1970: seconds.rounded(.down)))
+        Date(timeIntervalSince1970: seconds.rounded(.down)).formatted(Date.ISO8601FormatStyle())
     }
 
     // MARK: The document
@@ -314,7 +312,8 @@ enum PackageURL {
                  UInt8(ascii: "."), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "~"):
                 out.append(Character(Unicode.Scalar(byte)))
             default:
-                out += String(format: "%%%02X", byte)
+                let hex = String(byte, radix: 16, uppercase: true)
+                out += byte < 16 ? "%0" + hex : "%" + hex
             }
         }
         return out

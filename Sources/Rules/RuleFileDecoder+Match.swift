@@ -1,5 +1,5 @@
 import Probes
-import Yams
+import YAML
 
 /// The `match:` entry of each rule kind: the one place a new kind's keys are decoded.
 extension RuleFileDecoder {

@@ -1,4 +1,5 @@
-import Yams
+import HostIO
+import YAML
 
 /// Typed accessors over the YAML nodes of a rule file: each records a problem with its line and returns nil on a
 /// wrong type, so one pass reports every mistake in a file.
@@ -108,7 +109,7 @@ extension RuleFileDecoder {
     }
 
     mutating func fail(_ node: Node, key: String?, _ message: String) {
-        fail(line: node.mark?.line, key: key, message)
+        fail(line: node.line, key: key, message)
     }
 
     mutating func fail(line: Int?, key: String?, _ message: String) {

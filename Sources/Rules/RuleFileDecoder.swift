@@ -1,4 +1,5 @@
-import Yams
+import HostIO
+import YAML
 
 /// Turns one rule file's YAML into rules, checking every key strictly and recording each problem with its line.
 struct RuleFileDecoder {
@@ -15,12 +16,9 @@ struct RuleFileDecoder {
     mutating func decode(_ text: String) -> [Rule] {
         let root: Node?
         do {
-            root = try Yams.compose(yaml: text)
-        } catch let error as YamlError {
-            fail(line: Self.line(of: error), key: nil, "not valid YAML: \(Self.problem(of: error))")
-            return []
+            root = try YAMLParser.compose(text)
         } catch {
-            fail(line: nil, key: nil, "not valid YAML: \(error)")
+            fail(line: error.line, key: nil, "not valid YAML: \(error.problem)")
             return []
         }
         guard let root, let top = mapping(root, key: nil) else {
@@ -75,7 +73,7 @@ struct RuleFileDecoder {
         }
         return Rule(id: id, title: title, kind: kind, severity: severity, messageID: messageID, description: description,
                     references: references, tags: tags, match: match,
-                    location: SourceLocation(file: file, line: node.mark?.line ?? 0))
+                    location: SourceLocation(file: file, line: node.line))
     }
 
     static let suppressionKeys = ["rule", "reason", "expires", "paths", "packages", "programs", "executables"]
@@ -106,7 +104,7 @@ struct RuleFileDecoder {
             guard problems.count == before, let rule, let reason else { continue }
             suppressions.append(Suppression(rule: rule, reason: reason, expires: expires, paths: paths, packages: packages,
                                             programs: programs, executables: executables,
-                                            location: SourceLocation(file: file, line: item.mark?.line ?? 0)))
+                                            location: SourceLocation(file: file, line: item.line)))
         }
     }
 
@@ -115,22 +113,6 @@ struct RuleFileDecoder {
     static func isValidID(_ id: String) -> Bool {
         guard let first = id.unicodeScalars.first, first.properties.isLowercase || ("0"..."9").contains(first) else { return false }
         return id.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || "-._".unicodeScalars.contains($0) }
-    }
-
-    static func line(of error: YamlError) -> Int? {
-        switch error {
-        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _): return mark.line
-        case .duplicatedKeysInMapping(_, let context): return context.mark.line
-        default: return nil
-        }
-    }
-
-    static func problem(of error: YamlError) -> String {
-        switch error {
-        case .scanner(_, let problem, _, _), .parser(_, let problem, _, _), .composer(_, let problem, _, _): return problem
-        case .duplicatedKeysInMapping(let duplicates, _): return "duplicate key \(duplicates.joined(separator: ", "))"
-        default: return "\(error)"
-        }
     }
 
     /// The allowed key nearest to a typo (edit distance at most 2), for "did you mean".
@@ -150,14 +132,5 @@ struct RuleFileDecoder {
         }
         let scored = candidates.map { ($0, distance(Array(word), Array($0))) }.filter { $0.1 <= 2 }
         return scored.min { $0.1 < $1.1 }?.0
-    }
-}
-
-extension String {
-    func trimmingWhitespace() -> String {
-        var slice = self[...]
-        while slice.first?.isWhitespace == true { slice = slice.dropFirst() }
-        while slice.last?.isWhitespace == true { slice = slice.dropLast() }
-        return String(slice)
     }
 }

@@ -37,7 +37,8 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     return 0
 }
 #else
-import Foundation
+import Glibc
+import HostIO
 
 /// Without the fuzzer: `chainwatch-fuzz TARGET FILE...` replays inputs through a target (crash reproduction).
 @main
@@ -49,8 +50,8 @@ struct Replay {
             exit(2)
         }
         for file in arguments.dropFirst() {
-            guard let data = FileManager.default.contents(atPath: file) else { continue }
-            target(Array(data))
+            guard let bytes = try? FileSystem.readBytes(file, limit: 64 << 20) else { continue }
+            target(bytes)
         }
         print("replayed \(arguments.count - 1) inputs through \(name)")
     }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Daemon
 import Engine
-import Foundation
+import Glibc
 import HostIO
 import Reporting
 import Rules
@@ -236,9 +236,9 @@ struct Chainwatch: AsyncParsableCommand {
             + (installed.previousVersion.map { ", replacing \($0)" } ?? ""))
         // The daemon writes its pid in the state directory; only a process that is chainwatch gets the signal.
         guard let text = try? FileSystem.readText(state + "/chainwatch.pid", limit: 64),
-              let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)),
+              let pid = Int32(text.trimmingWhitespace()),
               let executable = try? FileSystem.readLink("/proc/\(pid)/exe"),
-              (executable as NSString).lastPathComponent.hasPrefix("chainwatch") else {
+              executable.split(separator: "/").last?.hasPrefix("chainwatch") == true else {
             print("no running chainwatch daemon found (\(state)/chainwatch.pid); the next start loads the new rules")
             return
         }
@@ -262,7 +262,7 @@ struct Chainwatch: AsyncParsableCommand {
     }
 
     private func failure(_ message: String) -> ExitCode {
-        FileHandle.standardError.write(Data("chainwatch: \(message)\n".utf8))
+        StandardError.writeLine("chainwatch: \(message)")
         return ExitCode(2)
     }
 
@@ -271,23 +271,23 @@ struct Chainwatch: AsyncParsableCommand {
         // The Swift runtime reads argv from /proc/self/cmdline: without /proc (a bare chroot) it is empty, and
         // `chainwatch --scan-now` would silently become the daemon.
         if CommandLine.arguments.isEmpty {
-            FileHandle.standardError.write(Data("chainwatch: cannot read the command line: is /proc mounted?\n".utf8))
-            Foundation.exit(2)
+            StandardError.writeLine("chainwatch: cannot read the command line: is /proc mounted?")
+            Glibc.exit(2)
         }
         do {
             let parsed = try parseAsRoot()
             if var command = parsed as? AsyncParsableCommand { try await command.run() } else { var command = parsed; try command.run() }
         } catch let code as ExitCode {
-            Foundation.exit(code.rawValue)
+            Glibc.exit(code.rawValue)
         } catch {
             let code = exitCode(for: error)
             if code == .success {
                 print(fullMessage(for: error))
-                Foundation.exit(0)
+                Glibc.exit(0)
             }
-            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
-            if !(error is CleanExit) { FileHandle.standardError.write(Data("Run chainwatch --help for the options.\n".utf8)) }
-            Foundation.exit(2)
+            StandardError.writeLine(fullMessage(for: error))
+            if !(error is CleanExit) { StandardError.writeLine("Run chainwatch --help for the options.") }
+            Glibc.exit(2)
         }
     }
 }
