@@ -137,9 +137,6 @@ chmod 0644 "$root/usr/share/man/man8/chainwatch.8.gz"
 chmod 0644 "$root/usr/share/bash-completion/completions/chainwatch" "$root/usr/share/zsh/vendor-completions/_chainwatch" \
   "$root/usr/share/fish/vendor_completions.d/chainwatch.fish"
 
-# lintian overrides, each with the reason (README.md, "Installing the package", explains them too).
-install -d "$root/usr/share/lintian/overrides"
-install -m 0644 "$packaging/lintian-overrides" "$root/usr/share/lintian/overrides/chainwatch"
 
 # Documentation: README.md stays uncompressed (the units and the catalog link to file:///usr/share/doc/chainwatch/
 # README.md); the rule format reference; the copyright file; a changelog generated from the version.
