@@ -129,7 +129,7 @@ struct FileIndex {
         count(read)
         let position = record(for: read.facts.identity, opener: .root(root, path), root: root, path: path)
         records[position].addName(name)
-        records[position].take(read.facts, hits: read.hits)
+        records[position].take(read.boxedFacts, hits: read.hits)
         return read.facts
     }
 
@@ -151,7 +151,7 @@ struct FileIndex {
                 return item
             }
             if work.isEmpty { break }
-            read(work, jobs: jobs, readAhead: readAhead, shouldStop: shouldStop)
+            read(Self.largestFirst(work, jobs: jobs), jobs: jobs, readAhead: readAhead, shouldStop: shouldStop)
         }
         // A file an ELF rule names (liblzma.so*) that does not parse is reported, never passed over in silence.
         for record in records where plan.elfRuleNames(record.names) {
@@ -170,6 +170,17 @@ struct FileIndex {
         var digests: Set<DigestAlgorithm>
     }
 
+    /// The work with the largest files first, when several workers share it: one file's hashing cannot be split,
+    /// so the biggest (a 117 MB libLLVM) must start early or the scan waits on it alone at the end. One lstat each.
+    private static func largestFirst(_ work: [Work], jobs: Int) -> [Work] {
+        guard jobs > 1 else { return work }
+        let sizes = work.map { (try? status($0.opener))?.size ?? 0 }
+        return work.indices.sorted { sizes[$0] > sizes[$1] || (sizes[$0] == sizes[$1] && $0 < $1) }.map { work[$0] }
+    }
+
+    /// Bytes per read while files are read in lanes: each worker holds one buffer per lane (8 x 256 KiB).
+    static let laneChunkSize = 256 << 10
+
     private mutating func read(_ work: [Work], jobs: Int, readAhead: Int,
                                shouldStop: @escaping @Sendable () -> Bool) {
         let results = Mutex<[(Int, Result<Inspection, Error>)]>([])
@@ -177,29 +188,56 @@ struct FileIndex {
         let inspector = self.inspector, cache = self.cache, plan = self.plan
         for item in work.prefix(readAhead) { Self.prefetch(item.opener) }
         DispatchQueue.concurrentPerform(iterations: max(1, min(jobs, work.count))) { _ in
-            while true {
-                let slot = next.add(1, ordering: .relaxed).oldValue
-                guard slot < work.count, !shouldStop() else { return }
-                if readAhead > 0, slot + readAhead < work.count { Self.prefetch(work[slot + readAhead].opener) }
-                let item = work[slot]
-                let result = Result {
-                    try Self.inspect(item.opener, needingSymbols: item.symbols, digests: item.digests, plan: plan,
-                                     inspector: inspector, cache: cache)
+            // Each worker reads up to a lane width of files at once (their MD5s advance together); the byte search
+            // of each file in progress is kept here by its record's position.
+            var searches: [Int: SearchInProgress] = [:]
+            InspectionLanes().run(next: {
+                while true {
+                    let slot = next.add(1, ordering: .relaxed).oldValue
+                    guard slot < work.count, !shouldStop() else { return nil }
+                    if readAhead > 0, slot + readAhead < work.count { Self.prefetch(work[slot + readAhead].opener) }
+                    let item = work[slot]
+                    do {
+                        if let cached = Self.cached(item.opener, needingSymbols: item.symbols, digests: item.digests,
+                                                    plan: plan, cache: cache) {
+                            results.withLock { $0.append((item.position, .success(cached))) }
+                            continue
+                        }
+                        let search = SearchInProgress(plan.bytePatterns)
+                        let inspection = try inspector.begin(try Self.open(item.opener), tag: item.position, readSymbols: item.symbols,
+                                                             digests: item.digests, chunkSize: Self.laneChunkSize) { search.stream.feed($0) }
+                        searches[item.position] = search
+                        return inspection
+                    } catch {
+                        results.withLock { $0.append((item.position, .failure(error))) }
+                    }
                 }
-                results.withLock { $0.append((item.position, result)) }
-            }
+            }, done: { inspection, result in
+                let hits = searches.removeValue(forKey: inspection.tag)?.stream.found ?? []
+                let read = result.map { facts in
+                    cache?.store(facts, hits: hits, patterns: plan.bytePatternDigest)
+                    return Inspection(facts: facts, hits: hits, fromCache: false)
+                }
+                results.withLock { $0.append((inspection.tag, read)) }
+            })
         }
         for (position, result) in results.withLock({ $0 }).sorted(by: { $0.0 < $1.0 }) {
             switch result {
             case .success(let read):
                 count(read)
-                records[position].take(read.facts, hits: read.hits)
+                records[position].take(read.boxedFacts, hits: read.hits)
             case .failure(let error):
                 // Marked as matched (nothing found) so the second pass does not try again.
                 records[position].patternHits = records[position].patternHits ?? []
                 skipped.append(Skip(subject: records[position].displayPath, reason: Self.describe(error)))
             }
         }
+    }
+
+    /// The byte search of a file being read in lanes: a box, since the read's chunk handler outlives one call.
+    private final class SearchInProgress {
+        var stream: MultiPatternSearch.Stream
+        init(_ search: MultiPatternSearch) { stream = MultiPatternSearch.Stream(search) }
     }
 
     private mutating func count(_ read: Inspection) {
@@ -211,28 +249,45 @@ struct FileIndex {
         }
     }
 
-    struct Inspection: Sendable {
-        var facts: FileFacts
-        var hits: Set<Int>
-        var fromCache: Bool
+    /// A class, so the results of a 20,000-file read are 20,000 pointers, not 20,000 copies of the facts.
+    final class Inspection: Sendable {
+        let boxedFacts: Boxed<FileFacts>
+        let hits: Set<Int>
+        let fromCache: Bool
+
+        var facts: FileFacts { boxedFacts.value }
+
+        init(facts: FileFacts, hits: Set<Int>, fromCache: Bool) {
+            self.boxedFacts = Boxed(facts)
+            self.hits = hits
+            self.fromCache = fromCache
+        }
     }
 
-    /// Facts and byte-pattern hits for a file: from the cache when its stat is unchanged and the hits were found
-    /// with this plan's patterns, else from one read of the file.
+    /// What the cache knows of the file, when its stat is unchanged and the hits were found with this plan's
+    /// patterns: a daemon scan where nothing changed answers here after one stat (no open, fstat or close).
+    private static func cached(_ opener: FileRecord.Opener, needingSymbols: Bool, digests: Set<DigestAlgorithm>, plan: ScanPlan,
+                               cache: FactsCache?) -> Inspection? {
+        let patterns = plan.bytePatterns.count > 0 ? plan.bytePatternDigest : nil
+        guard let cache, let status = try? status(opener),
+              let (facts, hits) = cache.lookup(status, needingSymbols: needingSymbols, digests: digests, patterns: patterns) else {
+            return nil
+        }
+        return Inspection(facts: facts, hits: hits, fromCache: true)
+    }
+
+    /// Facts and byte-pattern hits for one file (the dependency walk's reads): from the cache, else from one read.
     private static func inspect(
         _ opener: FileRecord.Opener, needingSymbols: Bool, digests: Set<DigestAlgorithm>, plan: ScanPlan,
         inspector: FileInspector, cache: FactsCache?
     ) throws -> Inspection {
-        // A daemon scan where nothing changed answers from the cache after one stat: no open, fstat or close.
-        let patterns = plan.bytePatterns.count > 0 ? plan.bytePatternDigest : nil
-        if let cache, let status = try? status(opener),
-           let (facts, hits) = cache.lookup(status, needingSymbols: needingSymbols, digests: digests, patterns: patterns) {
-            return Inspection(facts: facts, hits: hits, fromCache: true)
+        if let cached = cached(opener, needingSymbols: needingSymbols, digests: digests, plan: plan, cache: cache) {
+            return cached
         }
         let file = try open(opener)
-        var stream = MultiPatternSearch.Stream(plan.bytePatterns)
-        let facts = try inspector.inspect(file, readSymbols: needingSymbols, digests: digests) { stream.feed($0) }
-        cache?.store(facts, hits: stream.found, patterns: plan.bytePatternDigest)
-        return Inspection(facts: facts, hits: stream.found, fromCache: false)
+        let search = SearchInProgress(plan.bytePatterns)
+        let facts = try inspector.inspect(file, readSymbols: needingSymbols, digests: digests) { search.stream.feed($0) }
+        cache?.store(facts, hits: search.stream.found, patterns: plan.bytePatternDigest)
+        return Inspection(facts: facts, hits: search.stream.found, fromCache: false)
     }
 }

@@ -24,13 +24,23 @@ public struct FileRecord: Sendable {
     public var seenAs: [String] = []
     public var pids: [Int32] = []
     public var chains: [[String]] = []
-    public var facts: FileFacts?
+    /// What reading it learned. Kept on the heap (as `provenance` is): a record inline is then ~150 bytes, not
+    /// ~650, which is most of a scan's memory at 20,000 files.
+    public var facts: FileFacts? {
+        get { factsStorage?.value }
+        set { factsStorage = newValue.map(Boxed.init) }
+    }
+    private var factsStorage: Boxed<FileFacts>?
     /// Indices into the plan's byte patterns of those found in the file; nil until its bytes were matched.
     var patternHits: Set<Int>?
     /// For an archive member: the file, each enclosing archive member, then the member itself.
     public var archive: [String]?
     /// Its package, integrity and place, once the scan assessed them.
-    public var provenance: Provenance?
+    public var provenance: Provenance? {
+        get { provenanceStorage?.value }
+        set { provenanceStorage = newValue.map(Boxed.init) }
+    }
+    private var provenanceStorage: Boxed<Provenance>?
 
     init(opener: Opener, identity: FileIdentity, root: ConfinedRoot, path: String) {
         self.opener = opener
@@ -52,10 +62,21 @@ public struct FileRecord: Sendable {
 
     /// Takes what a read learned, including the SONAME, which is one more name the file goes by.
     mutating func take(_ facts: FileFacts, hits: Set<Int>) {
-        self.facts = facts
-        patternHits = hits
-        if let soname = facts.elf?.soname { addName(soname) }
+        take(Boxed(facts), hits: hits)
     }
+
+    /// The same, sharing the box the read put its facts in (no second copy of them while results are collected).
+    mutating func take(_ facts: Boxed<FileFacts>, hits: Set<Int>) {
+        factsStorage = facts
+        patternHits = hits
+        if let soname = facts.value.elf?.soname { addName(soname) }
+    }
+}
+
+/// An immutable value on the heap: a setter replaces the box, so copies of a record never share a change.
+final class Boxed<Value: Sendable>: Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
 }
 
 func baseName(_ path: String) -> String {

@@ -35,6 +35,8 @@ public final class OpenFile {
     public let path: String
     public let status: FileStatus
     private let descriptor: Int32
+    /// Bytes read so far by `readNext` (and so by `forEachChunk`).
+    private var bytesRead = 0
     /// Called after each chunk is read with the bytes read so far. Tests use it to change a file mid-read.
     public var chunkObserver: ((Int) -> Void)?
 
@@ -110,15 +112,24 @@ public final class OpenFile {
     /// Fails with `.changed` if the file's size or times moved while it was read.
     public func forEachChunk(size chunkSize: Int = OpenFile.chunkSize, _ body: (ArraySlice<UInt8>) throws -> Void) throws {
         var buffer = [UInt8](repeating: 0, count: chunkSize)
-        var total = 0
         while true {
-            let n = try Syscall.read(descriptor, path: path, into: &buffer, 0..<buffer.count)
+            let n = try readNext(into: &buffer)
             if n == 0 { break }
-            total += n
             try body(buffer[0..<n])
-            chunkObserver?(total)
         }
         try checkUnchanged()
+    }
+
+    /// Reads the file's next bytes (read(2), from where the last call left off) into `buffer`, at most its count;
+    /// 0 at end of file. For readers that interleave several files; `checkUnchanged()` after the last.
+    public func readNext(into buffer: inout [UInt8]) throws(FileReadError) -> Int {
+        let n: Int
+        do { n = try Syscall.read(descriptor, path: path, into: &buffer, 0..<buffer.count) } catch { throw .system(error) }
+        if n > 0 {
+            bytesRead += n
+            chunkObserver?(bytesRead)
+        }
+        return n
     }
 
     /// The whole file, refusing files over `limit` bytes. Fails with `.changed` if it moved while read.

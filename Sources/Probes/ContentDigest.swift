@@ -1,4 +1,5 @@
 import Crypto
+import Digests
 import HostIO
 
 /// The per-file digests package managers record: dpkg MD5 (md5sums), apk SHA-1 (`Z:Q1`), rpm whatever its
@@ -35,7 +36,7 @@ public enum DigestAlgorithm: String, Sendable, Hashable, Codable, CaseIterable, 
 /// checked without a second pass over the file.
 struct ContentDigests {
     private enum Running {
-        case md5(Insecure.MD5)
+        case md5(MD5)
         case sha1(Insecure.SHA1)
         case sha384(SHA384)
         case sha512(SHA512)
@@ -47,7 +48,7 @@ struct ContentDigests {
     init(_ algorithms: Set<DigestAlgorithm>) {
         for algorithm in algorithms.sorted() {
             switch algorithm {
-            case .md5: running.append((algorithm, .md5(Insecure.MD5())))
+            case .md5: running.append((algorithm, .md5(MD5())))
             case .sha1: running.append((algorithm, .sha1(Insecure.SHA1())))
             case .sha384: running.append((algorithm, .sha384(SHA384())))
             case .sha512: running.append((algorithm, .sha512(SHA512())))
@@ -59,7 +60,7 @@ struct ContentDigests {
     mutating func update(_ chunk: ArraySlice<UInt8>) {
         for index in running.indices {
             switch running[index].1 {
-            case .md5(var hash): hash.update(data: chunk); running[index].1 = .md5(hash)
+            case .md5(var hash): hash.update(chunk); running[index].1 = .md5(hash)
             case .sha1(var hash): hash.update(data: chunk); running[index].1 = .sha1(hash)
             case .sha384(var hash): hash.update(data: chunk); running[index].1 = .sha384(hash)
             case .sha512(var hash): hash.update(data: chunk); running[index].1 = .sha512(hash)

@@ -50,33 +50,21 @@ public struct FileInspector: Sendable {
     /// few parts of an ELF file it parses (headers, the dynamic segment, the sections asked for) from the same open
     /// file, and a last fstat checks nothing changed between those reads and the hashed one.
     public func inspect(_ file: OpenFile, readSymbols: Bool, digests: Set<DigestAlgorithm> = [],
-                        content: (ArraySlice<UInt8>) -> Void = { _ in }) throws -> FileFacts {
-        if file.status.size > maximumSize {
-            throw FileReadError.tooLarge(path: file.path, size: file.status.size, limit: maximumSize)
+                        content: @escaping (ArraySlice<UInt8>) -> Void = { _ in }) throws -> FileFacts {
+        let inspection = try begin(file, readSymbols: readSymbols, digests: digests, content: content)
+        while !inspection.atEnd {
+            try inspection.readChunk()
+            inspection.advanceMD5Alone()
         }
-        var hasher = SHA256()
-        var others = ContentDigests(digests)
-        var head: [UInt8] = []
-        try file.forEachChunk { chunk in
-            if head.count < 4 { head += chunk.prefix(4 - head.count) }
-            hasher.update(data: chunk)
-            others.update(chunk)
-            content(chunk)
-        }
-        var facts = FileFacts(identity: file.status.identity, status: file.status, sha256: hasher.finalize().hex,
-                              isELF: head == [0x7f, 0x45, 0x4c, 0x46])
-        facts.digests = others.finalize()
-        guard facts.isELF else { return facts }
-        let size = Int(file.status.size)
-        do {
-            facts.elf = try file.withDescriptor { (fd) throws(ELFError) in
-                try ELFParser.parse(descriptor: fd, size: size, readSymbols: readSymbols)
-            }
-        } catch {
-            facts.elfProblem = error.description
-        }
-        try file.checkUnchanged()
-        return facts
+        return try inspection.finish()
+    }
+
+    /// A read of `file` to be driven chunk by chunk (by `InspectionLanes`, several files at once).
+    public func begin(_ file: OpenFile, tag: Int = 0, readSymbols: Bool, digests: Set<DigestAlgorithm> = [],
+                      chunkSize: Int = OpenFile.chunkSize,
+                      content: @escaping (ArraySlice<UInt8>) -> Void = { _ in }) throws(FileReadError) -> InspectionInProgress {
+        try InspectionInProgress(file, tag: tag, readSymbols: readSymbols, digests: digests, chunkSize: chunkSize,
+                                 maximumSize: maximumSize, content: content)
     }
 }
 

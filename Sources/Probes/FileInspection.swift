@@ -1,0 +1,92 @@
+import Crypto
+import Digests
+import ELFReader
+import HostIO
+
+/// One file's read in progress: each chunk read is hashed (SHA-256 and the package digests other than MD5) and
+/// handed to `content` at once; MD5, when the owning package recorded one, is left to the caller, who advances it
+/// over `pendingMD5` (alone, or with other files' in SIMD lanes: `InspectionLanes`) before the next read.
+public final class InspectionInProgress {
+    public let file: OpenFile
+    /// The caller's handle on this read (a record's position).
+    public let tag: Int
+    let readSymbols: Bool
+    private let content: (ArraySlice<UInt8>) -> Void
+    private var sha256 = SHA256()
+    private var others: ContentDigests
+    /// The package's MD5, advanced by the caller over each chunk.
+    var md5: MD5?
+    private var head: [UInt8] = []
+    private var buffer: [UInt8]
+    /// The bytes of the last chunk read: `buffer[0..<filled]`, of which MD5 has consumed `buffer[0..<md5Consumed]`.
+    private var filled = 0
+    var md5Consumed = 0
+    private(set) var atEnd = false
+
+    /// - Parameters:
+    ///   - chunkSize: bytes per read; a lane reader keeps one buffer per file it has open.
+    public init(_ file: OpenFile, tag: Int = 0, readSymbols: Bool, digests: Set<DigestAlgorithm>, chunkSize: Int = OpenFile.chunkSize,
+                maximumSize: Int64, content: @escaping (ArraySlice<UInt8>) -> Void) throws(FileReadError) {
+        if file.status.size > maximumSize {
+            throw .tooLarge(path: file.path, size: file.status.size, limit: maximumSize)
+        }
+        self.file = file
+        self.tag = tag
+        self.readSymbols = readSymbols
+        self.content = content
+        self.others = ContentDigests(digests.subtracting([.md5]))
+        self.md5 = digests.contains(.md5) ? MD5() : nil
+        self.buffer = [UInt8](repeating: 0, count: chunkSize)
+    }
+
+    /// The last chunk's bytes MD5 has not yet been advanced over.
+    var pendingMD5: ArraySlice<UInt8> { md5 == nil ? [] : buffer[md5Consumed..<filled] }
+
+    /// Whether the last chunk is used up (MD5 has consumed it, or none is computed) and the next may be read.
+    var needsRead: Bool { !atEnd && (md5 == nil || md5Consumed == filled) }
+
+    /// Reads the next chunk, hashing it and handing it on; at end of file sets `atEnd`.
+    func readChunk() throws(FileReadError) {
+        let n = try file.readNext(into: &buffer)
+        filled = n
+        md5Consumed = 0
+        if n == 0 {
+            atEnd = true
+            return
+        }
+        let chunk = buffer[0..<n]
+        if head.count < 4 { head += chunk.prefix(4 - head.count) }
+        sha256.update(data: chunk)
+        others.update(chunk)
+        content(chunk)
+    }
+
+    /// Advances MD5 over the rest of the last chunk on its own (no lanes).
+    func advanceMD5Alone() {
+        guard md5 != nil else { return }
+        md5!.update(buffer[md5Consumed..<filled])
+        md5Consumed = filled
+    }
+
+    /// The facts, once the whole file is read and hashed: for an ELF file libelf then reads the parts it parses
+    /// from the same descriptor, and a last fstat checks nothing changed between those reads and the hashed one.
+    func finish() throws -> FileFacts {
+        precondition(atEnd && md5Consumed == filled, "finish() before the file was read and hashed to its end")
+        var facts = FileFacts(identity: file.status.identity, status: file.status, sha256: sha256.finalize().hex,
+                              isELF: head == [0x7f, 0x45, 0x4c, 0x46])
+        facts.digests = others.finalize()
+        if let md5 { facts.digests[.md5] = md5.finalize().hex }
+        try file.checkUnchanged()
+        guard facts.isELF else { return facts }
+        let size = Int(file.status.size)
+        do {
+            facts.elf = try file.withDescriptor { (fd) throws(ELFError) in
+                try ELFParser.parse(descriptor: fd, size: size, readSymbols: readSymbols)
+            }
+        } catch {
+            facts.elfProblem = error.description
+        }
+        try file.checkUnchanged()
+        return facts
+    }
+}
