@@ -15,6 +15,8 @@ struct FileIndex {
     private(set) var filesRead = 0
     private(set) var bytesRead: Int64 = 0
     private(set) var filesFromCache = 0
+    /// Loader facts the dependency walk read of files not yet read whole.
+    private var graphFacts: [FileIdentity: LoaderFacts] = [:]
     /// Files whose symbol tables are read whatever their names: those mapped by a process whose GOT is checked.
     private var symbolsWanted: Set<FileIdentity> = []
     /// The scanned root's packages, once read, when files are checked against their packages' digests: each file
@@ -116,21 +118,31 @@ struct FileIndex {
         }
     }
 
-    /// Reads a file for the dependency walk (ELF facts needed), once per identity.
-    mutating func inspectForGraph(root: ConfinedRoot, path: String) throws -> FileFacts {
+    /// The loader's facts of a file for the dependency walk, once per identity. Only its ELF headers are read
+    /// now (or the daemon's cache answers); the whole read (hashes, byte search) comes with every other file's,
+    /// on the workers, instead of one file after another while the walk waits.
+    mutating func inspectForGraph(root: ConfinedRoot, path: String) throws -> LoaderFacts {
         let status = try FileSystem.linkStatus(root.hostPath(path))
-        if let position = positions[status.identity], let facts = records[position].facts {
-            return facts
+        if let position = positions[status.identity] {
+            if let facts = records[position].facts { return facts.loaderFacts }
+            if let known = graphFacts[status.identity] { return known }
         }
         let name = baseName(path)
+        let opener = FileRecord.Opener.root(root, path)
         let symbols = plan.wantsSymbols([name]) || symbolsWanted.contains(status.identity)
-        let read = try Self.inspect(.root(root, path), needingSymbols: symbols, digests: digestsWanted(root: root, path: path),
-                                    plan: plan, inspector: inspector, cache: cache)
-        count(read)
-        let position = record(for: read.facts.identity, opener: .root(root, path), root: root, path: path)
+        if let cached = Self.cached(opener, needingSymbols: symbols, digests: digestsWanted(root: root, path: path),
+                                    plan: plan, cache: cache) {
+            count(cached)
+            let position = record(for: cached.facts.identity, opener: opener, root: root, path: path)
+            records[position].addName(name)
+            records[position].take(cached.boxedFacts, hits: cached.hits)
+            return cached.facts.loaderFacts
+        }
+        let facts = try inspector.loaderFacts(of: try Self.open(opener))
+        let position = record(for: facts.identity, opener: opener, root: root, path: path)
         records[position].addName(name)
-        records[position].take(read.boxedFacts, hits: read.hits)
-        return read.facts
+        graphFacts[facts.identity] = facts
+        return facts
     }
 
     /// Reads every file not yet read, or read without what its names now ask for, on `jobs` threads. A read can

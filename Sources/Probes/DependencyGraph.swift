@@ -35,7 +35,7 @@ public struct DependencyGraph: Sendable {
     ///   - inspect: reads a file (a canonical path in the root) once and returns its facts with ELF parsed.
     public static func walk(
         program: String, resolver: LibraryResolver, preload: [String] = [],
-        inspect: (String) throws -> FileFacts
+        inspect: (String) throws -> LoaderFacts
     ) throws -> DependencyGraph {
         let resolvedProgram = try resolver.root.resolve(program)
         let facts = try inspect(resolvedProgram)
@@ -115,8 +115,8 @@ public struct DependencyGraph: Sendable {
 
     private func locate(
         _ name: String, from requester: Int, resolver: LibraryResolver, directories: inout DirectoryMemo,
-        inspect: (String) throws -> FileFacts
-    ) -> (path: String, facts: FileFacts, elf: ELFInfo)? {
+        inspect: (String) throws -> LoaderFacts
+    ) -> (path: String, facts: LoaderFacts, elf: ELFInfo)? {
         let requesters = loaderChain(of: requester).map { (path: nodes[$0].path, elf: nodes[$0].elf) }
         let want = nodes[requester].elf
         for candidate in resolver.candidates(for: name, requesters: requesters) {

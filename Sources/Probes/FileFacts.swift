@@ -30,6 +30,25 @@ public struct FileFacts: Sendable {
     }
 }
 
+/// What the dependency walk needs of a file: which file it is and how the loader sees it. Cheap to get (libelf
+/// reads the headers and the dynamic segment), so a walk does not wait on hashing the libraries it visits.
+public struct LoaderFacts: Sendable {
+    public var identity: FileIdentity
+    public var elf: ELFInfo?
+    /// Why `elf` is nil (not ELF, malformed).
+    public var elfProblem: String?
+
+    public init(identity: FileIdentity, elf: ELFInfo? = nil, elfProblem: String? = nil) {
+        self.identity = identity
+        self.elf = elf
+        self.elfProblem = elfProblem
+    }
+}
+
+extension FileFacts {
+    public var loaderFacts: LoaderFacts { LoaderFacts(identity: identity, elf: elf, elfProblem: elfProblem) }
+}
+
 /// Reads a file once: SHA-256 of the bytes, every byte handed on to `content` (where the engine matches byte
 /// rules) in the same pass, and for an ELF file the ELF facts, so one read serves every kind of rule.
 public struct FileInspector: Sendable {
@@ -57,6 +76,29 @@ public struct FileInspector: Sendable {
             inspection.advanceMD5Alone()
         }
         return try inspection.finish()
+    }
+
+    /// The loader's facts of `file` alone (ELF headers, dynamic segment; no hashing, no symbol tables).
+    public func loaderFacts(of file: OpenFile) throws(FileReadError) -> LoaderFacts {
+        if file.status.size > maximumSize {
+            throw .tooLarge(path: file.path, size: file.status.size, limit: maximumSize)
+        }
+        var facts = LoaderFacts(identity: file.status.identity)
+        let head = try file.read(at: 0, count: 4)
+        guard head == [0x7f, 0x45, 0x4c, 0x46] else {
+            facts.elfProblem = "not an ELF file"
+            return facts
+        }
+        let size = Int(file.status.size)
+        do {
+            facts.elf = try file.withDescriptor { (fd) throws(ELFError) in
+                try ELFParser.parse(descriptor: fd, size: size, readSymbols: false)
+            }
+        } catch {
+            facts.elfProblem = error.description
+        }
+        try file.checkUnchanged()
+        return facts
     }
 
     /// A read of `file` to be driven chunk by chunk (by `InspectionLanes`, several files at once).

@@ -8,7 +8,7 @@ import HostIO
         let resolver = LibraryResolver(root: root)
         let inspector = FileInspector()
         return try DependencyGraph.walk(program: program, resolver: resolver) { path in
-            try inspector.inspect(try OpenFile(path: root.hostPath(path)), readSymbols: false)
+            try inspector.loaderFacts(of: try OpenFile(path: root.hostPath(path)))
         }
     }
 
