@@ -136,6 +136,7 @@ struct FileIndex {
             let position = record(for: cached.facts.identity, opener: opener, root: root, path: path)
             records[position].addName(name)
             records[position].take(cached.boxedFacts, hits: cached.hits)
+            records[position].pathStatus = cached.pathStatus
             return cached.facts.loaderFacts
         }
         let facts = try inspector.loaderFacts(of: try Self.open(opener))
@@ -202,7 +203,7 @@ struct FileIndex {
         DispatchQueue.concurrentPerform(iterations: max(1, min(jobs, work.count))) { _ in
             // Each worker reads up to a lane width of files at once (their MD5s advance together); the byte search
             // of each file in progress is kept here by its record's position.
-            var searches: [Int: SearchInProgress] = [:]
+            var searches: [Int: (search: SearchInProgress, opener: FileRecord.Opener)] = [:]
             InspectionLanes().run(next: {
                 while true {
                     let slot = next.add(1, ordering: .relaxed).oldValue
@@ -218,17 +219,18 @@ struct FileIndex {
                         let search = SearchInProgress(plan.bytePatterns)
                         let inspection = try inspector.begin(try Self.open(item.opener), tag: item.position, readSymbols: item.symbols,
                                                              digests: item.digests, chunkSize: Self.laneChunkSize) { search.stream.feed($0) }
-                        searches[item.position] = search
+                        searches[item.position] = (search, item.opener)
                         return inspection
                     } catch {
                         results.withLock { $0.append((item.position, .failure(error))) }
                     }
                 }
             }, done: { inspection, result in
-                let hits = searches.removeValue(forKey: inspection.tag)?.stream.found ?? []
+                let (search, opener) = searches.removeValue(forKey: inspection.tag)!
+                let hits = search.stream.found
                 let read = result.map { facts in
                     cache?.store(facts, hits: hits, patterns: plan.bytePatternDigest)
-                    return Inspection(facts: facts, hits: hits, fromCache: false)
+                    return Inspection(facts: facts, hits: hits, fromCache: false, opener: opener)
                 }
                 results.withLock { $0.append((inspection.tag, read)) }
             })
@@ -238,6 +240,7 @@ struct FileIndex {
             case .success(let read):
                 count(read)
                 records[position].take(read.boxedFacts, hits: read.hits)
+                records[position].pathStatus = read.pathStatus
             case .failure(let error):
                 // Marked as matched (nothing found) so the second pass does not try again.
                 records[position].patternHits = records[position].patternHits ?? []
@@ -266,13 +269,16 @@ struct FileIndex {
         let boxedFacts: Boxed<FileFacts>
         let hits: Set<Int>
         let fromCache: Bool
+        /// The stat of the record's path in its root made for this read (a path opener's), for later phases.
+        let pathStatus: FileStatus?
 
         var facts: FileFacts { boxedFacts.value }
 
-        init(facts: FileFacts, hits: Set<Int>, fromCache: Bool) {
+        init(facts: FileFacts, hits: Set<Int>, fromCache: Bool, opener: FileRecord.Opener, status: FileStatus? = nil) {
             self.boxedFacts = Boxed(facts)
             self.hits = hits
             self.fromCache = fromCache
+            if case .root = opener { pathStatus = status ?? facts.status } else { pathStatus = nil }
         }
     }
 
@@ -285,7 +291,7 @@ struct FileIndex {
               let (facts, hits) = cache.lookup(status, needingSymbols: needingSymbols, digests: digests, patterns: patterns) else {
             return nil
         }
-        return Inspection(facts: facts, hits: hits, fromCache: true)
+        return Inspection(facts: facts, hits: hits, fromCache: true, opener: opener, status: status)
     }
 
     /// Facts and byte-pattern hits for one file (the dependency walk's reads): from the cache, else from one read.
@@ -300,6 +306,6 @@ struct FileIndex {
         let search = SearchInProgress(plan.bytePatterns)
         let facts = try inspector.inspect(file, readSymbols: needingSymbols, digests: digests) { search.stream.feed($0) }
         cache?.store(facts, hits: search.stream.found, patterns: plan.bytePatternDigest)
-        return Inspection(facts: facts, hits: search.stream.found, fromCache: false)
+        return Inspection(facts: facts, hits: search.stream.found, fromCache: false, opener: opener)
     }
 }

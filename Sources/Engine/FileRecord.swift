@@ -35,6 +35,9 @@ public struct FileRecord: Sendable {
     var patternHits: Set<Int>?
     /// For an archive member: the file, each enclosing archive member, then the member itself.
     public var archive: [String]?
+    /// What is at `path` in `root` now, when this scan's read (or cache lookup) stat'ed it there: saves the
+    /// provenance phase a second stat per file.
+    var pathStatus: FileStatus?
     /// Its package, integrity and place, once the scan assessed them.
     public var provenance: Provenance? {
         get { provenanceStorage?.value }

@@ -147,7 +147,8 @@ struct ScanRun {
                 let deleted = record.seenAs.contains("mapped (deleted from disk)")
                 let place = Provenance.place(of: record.path)
                 // What is at the path now: the file read, or another one (replaced since a process mapped it).
-                let current = place == .memfd ? nil : try? FileSystem.linkStatus(record.root.hostPath(record.path))
+                let current = place == .memfd ? nil
+                    : record.pathStatus ?? (try? FileSystem.linkStatus(record.root.hostPath(record.path)))
                 let replaced = deleted || current?.identity != facts.identity
                 var integrity = Provenance.Integrity.unowned, detail: String?
                 var package: InstalledPackage?
