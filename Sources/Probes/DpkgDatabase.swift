@@ -114,30 +114,42 @@ public enum DpkgDatabase {
         forEachStanza(text, fields: fields, work: &work, body)
     }
 
-    /// `forEachStanza`, adding to `work` each line and, as examined, each character the blank-line test and the
+    /// `forEachStanza`, adding to `work` each line and, as examined, each byte the blank-line test and the
     /// search for the colon look at and the UTF-8 bytes of each value kept (the tests bound these: a parse is
     /// linear in its input).
     static func forEachStanza(_ text: String, fields: Set<String>, work: inout ParseWork, _ body: ([String: String]) -> Void) {
+        // Bytes, not Characters: a status file of a few MB is parsed in a few ms (grapheme breaking cost ~10x that).
+        let bytes = Array(text.utf8)
         var current: [String: String] = [:]
         var inStanza = false
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        var start = 0
+        while start <= bytes.count {
+            let end = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.count
+            defer { start = end + 1 }
+            let line = bytes[start..<end]
             work.lines += 1
-            if line.allSatisfy({ work.examined += 1; return $0 == " " || $0 == "\t" || $0 == "\r" }) {
+            if line.allSatisfy({ work.examined += 1; return Self.isBlank($0) }) {
                 if inStanza { body(current) }
                 current = [:]
                 inStanza = false
                 continue
             }
-            guard let first = line.first, first != " ", first != "\t", first != "#",
-                  let colon = line.firstIndex(where: { work.examined += 1; return $0 == ":" }) else { continue }
+            guard let first = line.first, first != UInt8(ascii: " "), first != UInt8(ascii: "\t"), first != UInt8(ascii: "#"),
+                  let colon = line.firstIndex(where: { work.examined += 1; return $0 == UInt8(ascii: ":") }) else { continue }
             inStanza = true
-            let key = line[..<colon].lowercased()
+            let key = String(decoding: line[..<colon], as: UTF8.self).lowercased()
             guard fields.contains(key), current[key] == nil else { continue }
-            let value = line[line.index(after: colon)...]
-            work.examined += value.utf8.count
-            current[key] = value.trimmingCharacters(in: " \t\r")
+            var value = line[(colon + 1)...]
+            work.examined += value.count
+            while let byte = value.first, isBlank(byte) { value = value.dropFirst() }
+            while let byte = value.last, isBlank(byte) { value = value.dropLast() }
+            current[key] = String(decoding: value, as: UTF8.self)
         }
         if inStanza { body(current) }
+    }
+
+    private static func isBlank(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") || byte == UInt8(ascii: "\r")
     }
 
     /// Starts the disk reads of every package's file list from a few threads: ~1000 small files, which on a cold
