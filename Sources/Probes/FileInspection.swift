@@ -36,7 +36,9 @@ public final class InspectionInProgress {
         self.content = content
         self.others = ContentDigests(digests.subtracting([.md5]))
         self.md5 = digests.contains(.md5) ? MD5() : nil
-        self.buffer = [UInt8](repeating: 0, count: chunkSize)
+        // A small file gets a buffer its size (a library of 40 KB does not cost a zeroed 256 KiB); the read after the
+        // last byte returns 0 whatever the buffer's size.
+        self.buffer = [UInt8](repeating: 0, count: Int(min(Int64(chunkSize), max(file.status.size, 4096))))
     }
 
     /// The last chunk's bytes MD5 has not yet been advanced over.
