@@ -89,14 +89,7 @@ public struct FileInspector: Sendable {
             facts.elfProblem = "not an ELF file"
             return facts
         }
-        let size = Int(file.status.size)
-        do {
-            facts.elf = try file.withDescriptor { (fd) throws(ELFError) in
-                try ELFParser.parse(descriptor: fd, size: size, readSymbols: false)
-            }
-        } catch {
-            facts.elfProblem = error.description
-        }
+        (facts.elf, facts.elfProblem) = file.elfFacts(readSymbols: false)
         try file.checkUnchanged()
         return facts
     }

@@ -80,15 +80,23 @@ public final class InspectionInProgress {
         if let md5 { facts.digests[.md5] = md5.finalize().hex }
         try file.checkUnchanged()
         guard facts.isELF else { return facts }
-        let size = Int(file.status.size)
-        do {
-            facts.elf = try file.withDescriptor { (fd) throws(ELFError) in
-                try ELFParser.parse(descriptor: fd, size: size, readSymbols: readSymbols)
-            }
-        } catch {
-            facts.elfProblem = error.description
-        }
+        (facts.elf, facts.elfProblem) = file.elfFacts(readSymbols: readSymbols)
         try file.checkUnchanged()
         return facts
+    }
+}
+
+extension OpenFile {
+    /// libelf's reading of the file's ELF facts from its own descriptor: the facts, or why there are none.
+    func elfFacts(readSymbols: Bool) -> (ELFInfo?, String?) {
+        let size = Int(status.size)
+        do {
+            let elf = try withDescriptor { (fd) throws(ELFError) in
+                try ELFParser.parse(descriptor: fd, size: size, readSymbols: readSymbols)
+            }
+            return (elf, nil)
+        } catch {
+            return (nil, error.description)
+        }
     }
 }
