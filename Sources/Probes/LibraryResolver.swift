@@ -20,7 +20,7 @@ public struct LibraryResolver: Sendable {
 
     public init(root: ConfinedRoot) {
         self.root = root
-        x86Level = root.isHost ? Self.hostX86Level() : nil
+        x86Level = root.isHost ? Self.hostLevel : nil
         configuration = LoaderConfiguration.read(root: root)
         problems = configuration.problems
         do {
@@ -79,6 +79,9 @@ public struct LibraryResolver: Sendable {
         }
         return names.map { "glibc-hwcaps/" + $0 }
     }
+
+    /// This CPU's level, read once per process: the daemon resolves libraries every scan, the CPU never changes.
+    private static let hostLevel = hostX86Level()
 
     /// The x86-64 psABI level (1-4) the flags in /proc/cpuinfo reach; nil when they cannot be read.
     static func hostX86Level() -> Int? {
