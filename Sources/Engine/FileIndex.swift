@@ -131,7 +131,7 @@ struct FileIndex {
         let opener = FileRecord.Opener.root(root, path)
         let symbols = plan.wantsSymbols([name]) || symbolsWanted.contains(status.identity)
         if let cached = Self.cached(opener, needingSymbols: symbols, digests: digestsWanted(root: root, path: path),
-                                    plan: plan, cache: cache) {
+                                    plan: plan, cache: cache, known: status) {
             count(cached)
             let position = record(for: cached.facts.identity, opener: opener, root: root, path: path)
             records[position].addName(name)
@@ -191,7 +191,7 @@ struct FileIndex {
         return work.indices.sorted { sizes[$0] > sizes[$1] || (sizes[$0] == sizes[$1] && $0 < $1) }.map { work[$0] }
     }
 
-    /// Bytes per read while files are read in lanes: each worker holds one buffer per lane (8 x 256 KiB).
+    /// Bytes per read while files are read in lanes: each worker holds one buffer per lane (at most 16 x 256 KiB).
     static let laneChunkSize = 256 << 10
 
     private mutating func read(_ work: [Work], jobs: Int, readAhead: Int,
@@ -284,28 +284,14 @@ struct FileIndex {
 
     /// What the cache knows of the file, when its stat is unchanged and the hits were found with this plan's
     /// patterns: a daemon scan where nothing changed answers here after one stat (no open, fstat or close).
+    /// - Parameter known: the opener's stat, when the caller has just made it.
     private static func cached(_ opener: FileRecord.Opener, needingSymbols: Bool, digests: Set<DigestAlgorithm>, plan: ScanPlan,
-                               cache: FactsCache?) -> Inspection? {
+                               cache: FactsCache?, known: FileStatus? = nil) -> Inspection? {
         let patterns = plan.bytePatterns.count > 0 ? plan.bytePatternDigest : nil
-        guard let cache, let status = try? status(opener),
+        guard let cache, let status = known ?? (try? status(opener)),
               let (facts, hits) = cache.lookup(status, needingSymbols: needingSymbols, digests: digests, patterns: patterns) else {
             return nil
         }
         return Inspection(facts: facts, hits: hits, fromCache: true, opener: opener, status: status)
-    }
-
-    /// Facts and byte-pattern hits for one file (the dependency walk's reads): from the cache, else from one read.
-    private static func inspect(
-        _ opener: FileRecord.Opener, needingSymbols: Bool, digests: Set<DigestAlgorithm>, plan: ScanPlan,
-        inspector: FileInspector, cache: FactsCache?
-    ) throws -> Inspection {
-        if let cached = cached(opener, needingSymbols: needingSymbols, digests: digests, plan: plan, cache: cache) {
-            return cached
-        }
-        let file = try open(opener)
-        let search = SearchInProgress(plan.bytePatterns)
-        let facts = try inspector.inspect(file, readSymbols: needingSymbols, digests: digests) { search.stream.feed($0) }
-        cache?.store(facts, hits: search.stream.found, patterns: plan.bytePatternDigest)
-        return Inspection(facts: facts, hits: search.stream.found, fromCache: false, opener: opener)
     }
 }

@@ -81,11 +81,3 @@ final class Boxed<Value: Sendable>: Sendable {
     let value: Value
     init(_ value: Value) { self.value = value }
 }
-
-func baseName(_ path: String) -> String {
-    var trimmed = path[...]
-    while trimmed.utf8.count > 1, trimmed.utf8.last == UInt8(ascii: "/") { trimmed = trimmed.dropLast() }
-    guard let slash = trimmed.utf8.lastIndex(of: UInt8(ascii: "/")) else { return String(trimmed) }
-    let name = trimmed[trimmed.utf8.index(after: slash)...]
-    return name.isEmpty ? path : String(name)
-}

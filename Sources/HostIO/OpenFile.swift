@@ -35,7 +35,7 @@ public final class OpenFile {
     public let path: String
     public let status: FileStatus
     private let descriptor: Int32
-    /// Bytes read so far by `readNext` (and so by `forEachChunk`).
+    /// Bytes read so far by `readNext`.
     private var bytesRead = 0
     /// Called after each chunk is read with the bytes read so far. Tests use it to change a file mid-read.
     public var chunkObserver: ((Int) -> Void)?
@@ -106,18 +106,6 @@ public final class OpenFile {
             chunkObserver?(filled)
         }
         return filled
-    }
-
-    /// Streams the file from its start in chunks; the slice passed to `body` is valid only during the call.
-    /// Fails with `.changed` if the file's size or times moved while it was read.
-    public func forEachChunk(size chunkSize: Int = OpenFile.chunkSize, _ body: (ArraySlice<UInt8>) throws -> Void) throws {
-        var buffer = [UInt8](repeating: 0, count: chunkSize)
-        while true {
-            let n = try readNext(into: &buffer)
-            if n == 0 { break }
-            try body(buffer[0..<n])
-        }
-        try checkUnchanged()
     }
 
     /// Reads the file's next bytes (read(2), from where the last call left off) into `buffer`, at most its count;

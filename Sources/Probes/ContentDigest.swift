@@ -1,5 +1,4 @@
 import Crypto
-import Digests
 import HostIO
 
 /// The per-file digests package managers record: dpkg MD5 (md5sums), apk SHA-1 (`Z:Q1`), rpm whatever its
@@ -36,7 +35,6 @@ public enum DigestAlgorithm: String, Sendable, Hashable, Codable, CaseIterable, 
 /// checked without a second pass over the file.
 struct ContentDigests {
     private enum Running {
-        case md5(MD5)
         case sha1(Insecure.SHA1)
         case sha384(SHA384)
         case sha512(SHA512)
@@ -44,15 +42,15 @@ struct ContentDigests {
 
     private var running: [(DigestAlgorithm, Running)] = []
 
-    /// SHA-256 is always computed by the inspector and is not repeated here.
+    /// SHA-256 and MD5 are the inspection's own (MD5 so it can advance in lanes with other files') and are not
+    /// computed here.
     init(_ algorithms: Set<DigestAlgorithm>) {
         for algorithm in algorithms.sorted() {
             switch algorithm {
-            case .md5: running.append((algorithm, .md5(MD5())))
             case .sha1: running.append((algorithm, .sha1(Insecure.SHA1())))
             case .sha384: running.append((algorithm, .sha384(SHA384())))
             case .sha512: running.append((algorithm, .sha512(SHA512())))
-            case .sha256: continue
+            case .sha256, .md5: continue
             }
         }
     }
@@ -60,7 +58,6 @@ struct ContentDigests {
     mutating func update(_ chunk: ArraySlice<UInt8>) {
         for index in running.indices {
             switch running[index].1 {
-            case .md5(var hash): hash.update(chunk); running[index].1 = .md5(hash)
             case .sha1(var hash): hash.update(data: chunk); running[index].1 = .sha1(hash)
             case .sha384(var hash): hash.update(data: chunk); running[index].1 = .sha384(hash)
             case .sha512(var hash): hash.update(data: chunk); running[index].1 = .sha512(hash)
@@ -73,7 +70,6 @@ struct ContentDigests {
         var result: [DigestAlgorithm: String] = [:]
         for (algorithm, state) in running {
             switch state {
-            case .md5(let hash): result[algorithm] = hash.finalize().hex
             case .sha1(let hash): result[algorithm] = hash.finalize().hex
             case .sha384(let hash): result[algorithm] = hash.finalize().hex
             case .sha512(let hash): result[algorithm] = hash.finalize().hex

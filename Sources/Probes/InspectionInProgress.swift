@@ -34,7 +34,7 @@ public final class InspectionInProgress {
         self.tag = tag
         self.readSymbols = readSymbols
         self.content = content
-        self.others = ContentDigests(digests.subtracting([.md5]))
+        self.others = ContentDigests(digests)
         self.md5 = digests.contains(.md5) ? MD5() : nil
         // A small file gets a buffer its size (a library of 40 KB does not cost a zeroed 256 KiB); the read after the
         // last byte returns 0 whatever the buffer's size.

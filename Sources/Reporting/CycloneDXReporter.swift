@@ -69,7 +69,7 @@ public struct CycloneDXReporter {
             }
             components.append(Component(
                 type: file.kind == .program ? "application" : file.kind == .library ? "library" : "file",
-                bomRef: ref, name: String(file.path.split(separator: "/").last ?? "/"), version: nil, purl: nil,
+                bomRef: ref, name: baseName(file.path), version: nil, purl: nil,
                 hashes: hashes.sorted { $0.alg < $1.alg },
                 evidence: Evidence(occurrences: [Occurrence(location: file.path)]),
                 properties: Property.sorted(properties)))

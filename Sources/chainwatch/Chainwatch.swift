@@ -238,7 +238,7 @@ struct Chainwatch: AsyncParsableCommand {
         guard let text = try? FileSystem.readText(state + "/chainwatch.pid", limit: 64),
               let pid = Int32(text.trimmingWhitespace()),
               let executable = try? FileSystem.readLink("/proc/\(pid)/exe"),
-              executable.split(separator: "/").last?.hasPrefix("chainwatch") == true else {
+              baseName(executable).hasPrefix("chainwatch") else {
             print("no running chainwatch daemon found (\(state)/chainwatch.pid); the next start loads the new rules")
             return
         }
