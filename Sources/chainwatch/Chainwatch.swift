@@ -170,7 +170,12 @@ struct Chainwatch: AsyncParsableCommand {
         // A one-shot scan is waited for: start the disk reads of upcoming files so cold reads overlap.
         options.readAhead = 4 * options.jobs
         options.collectInventory = format == .cyclonedx
-        options.paths = paths.map { $0.count > 1 && $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
+        // Files are opened by absolute path (as a confined root's paths are): a relative --path is taken from here.
+        let here = paths.contains { !$0.hasPrefix("/") } ? try FileSystem.readLink("/proc/self/cwd") : "/"
+        options.paths = paths.map { path in
+            let absolute = path.hasPrefix("/") ? path : (here == "/" ? "/" : here + "/") + path
+            return absolute.count > 1 && absolute.hasSuffix("/") ? String(absolute.dropLast()) : absolute
+        }
         let report: ScanReport
         if let image {
             do { report = try Scanner(rules: set, options: options).scanImage(image) } catch {

@@ -128,3 +128,25 @@ extension ArchiveScanTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: temporary).isEmpty, "the unpacked image is removed")
     }
 }
+
+extension ArchiveScanTests {
+    /// `--path` relative to the working directory, as a person types it: the file is read and its finding named by
+    /// its absolute path (it was reported "gone before it could be read" before files were opened by absolute path).
+    @Test func aRelativePathIsReadFromTheWorkingDirectory() throws {
+        let root = try Support.makeRoot(["--signature"])
+        defer { Support.remove(root) }
+        // The file itself, not the liblzma.so.5 symlink (--path follows none).
+        let directory = "usr/lib/x86_64-linux-gnu"
+        let name = try #require(try FileManager.default.contentsOfDirectory(atPath: root + "/" + directory).first {
+            $0.hasPrefix("liblzma.so.") && (try? FileManager.default.destinationOfSymbolicLink(atPath: root + "/" + directory + "/" + $0)) == nil
+        })
+        let library = directory + "/" + name
+        let result = try Support.run("/bin/sh", ["-c", "cd \"$1\" && exec \"$2\" --scan-now --format json --rules \"$3\" --path \"$4\"",
+                                                 "sh", root, Support.binary, Support.rulesDirectory, library])
+        #expect(result.status == 1, "\(result.stderr)")
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let paths = Set(Support.findings(document).compactMap { ($0["evidence"] as? [String: Any])?["path"] as? String })
+        #expect(paths.contains(root + "/" + library), "\(paths.sorted())")
+        #expect((document["skipped"] as? [Any])?.isEmpty == true, "\(document["skipped"] ?? [])")
+    }
+}
