@@ -25,6 +25,13 @@ public struct ArchiveMember: Sendable, Hashable {
     public var permissions: UInt32
     /// For a symlink, its target; for a hard link, the member it links to.
     public var linkTarget: String?
+    /// The number of names the file has, when the format records it (cpio and rpm payloads; 0 when not). cpio
+    /// stores a multiply-linked file's bytes with its last name, the earlier names with none.
+    public var links: UInt32 = 0
+
+    /// Whether the header promises bytes to read: a regular file, or a hard link that carries its file's bytes (the
+    /// last name of a cpio or rpm payload's multiply-linked file; a tar hard link has none).
+    public var hasData: Bool { kind == .regular || (kind == .hardlink && (size ?? 0) > 0) }
 }
 
 /// Reads archives through libarchive: every format and filter it was built with (tar, ustar, pax, gnutar, cpio,
@@ -107,7 +114,7 @@ public final class ArchiveReader {
         let size = archive_entry_size_is_set(entry) != 0 ? Int64(archive_entry_size(entry)) : nil
         let target = kind == .symlink ? archive_entry_symlink(entry).map { String(cString: $0) } : hardlink
         return ArchiveMember(name: name, kind: kind, size: size, permissions: UInt32(archive_entry_perm(entry)) | (UInt32(archive_entry_mode(entry)) & 0o7000),
-                             linkTarget: target)
+                             linkTarget: target, links: UInt32(archive_entry_nlink(entry)))
     }
 
 
@@ -173,6 +180,11 @@ public final class ArchiveReader {
 
     /// The format of the archive (after the first header): "GNU tar format", "ar (GNU/SVR4)", "RAW"...
     public var formatName: String { archive_format_name(archive).map { String(cString: $0) } ?? "unknown" }
+
+    /// Whether libarchive found no archive format in the bytes, only data (its "raw" format: one member named
+    /// "data", after the filters: a lone .xz or .gz). With no filter either, that member is the input byte for
+    /// byte: not an archive at all.
+    public var isRawData: Bool { formatName.lowercased() == "raw" }
 
     /// The filters (decompressors) applied, outermost first: ["gzip"], ["xz"], [] for none.
     public var filterNames: [String] {

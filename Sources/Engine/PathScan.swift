@@ -3,17 +3,21 @@ import HostIO
 import Probes
 
 /// `--path`: the files and directories given, and the members of every archive among them (tar in any
-/// compression, .deb, .rpm, zip, nested to a bounded depth), each read once: SHA-256, the byte search and, for an
-/// ELF member, its ELF facts, all from that read. A member is named ARCHIVE!member (ARCHIVE!inner.tar.xz!member
-/// when nested). Nothing is written and no member name is ever used as a path: hostile names, links, devices and
-/// bombs are notes and skips.
+/// compression, .deb, .rpm, cpio, zip, nested to a bounded depth; recognised by their first bytes, never by name),
+/// each read once: SHA-256, the byte search and, for an ELF member, its ELF facts, all from that read. A member is
+/// named ARCHIVE!member (ARCHIVE!inner.tar.xz!member when nested). Nothing is written and no member name is ever
+/// used as a path: hostile names, links, devices and bombs are notes and skips.
+///
+/// What was asked for and not looked at is a skip that leaves the scan incomplete: an input that is missing or
+/// unreadable, an archive libarchive refuses, a bound reached (members, nesting, expanded bytes).
 struct PathScan {
-    /// Bounds, per path given, so no archive can make a scan unbounded.
+    /// Bounds, per input given, so no archive can make a scan unbounded.
     struct Limits: Sendable {
         /// Archives within archives read, the outermost being 1.
         var depth = 4
         var members = 100_000
-        /// Bytes decompressed from one path given, members of nested archives included (a bomb stops here).
+        /// Bytes decompressed from one input given, members of nested archives at every level included: a bomb
+        /// of bombs stops here, with a skip naming the member it stopped in.
         var expandedBytes: Int64 = 32 << 30
         var directoryDepth = 64
     }
@@ -21,74 +25,109 @@ struct PathScan {
     let plan: ScanPlan
     let inspector: FileInspector
     let limits: Limits
-    private(set) var skipped: [Skip] = []
-    private(set) var notes: [String] = []
+    /// Written by the member walk too (PathScan+Members.swift).
+    var skipped: [Skip] = []
+    var notes: [String] = []
     /// Members are no files of this host: they get identities of their own, on a device no file has.
-    private var nextMember: UInt64 = 1
-    private var members = 0
-    private var expanded: Int64 = 0
+    var nextMember: UInt64 = 1
+    /// Members of the current input so far, every nesting level together.
+    var members = 0
+    /// The decompressed bytes the current input may still expand to, shared by every archive nested in it.
+    var budget: ExpansionBudget
 
     init(plan: ScanPlan, inspector: FileInspector, limits: Limits = Limits()) {
         self.plan = plan
         self.inspector = inspector
         self.limits = limits
+        budget = ExpansionBudget(input: "", limit: limits.expandedBytes)
     }
 
     /// The device number members are given: no mounted file system has it.
     static let memberDevice = UInt64.max
 
+    /// One input given on the command line, with a budget of its own.
     mutating func scan(_ path: String, into index: inout FileIndex) {
         members = 0
-        expanded = 0
-        add(path, depth: 0, into: &index)
+        budget = ExpansionBudget(input: path, limit: limits.expandedBytes)
+        add(path, depth: 0, given: true, into: &index)
     }
 
-    private mutating func add(_ path: String, depth: Int, into index: inout FileIndex) {
+    /// - Parameter given: named on the command line (or the file a symlink named there leads to): not finding it
+    ///   leaves the scan incomplete, and a symlink is followed once.
+    private mutating func add(_ path: String, depth: Int, given: Bool, into index: inout FileIndex) {
         let status: FileStatus
         do { status = try FileSystem.linkStatus(path) } catch {
-            skipped.append(Skip(subject: path, reason: error.description))
+            skipped.append(Self.skip(path, error, hidesContent: given))
             return
         }
         switch status.kind {
         case .directory:
             guard depth < limits.directoryDepth else {
-                skipped.append(Skip(subject: path, reason: "directories nested deeper than \(limits.directoryDepth); not read"))
+                skipped.append(Skip(subject: path, reason: "directories nested deeper than \(limits.directoryDepth); not read", code: .limit))
                 return
             }
-            do {
-                for entry in try FileSystem.directoryEntries(path) {
-                    add(path == "/" ? "/" + entry : path + "/" + entry, depth: depth + 1, into: &index)
-                }
-            } catch {
-                skipped.append(Skip(subject: path, reason: error.description))
+            let entries: [String]
+            do { entries = try FileSystem.directoryEntries(path) } catch {
+                // A directory that cannot be listed hides every file in it, unless it was removed meanwhile.
+                skipped.append(Self.skip(path, error, hidesContent: given || !error.isNotFound))
+                return
+            }
+            for entry in entries {
+                add(path == "/" ? "/" + entry : path + "/" + entry, depth: depth + 1, given: false, into: &index)
             }
         case .regular:
             addFile(path, status: status, into: &index)
+        case .symlink where given && depth == 0:
+            // Named by the user (liblzma.so.5): the file it leads to is what they asked about.
+            do {
+                let target = try ConfinedRoot.host.resolve(path)
+                notes.append("\(path) is a symlink to \(target); \(target) is read")
+                add(target, depth: 1, given: true, into: &index)
+            } catch {
+                skipped.append(Self.skip(path, error, hidesContent: true))
+            }
         case .symlink:
-            skipped.append(Skip(subject: path, reason: "symlink; not followed"))
+            skipped.append(Skip(subject: path, reason: "symlink; not followed", code: .notApplicable))
         default:
-            skipped.append(Skip(subject: path, reason: "\(status.kind.rawValue); not read"))
+            skipped.append(Skip(subject: path, reason: "\(status.kind.rawValue); not read", code: .notApplicable))
         }
     }
 
-    /// A regular file: an archive is read through libarchive, hashed and searched in the same pass; any other
-    /// file is left to the index's ordinary read.
+    /// The skip for a path that could not be looked at. One the user named, or a directory that could not be
+    /// listed, hides what was asked about: incomplete. An entry removed while its directory was walked left nothing.
+    static func skip(_ path: String, _ error: SystemError, hidesContent: Bool) -> Skip {
+        let code: Skip.Code
+        if error.isPermissionDenied {
+            code = effectiveUserID() == 0 ? .unreadable : .notPermitted
+        } else if error.isNotFound {
+            code = hidesContent ? .unreadable : .gone
+        } else {
+            code = .unreadable
+        }
+        let reason = error.isNotFound && hidesContent ? "no such file or directory; nothing read" : error.description
+        return Skip(subject: path, reason: reason, code: code)
+    }
+
+    /// A regular file: an archive (by its first bytes) is read through libarchive, hashed and searched in the same
+    /// pass; any other file is left to the index's ordinary read.
     private mutating func addFile(_ path: String, status: FileStatus, into index: inout FileIndex) {
         let file: OpenFile
         do { file = try OpenFile(path: path) } catch {
-            skipped.append(Skip(subject: path, reason: FileIndex.describe(error)))
+            skipped.append(FileIndex.skip(path, error))
             return
         }
-        guard let head = try? file.read(at: 0, count: 512), ArchiveDetection.isArchive(head: head) else {
+        guard let head = try? file.read(at: 0, count: ArchiveDetection.headSize), ArchiveDetection.isArchive(head: head) else {
             index.addPath(path, status: status)
             return
         }
         if file.status.size > limits.expandedBytes {
-            skipped.append(Skip(subject: path, reason: "\(file.status.size) bytes is over the \(limits.expandedBytes)-byte archive limit; not read"))
+            skipped.append(Skip(subject: path, reason: "\(file.status.size) bytes is over the \(limits.expandedBytes)-byte archive limit; its members are not read, the file is read as a plain file", code: .limit))
+            index.addPath(path, status: status)
             return
         }
         var stream = MultiPatternSearch.Stream(plan.bytePatterns)
         var offset: Int64 = 0
+        var opened = false
         do {
             let facts = try inspector.inspect(member: file.status) { sinkParameter in
                 // The reader keeps the block closure only while it lives, which ends inside this call.
@@ -100,6 +139,7 @@ struct PathScan {
                         stream.feed(block[...])
                         return block
                     }
+                    opened = true
                     walk(reader, chain: [path], depth: 1, into: &index)
                     try reader.finish()
                 }
@@ -107,111 +147,11 @@ struct PathScan {
             try file.checkUnchanged()
             index.addRead(path: path, facts: facts, hits: stream.found, archive: nil, seenAs: "archive")
         } catch {
-            // Damaged at its start (a truncated gzip fails as libarchive opens it): its members are not read, but
-            // the file itself is still hashed and searched like any file.
-            skipped.append(Skip(subject: path, reason: "archive not readable (\(error)); its members are not read, the file is read as a plain file"))
+            // libarchive refused it (a truncated gzip fails as it opens): its members are not read, but the file
+            // itself is still hashed and searched like any file.
+            skipped.append(opened ? FileIndex.skip(path, error)
+                : Skip(subject: path, reason: "not readable as an archive (\(Self.reason(error, of: path))); its members are not read, the file is read as a plain file", code: .damaged))
             index.addPath(path, status: status)
-        }
-    }
-
-    /// Every member of `reader`, an archive reached through `chain` (the file, then each enclosing member).
-    private mutating func walk(_ reader: ArchiveReader, chain: [String], depth: Int, into index: inout FileIndex) {
-        let shown = chain.joined(separator: "!")
-        var count = 0
-        while true {
-            let member: ArchiveMember
-            do {
-                guard let next = try reader.next() else { return }
-                member = next
-            } catch {
-                skipped.append(Skip(subject: shown, reason: "archive damaged or truncated after \(count) members: \(error); the rest not read"))
-                return
-            }
-            count += 1
-            members += 1
-            guard members <= limits.members else {
-                skipped.append(Skip(subject: shown, reason: "more than \(limits.members) members; the rest not read"))
-                return
-            }
-            let name = member.name
-            let display = shown + "!" + name
-            if Self.escapes(name) {
-                notes.append("\(display): the member's name leads out of the archive (absolute or ..); read as data only, nothing is written")
-            }
-            switch member.kind {
-            case .directory:
-                continue
-            case .symlink, .hardlink:
-                if let target = member.linkTarget, member.kind == .symlink ? target.hasPrefix("/") || Self.escapes(name + "/../" + target) : Self.escapes(target) {
-                    notes.append("\(display): \(member.kind.rawValue) to \(target), outside the archive; not followed")
-                }
-                continue
-            case .characterDevice, .blockDevice, .fifo, .socket, .unknown:
-                skipped.append(Skip(subject: display, reason: "\(member.kind.rawValue) member; not read"))
-                continue
-            case .regular:
-                break
-            }
-            if member.permissions & 0o6000 != 0 {
-                notes.append("\(display): set-user-ID or set-group-ID member (mode \(String(member.permissions, radix: 8)))")
-            }
-            if let size = member.size, size > inspector.maximumSize {
-                skipped.append(Skip(subject: display, reason: "\(size) bytes is over the \(inspector.maximumSize)-byte read limit; not read"))
-                continue
-            }
-            let nested = ArchiveDetection.isArchive(name: name)
-            if nested && depth >= limits.depth {
-                notes.append("\(display): an archive nested deeper than \(limits.depth) levels; read as a plain file, its members are not")
-            }
-            let identity = FileIdentity(device: Self.memberDevice, inode: nextMember)
-            nextMember += 1
-            let status = FileStatus(identity: identity, kind: .regular, size: member.size ?? 0, permissions: member.permissions)
-            var stream = MultiPatternSearch.Stream(plan.bytePatterns)
-            var over = false
-            let limit = limits.expandedBytes
-            var expanded = self.expanded
-            do {
-                let facts = try inspector.inspect(member: status) { sinkParameter in
-                    try withoutActuallyEscaping(sinkParameter) { sink in
-                        var failure: Error?
-                        let take: (ArraySlice<UInt8>) -> Void = { block in
-                            guard failure == nil else { return }
-                            expanded += Int64(block.count)
-                            if expanded > limit {
-                                over = true
-                                failure = ArchiveError(message: "more than \(limit) bytes decompressed from \(chain[0]) (a decompression bomb?)")
-                                return
-                            }
-                            sink(block)
-                            stream.feed(block)
-                        }
-                        if nested && depth < limits.depth {
-                            // Its own bytes are hashed and searched as they pass into the nested reader; what a
-                            // damaged one leaves unread is read below.
-                            do {
-                                let inner = try ArchiveReader(member: reader, label: display, observe: take)
-                                walk(inner, chain: chain + [name], depth: depth + 1, into: &index)
-                                try inner.finish()
-                            } catch {
-                                notes.append("\(display): named like an archive but not readable as one (\(error)); read as a plain file")
-                            }
-                        }
-                        while failure == nil {
-                            let block = try reader.readBlock()
-                            if block.isEmpty { break }
-                            take(block[...])
-                        }
-                        if let failure { throw failure }
-                    }
-                }
-                self.expanded = expanded
-                index.addRead(path: display, facts: facts, hits: stream.found, archive: chain + [name],
-                              seenAs: nested ? "archive member (archive)" : "archive member")
-            } catch {
-                self.expanded = expanded
-                skipped.append(Skip(subject: display, reason: "not read: \(error)"))
-                if over { return }
-            }
         }
     }
 
@@ -227,31 +167,32 @@ struct PathScan {
     }
 }
 
-/// Which files are archives: by their first bytes for files given, by name for members (a member is streamed,
-/// and its first bytes are only seen once the decision is made). libarchive itself then finds the format.
-enum ArchiveDetection {
-    private static let magics: [(offset: Int, bytes: [UInt8])] = [
-        (0, [0x1f, 0x8b]),                          // gzip
-        (0, [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]),  // xz
-        (0, [0x42, 0x5a, 0x68]),                    // bzip2
-        (0, [0x28, 0xb5, 0x2f, 0xfd]),              // zstd
-        (0, Array("!<arch>\n".utf8)),               // ar (.deb)
-        (0, [0xed, 0xab, 0xee, 0xdb]),              // rpm lead
-        (0, [0x50, 0x4b, 0x03, 0x04]),              // zip
-        (257, Array("ustar".utf8)),                 // tar
-    ]
+extension PathScan {
+    /// The decompressed bytes one input may expand to, counted across every archive nested in it (a reference,
+    /// so a nested walk spends the same budget as the level that opened it).
+    final class ExpansionBudget {
+        let input: String
+        let limit: Int64
+        private(set) var used: Int64 = 0
 
-    static func isArchive(head: [UInt8]) -> Bool {
-        magics.contains { head.count >= $0.offset + $0.bytes.count && Array(head[$0.offset..<$0.offset + $0.bytes.count]) == $0.bytes }
-    }
+        init(input: String, limit: Int64) {
+            self.input = input
+            self.limit = limit
+        }
 
-    private static let suffixes = [
-        ".tar", ".tgz", ".tar.gz", ".txz", ".tar.xz", ".tbz2", ".tar.bz2", ".tzst", ".tar.zst", ".deb", ".udeb", ".ddeb",
-        ".rpm", ".zip", ".jar", ".whl", ".apk", ".gz", ".xz", ".bz2", ".zst", ".crate", ".gem",
-    ]
+        /// Thrown by the read that goes over.
+        struct Spent: Error, CustomStringConvertible {
+            var description: String { "the expansion budget is spent" }
+        }
 
-    static func isArchive(name: String) -> Bool {
-        let lower = name.lowercased()
-        return suffixes.contains { lower.hasSuffix($0) }
+        /// Counts `count` more bytes; throws once they are over the limit.
+        func spend(_ count: Int) throws(Spent) {
+            used += Int64(count)
+            if used > limit { throw Spent() }
+        }
+
+        var isSpent: Bool { used > limit }
+
+        var reason: String { "more than \(limit) bytes decompressed from \(input), nested archives included (a decompression bomb?)" }
     }
 }
