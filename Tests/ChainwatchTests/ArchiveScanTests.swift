@@ -15,7 +15,7 @@ import Testing
     @Test func buildInputsAndPackagesAreScannedMemberByMember() throws {
         let out = try Support.fixture("make-archives.sh")
         defer { Support.remove(out + "/..") }
-        let (result, document) = try Support.scanJSON(["--rules", Support.rulesDirectory, "--path", out])
+        let (result, document) = try Support.scanBuiltJSON(["--rules", Support.rulesDirectory, "--path", out])
         #expect(result.status == 1, "\(result.stderr)")
         let hits = Self.hits(document)
         let signature = "xz-backdoor-sig-openwall-detect-sh"
@@ -26,9 +26,10 @@ import Testing
         for rpm in ["", "-zstd", "-xz", "-bzip2"] {
             #expect(hits.contains("\(signature) \(out)/xz-libs-5.6.1-1.fc40.x86_64\(rpm).rpm!./usr/lib64/liblzma.so.5.6.1"), "rpm\(rpm)")
         }
-        // The tarball's m4 and test file, in every compression and nested inside another archive.
+        // The tarball's m4 and test file, in every compression and nested inside another archive: by name, and
+        // renamed notes.txt (an archive is known by its first bytes).
         for tarball in ["xz-5.6.1.tar", "xz-5.6.1.tar.gz", "xz-5.6.1.tar.xz", "xz-5.6.1.tar.bz2", "xz-5.6.1.tar.zst",
-                        "xz-5.6.1.zip", "xz-5.6.1-nested.tar.gz!dist/xz-5.6.1.tar.xz"] {
+                        "xz-5.6.1.zip", "xz-5.6.1-nested.tar.gz!dist/xz-5.6.1.tar.xz", "xz-5.6.1-renamed.tar!notes.txt"] {
             let members = hits.filter { $0.contains("\(out)/\(tarball)!") }
             #expect(members.contains { $0.hasSuffix("!xz-5.6.1/m4/build-to-host.m4") }, "\(tarball): \(members.sorted())")
             #expect(members.contains { $0.hasSuffix("!xz-5.6.1/configure") }, "\(tarball)")
@@ -43,8 +44,42 @@ import Testing
         let chain = (nested["evidence"] as? [String: Any])?["archive"] as? [String]
         #expect(chain == [out + "/xz-5.6.1-nested.tar.gz", "dist/xz-5.6.1.tar.xz", "xz-5.6.1/configure"])
 
-        let clean = try Support.chainwatch(["--scan-now", "--rules", Support.rulesDirectory, "--path", out + "/clean"])
+        let clean = try Support.run(Support.builtBinary, ["--scan-now", "--rules", Support.rulesDirectory, "--path", out + "/clean"])
         #expect(clean.status == 0, "\(clean.stdout)")
+    }
+
+    /// A file with several names in a cpio (newc, by cpio), an rpm payload (rpmbuild) and a tar: cpio and rpm store
+    /// the bytes with the last name only, tar with the first (the others are links to it). Every name is read with
+    /// the file's bytes, so the signature library is found under each; the clean counterparts stay clean. Before,
+    /// hard-link members were passed over: the rpm's liblzma.so.5.6.1 (its bytes) was never read at all.
+    @Test func everyNameOfAHardLinkedMemberIsReadWithItsBytes() throws {
+        let out = try Support.fixture("make-archives.sh")
+        defer { Support.remove(out + "/..") }
+        let signature = "xz-backdoor-sig-openwall-detect-sh"
+        let directory = "usr/lib/x86_64-linux-gnu/"
+        let expected: [(String, [String])] = [
+            ("liblzma-hardlinks.cpio", [directory + "liblzma.so.5.6.1", directory + "liblzma.so.5", directory + "liblzma.so.5.6.1.bak"]),
+            ("liblzma-hardlinks.tar", [directory + "liblzma.so.5.6.1", directory + "liblzma.so.5", directory + "liblzma.so.5.6.1.bak"]),
+            ("xz-libs-5.6.1-1.fc40.x86_64-hardlink.rpm", ["./usr/lib64/liblzma.so.5.6.1", "./usr/lib64/liblzma.so.5"]),
+        ]
+        for (archive, names) in expected {
+            let (result, document) = try Support.scanBuiltJSON(["--rules", Support.rulesDirectory, "--path", out + "/" + archive])
+            #expect(result.status == 1, "\(archive): \(result.stderr)")
+            let hits = Self.hits(document)
+            for name in names {
+                #expect(hits.contains("\(signature) \(out)/\(archive)!\(name)"), "\(archive)!\(name): \(hits.sorted())")
+            }
+            #expect(Support.skips(document).isEmpty && (document["notes"] as? [String] ?? []).isEmpty,
+                    "\(archive): \(Support.skips(document)) \(document["notes"] ?? [])")
+        }
+        let host = try #require(try FileManager.default.contentsOfDirectory(atPath: out + "/clean").first { $0.hasSuffix("-hardlink.rpm") })
+        for archive in ["liblzma-hardlinks.cpio", "liblzma-hardlinks.tar", host] {
+            let (result, document) = try Support.scanBuiltJSON(["--rules", Support.rulesDirectory, "--path", out + "/clean/" + archive])
+            #expect(result.status == 0, "clean/\(archive): \(Self.hits(document).sorted()) \(Support.skips(document))")
+            let statistics = (document["scan"] as? [String: Any])?["statistics"] as? [String: Any]
+            // The archive and each name of the library.
+            #expect(statistics?["files_read"] as? Int == (archive == host ? 3 : 4), "clean/\(archive): \(String(describing: statistics))")
+        }
     }
 
     /// Each image format and layering: a later layer that keeps the signature liblzma (found, with the package),
@@ -54,7 +89,7 @@ import Testing
         let out = try Support.fixture("make-image.sh", [mode])
         defer { Support.remove(out + "/..") }
         for (input, format) in [("oci", "oci-layout"), ("image-oci.tar", "oci-archive"), ("image-docker.tar", "docker-archive")] {
-            let (result, document) = try Support.scanJSON(["--rules", Support.rulesDirectory, "--image", out + "/" + input])
+            let (result, document) = try Support.scanBuiltJSON(["--rules", Support.rulesDirectory, "--image", out + "/" + input])
             let rules = Set(Support.findings(document).compactMap { $0["rule"] as? String })
             let image = (document["scan"] as? [String: Any])?["image"] as? [String: Any]
             #expect(image?["format"] as? String == format, "\(input): \(String(describing: image)) \(result.stderr)")
@@ -91,7 +126,7 @@ import Testing
         bytes.append(contentsOf: [0, 0, 0, 0])
         try FileManager.default.removeItem(atPath: path)
         try bytes.write(to: URL(fileURLWithPath: path))
-        let result = try Support.chainwatch(["--scan-now", "--rules", Support.rulesDirectory, "--image", out + "/oci"])
+        let result = try Support.run(Support.builtBinary, ["--scan-now", "--rules", Support.rulesDirectory, "--image", out + "/oci"])
         #expect(result.status == 2)
         #expect(result.stderr.contains("not its digest"), "\(result.stderr)")
     }
@@ -109,7 +144,7 @@ extension ArchiveScanTests {
         defer { Support.remove(log) }
         let result = try Support.run("/usr/bin/strace", [
             "-f", "-qq", "-o", log, "-e", "trace=execve,open,openat,creat,rename,renameat,renameat2,unlink,unlinkat,mkdir,mkdirat,symlink,symlinkat,link,linkat,chmod,fchmodat",
-            Support.binary, "--scan-now", "--rules", Support.rulesDirectory, "--image", out + "/image-docker.tar",
+            Support.builtBinary, "--scan-now", "--rules", Support.rulesDirectory, "--image", out + "/image-docker.tar",
         ], environment: ["TMPDIR": temporary, "PATH": "/usr/bin:/bin"])
         #expect(result.status == 0, "\(result.stderr)")
         let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
@@ -142,7 +177,7 @@ extension ArchiveScanTests {
         })
         let library = directory + "/" + name
         let result = try Support.run("/bin/sh", ["-c", "cd \"$1\" && exec \"$2\" --scan-now --format json --rules \"$3\" --path \"$4\"",
-                                                 "sh", root, Support.binary, Support.rulesDirectory, library])
+                                                 "sh", root, Support.builtBinary, Support.rulesDirectory, library])
         #expect(result.status == 1, "\(result.stderr)")
         let document = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         let paths = Set(Support.findings(document).compactMap { ($0["evidence"] as? [String: Any])?["path"] as? String })

@@ -15,9 +15,9 @@
 #   never-called function), packaged as a .deb (dpkg-deb) and .rpm (rpmbuild).
 # Each of them has a clean counterpart in OUTDIR/clean/.
 #
-# Needs: bash, coreutils, tar, gzip, xz, bzip2, zstd, dpkg-deb, rpmbuild
-# (+ rpm, rpm2cpio, binutils' ar for the self-checks), python3 (only if there is no
-# `zip` binary), and what make-root.sh needs (gcc, binutils, xxd).  Runs as
+# Needs: bash, coreutils, tar, gzip, xz, bzip2, zstd, dpkg-deb, rpmbuild,
+# cpio or bsdcpio (+ rpm, rpm2cpio, binutils' ar, python3 for the self-checks),
+# and what make-root.sh needs (gcc, binutils, xxd).  Runs as
 # root or not.  Takes about 3-5 seconds (mostly rpmbuild).
 #
 # Usage:
@@ -42,6 +42,9 @@
 #                           (python3 zipfile when there is no zip binary)
 #   xz-5.6.1-nested.tar.gz  gzip'd ustar holding dist/ and dist/xz-5.6.1.tar.xz
 #                           (the .tar.xz above, byte for byte)
+#   xz-5.6.1-renamed.tar    ustar holding notes.txt: the .tar.gz above byte for
+#                           byte, under a name no archive has (an archive is
+#                           known by its first bytes, not its name)
 #   liblzma5_5.6.1-1_amd64.deb        dpkg-deb, data.tar.xz (dpkg's default)
 #   liblzma5_5.6.1-1_amd64-gzip.deb   same package, data.tar.gz  (-Zgzip)
 #   liblzma5_5.6.1-1_amd64-zstd.deb   same package, data.tar.zst (-Zzstd)
@@ -60,14 +63,28 @@
 #       files /usr/lib64/liblzma.so.5.6.1 (0755, the --signature liblzma) and
 #       /usr/lib64/liblzma.so.5 -> liblzma.so.5.6.1 (build time, host name
 #       and file mtimes pinned, so reruns give identical .rpm files too).
+#   xz-libs-5.6.1-1.fc40.x86_64-hardlink.rpm  gzip payload; %install makes
+#       /usr/lib64/liblzma.so.5 a HARD link of liblzma.so.5.6.1 (the
+#       --signature liblzma): rpm's cpio payload stores the bytes with the
+#       last name (liblzma.so.5.6.1) and liblzma.so.5 with none (checked).
+#   liblzma-hardlinks.cpio  newc cpio (`cpio -o -H newc`, else bsdcpio) of
+#       usr/lib/x86_64-linux-gnu/liblzma.so.5.6.1, liblzma.so.5 and
+#       liblzma.so.5.6.1.bak, three names of the --signature liblzma, listed
+#       in that order: the bytes are with .bak only (the last), the other two
+#       names have none (checked; GNU cpio writes .so.5 first).
+#   liblzma-hardlinks.tar   ustar of the same three names: liblzma.so.5.6.1
+#       with the bytes, then liblzma.so.5 and .bak as hard links to it.
 #   clean/   the clean counterpart of every file above:
 #       clean/xz-5.6.1.{tar,tar.gz,tar.xz,tar.bz2,tar.zst,zip},
-#       clean/xz-5.6.1-nested.tar.gz: the same names and layout, but m4/ and
+#       clean/xz-5.6.1-nested.tar.gz, clean/xz-5.6.1-renamed.tar: the same
+#         names and layout, but m4/ and
 #         configure without the three lines and bad-3-corrupt_lzma2.xz with
 #         the same filler and no markers (the version in a source archive's
 #         name is not evidence);
 #       clean/liblzma5_H-1_amd64{,-gzip,-zstd,-none}.deb and
-#       clean/xz-libs-H-1.fc40.x86_64{,-zstd,-xz,-bzip2}.rpm: the host's real
+#       clean/xz-libs-H-1.fc40.x86_64{,-zstd,-xz,-bzip2,-hardlink}.rpm and
+#       clean/liblzma-hardlinks.{cpio,tar} (names liblzma.so.H, .so.5, .so.H.bak):
+#         the host's real
 #         liblzma (make-root.sh --host-liblzma) as liblzma.so.H, where H is
 #         the host library's version (5.4.1 on Debian 12), package versions
 #         H-1 / H-1.fc40 (the version inside a package IS evidence).
@@ -118,10 +135,10 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$outdir" ] || { usage >&2; exit 2; }
 
-for t in tar gzip xz bzip2 zstd ar dpkg-deb rpmbuild rpm rpm2cpio xxd sha256sum; do
+for t in tar gzip xz bzip2 zstd ar dpkg-deb rpmbuild rpm rpm2cpio xxd sha256sum python3; do
   command -v "$t" >/dev/null || die "needs $t"
 done
-command -v zip >/dev/null || command -v python3 >/dev/null || die "needs zip or python3"
+CPIO="$(command -v cpio || command -v bsdcpio)" || die "needs cpio or bsdcpio (apt install cpio)"
 
 if [ -e "$outdir" ] || [ -L "$outdir" ]; then
   [ -d "$outdir" ] && [ ! -L "$outdir" ] || die "OUTDIR exists and is not a directory: $outdir"
@@ -249,6 +266,10 @@ EOF
   cp "$d/$TREE.tar.xz" "$w/nested/dist/"
   find "$w/nested" -exec touch -h -d "@$EPOCH" {} +
   tar -C "$w/nested" "${TAR_OPTS[@]}" -cf - dist | gzip -9 -n > "$d/$TREE-nested.tar.gz"
+  mkdir -p "$w/renamed"
+  cp "$d/$TREE.tar.gz" "$w/renamed/notes.txt"
+  touch -h -d "@$EPOCH" "$w/renamed/notes.txt"
+  tar -C "$w/renamed" "${TAR_OPTS[@]}" -cf "$d/$TREE-renamed.tar" notes.txt
 }
 
 # --- .deb ----------------------------------------------------------------------------
@@ -324,14 +345,71 @@ EOF
       -xz)    payload=(--define "_binary_payload w9.xzdio") ;;
       -bzip2) payload=(--define "_binary_payload w9.bzdio") ;;
     esac
-    top="$tmp/top-$version$suffix"
-    rpmbuild -bb --nodeps --quiet "${RPMDB[@]}" --define "_topdir $top" \
-      --define "_build_id_links none" --define "debug_package %{nil}" --define "__os_install_post %{nil}" \
-      --define "use_source_date_epoch_as_buildtime 1" --define "clamp_mtime_to_source_date_epoch 1" \
-      --define "_buildhost chainwatch-fixture" ${payload[@]+"${payload[@]}"} "$spec" > "$tmp/build.log" 2>&1 ||
-      { cat "$tmp/build.log" >&2; die "rpmbuild xz $version ($suffix) failed"; }
-    cp "$top/RPMS/x86_64/xz-libs-$version-$release.x86_64.rpm" "$d/xz-libs-$version-$release.x86_64$suffix.rpm"
+    build_rpm "$spec" "$tmp/top-$version$suffix" ${payload[@]+"${payload[@]}"}
+    cp "$tmp/top-$version$suffix/RPMS/x86_64/xz-libs-$version-$release.x86_64.rpm" "$d/xz-libs-$version-$release.x86_64$suffix.rpm"
   done
+}
+
+# build_rpm SPEC TOPDIR [rpmbuild options]: build time, host name and mtimes pinned
+build_rpm() {
+  local spec="$1" top="$2"
+  shift 2
+  rpmbuild -bb --nodeps --quiet "${RPMDB[@]}" --define "_topdir $top" \
+    --define "_build_id_links none" --define "debug_package %{nil}" --define "__os_install_post %{nil}" \
+    --define "use_source_date_epoch_as_buildtime 1" --define "clamp_mtime_to_source_date_epoch 1" \
+    --define "_buildhost chainwatch-fixture" "$@" "$spec" > "$tmp/build.log" 2>&1 ||
+    { cat "$tmp/build.log" >&2; die "rpmbuild $spec failed"; }
+}
+
+# make_hardlink_rpm LIB VERSION RELEASE DEST: xz-libs-V-R.x86_64-hardlink.rpm, whose
+# liblzma.so.5 is a hard link of the library (rpm puts the bytes with the last name)
+make_hardlink_rpm() {
+  local lib="$1" version="$2" release="$3" d="$4" name spec
+  name="$(basename "$lib")"
+  spec="$tmp/xz-$version-hardlink.spec"
+  cat > "$spec" <<EOF
+Name: xz
+Version: $version
+Release: $release
+Summary: chainwatch fixture
+License: none
+AutoReqProv: no
+%description
+chainwatch test fixture, not the real package.
+%package libs
+Summary: chainwatch fixture
+AutoReqProv: no
+%description libs
+chainwatch test fixture, not the real package (built by make-archives.sh).
+%install
+install -D -m 0755 '$lib' %{buildroot}/usr/lib64/$name
+ln %{buildroot}/usr/lib64/$name %{buildroot}/usr/lib64/liblzma.so.5
+%files libs
+/usr/lib64/$name
+/usr/lib64/liblzma.so.5
+EOF
+  build_rpm "$spec" "$tmp/top-$version-hardlink"
+  cp "$tmp/top-$version-hardlink/RPMS/x86_64/xz-libs-$version-$release.x86_64.rpm" "$d/xz-libs-$version-$release.x86_64-hardlink.rpm"
+}
+
+# make_link_archives LIB DEST: liblzma-hardlinks.cpio and .tar, three names of LIB
+make_link_archives() {
+  local lib="$1" d="$2" name w f
+  name="$(basename "$lib")"
+  w="$tmp/links-$name"
+  f="usr/lib/$TRIPLET"
+  mkdir -p "$w/$f"
+  install -m 0755 "$lib" "$w/$f/$name"
+  ln "$w/$f/$name" "$w/$f/liblzma.so.5"
+  ln "$w/$f/$name" "$w/$f/$name.bak"
+  touch -h -d "@$EPOCH" "$w/$f/$name"
+  # GNU cpio spells the format -H newc, bsdcpio --format newc; both put the bytes with the last name.
+  if [ "${CPIO##*/}" = cpio ]; then set -- -o -H newc --quiet; else set -- -o --format newc --quiet; fi
+  (cd "$w" && printf '%s
+' "$f/$name" "$f/liblzma.so.5" "$f/$name.bak" | "$CPIO" "$@" > "$d/liblzma-hardlinks.cpio") ||
+    die "$CPIO failed"
+  tar -C "$w" --format=ustar --mtime="@$EPOCH" --owner=0 --group=0 --numeric-owner -cf "$d/liblzma-hardlinks.tar" \
+    "$f/$name" "$f/liblzma.so.5" "$f/$name.bak"
 }
 
 # --- build both sets ---------------------------------------------------------------------
@@ -344,6 +422,10 @@ make_debs "$bad_lib" 5.6.1-1 "$OUT"
 make_debs "$clean_lib" "$host_ver-1" "$OUT/clean"
 make_rpms "$bad_lib" 5.6.1 1.fc40 "$OUT"
 make_rpms "$clean_lib" "$host_ver" 1.fc40 "$OUT/clean"
+make_hardlink_rpm "$bad_lib" 5.6.1 1.fc40 "$OUT"
+make_hardlink_rpm "$clean_lib" "$host_ver" 1.fc40 "$OUT/clean"
+make_link_archives "$bad_lib" "$OUT"
+make_link_archives "$clean_lib" "$OUT/clean"
 
 # --- self-checks ----------------------------------------------------------------------------
 # whole-line fixed-string matches of the three lines
@@ -420,11 +502,38 @@ for v in "5.6.1-1:$OUT:liblzma.so.5.6.1:yes" "$host_ver-1:$OUT/clean:liblzma.so.
   check_rpm "$b-xz.rpm" "$lib" "$sig" xz
   check_rpm "$b-bzip2.rpm" "$lib" "$sig" bzip2
 done
+# hard links: which name carries the bytes (newc headers: name, size, link count)
+newc_list() {
+  python3 -c '
+import sys
+b = sys.stdin.buffer.read(); i = 0
+while b[i:i + 6] == b"070701":
+    h = b[i:i + 110]; nl, size, ns = int(h[38:46], 16), int(h[54:62], 16), int(h[94:102], 16)
+    name = b[i + 110:i + 110 + ns - 1].decode()
+    if name == "TRAILER!!!": break
+    print(name, size, nl)
+    i = (i + 110 + ns + 3) & ~3; i = (i + size + 3) & ~3'
+}
+for v in "$OUT:liblzma.so.5.6.1:$bad_lib" "$OUT/clean:liblzma.so.$host_ver:$clean_lib"; do
+  IFS=: read -r d lib libpath <<< "$v"
+  n="$(stat -c %s "$libpath")"
+  f="$d/xz-libs-${lib#liblzma.so.}-1.fc40.x86_64-hardlink.rpm"
+  [ "$(rpm2cpio "$f" | newc_list)" = "$(printf './usr/lib64/liblzma.so.5 0 2\n./usr/lib64/%s %s 2' "$lib" "$n")" ] ||
+    fail "$f: payload is not liblzma.so.5 (no bytes) then $lib (the bytes), two links: $(rpm2cpio "$f" | newc_list)"
+  l="usr/lib/$TRIPLET"
+  [ "$(newc_list < "$d/liblzma-hardlinks.cpio" | sort)" = "$(printf '%s 0 3\n%s 0 3\n%s %s 3' "$l/liblzma.so.5" "$l/$lib" "$l/$lib.bak" "$n" | sort)" ] ||
+    fail "$d/liblzma-hardlinks.cpio: $(newc_list < "$d/liblzma-hardlinks.cpio")"
+  [ "$(tar -tvf "$d/liblzma-hardlinks.tar" | grep -c " link to $l/$lib\$")" = 2 ] || fail "$d/liblzma-hardlinks.tar: two hard links"
+  cmp -s <(tar -xOf "$d/$TREE-renamed.tar" notes.txt) "$d/$TREE.tar.gz" || fail "$d/$TREE-renamed.tar: notes.txt differs"
+done
+if has_sig <(rpm2cpio "$OUT/xz-libs-5.6.1-1.fc40.x86_64-hardlink.rpm"); then :; else fail "hardlink rpm: no signature"; fi
+
 # no clean file anywhere (decompressed) carries the signature
 for f in "$OUT"/clean/*; do
   case "$f" in
     *.deb) dpkg-deb --fsys-tarfile "$f" ;;
     *.rpm) rpm2cpio "$f" ;;
+    *.cpio) cat "$f" ;;
     *.zip) cat "$f" ;;   # deflated, but the same tree as the tar forms checked here
     *.zst) zstd -dc "$f" ;;
     *)     tar -xOf "$f" ;;
@@ -445,6 +554,12 @@ file -> contents -> expected verdict
   $TREE-nested.tar.gz
       -> dist/$TREE.tar.xz (the archive above) inside a .tar.gz
       -> FLAGGED, same findings, member path dist/$TREE.tar.xz -> $TREE/...
+  $TREE-renamed.tar
+      -> notes.txt: $TREE.tar.gz under a name no archive has
+      -> FLAGGED, same findings, member path notes.txt -> $TREE/...
+  xz-libs-5.6.1-1.fc40.x86_64-hardlink.rpm, liblzma-hardlinks.cpio, liblzma-hardlinks.tar
+      -> the signature liblzma under two (rpm) or three names, hard links of one file
+      -> FLAGGED: signature under every name (rpm and cpio: the bytes are with the last name only)
   liblzma5_5.6.1-1_amd64.deb (data.tar.xz), -gzip.deb, -zstd.deb, -none.deb
       -> liblzma5 5.6.1-1: usr/lib/$TRIPLET/liblzma.so.5.6.1 with the signature
       -> FLAGGED: signature in ./usr/lib/$TRIPLET/liblzma.so.5.6.1
@@ -459,7 +574,10 @@ file -> contents -> expected verdict
   clean/liblzma5_${H}-1_amd64.deb, -gzip.deb, -zstd.deb, -none.deb
       -> liblzma5 ${H}-1: the host's real liblzma.so.$H
       -> CLEAN
-  clean/xz-libs-${H}-1.fc40.x86_64.rpm (gzip), -zstd.rpm, -xz.rpm, -bzip2.rpm
+  clean/xz-libs-${H}-1.fc40.x86_64.rpm (gzip), -zstd.rpm, -xz.rpm, -bzip2.rpm, -hardlink.rpm
       -> xz-libs ${H}-1.fc40: the host's real liblzma.so.$H at /usr/lib64
+      -> CLEAN
+  clean/liblzma-hardlinks.cpio, clean/liblzma-hardlinks.tar, clean/$TREE-renamed.tar
+      -> the host's real liblzma under three names; the clean tree's .tar.gz as notes.txt
       -> CLEAN
 EOF

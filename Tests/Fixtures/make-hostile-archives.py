@@ -403,17 +403,20 @@ def main(argv):
     write_gzip_zero_tar(P("gzip-bomb.tar.gz"), "zeros", 2 * GiB)
     check_start(P("gzip-bomb.tar.gz"), "gz", "zeros", 2 * GiB)
     case("gzip bomb (2 GiB from ~2 MB)", "gzip-bomb.tar.gz",
-         "stop at the decompression/size limit, note it; bounded memory and time")
+         "stop at the input's expansion budget (one for every nesting level), skip naming the member; "
+         "bounded memory and time")
     write_xz_zero_tar(P("xz-bomb.tar.xz"), "zeros", 2 * GiB)
     check_start(P("xz-bomb.tar.xz"), "xz", "zeros", 2 * GiB)
     case("xz bomb (2 GiB from ~0.3 MB)", "xz-bomb.tar.xz",
-         "stop at the decompression/size limit, note it; bounded memory and time")
+         "stop at the input's expansion budget (one for every nesting level), skip naming the member; "
+         "bounded memory and time")
     write_tar(P("many-members.tar"), [(tinfo("m/%05d" % i), b"") for i in range(10000)])
     case("10,000 members", "many-members.tar", "stop at the member-count limit (or finish fast), note it")
     write_gzip_zero_tar(P("huge-member.tar.gz"), "huge", 640 * MiB)
     check_start(P("huge-member.tar.gz"), "gz", "huge", 640 * MiB)
     case("one 640 MiB member", "huge-member.tar.gz",
-         "skip/stop at the per-member size limit, note it; never buffer it whole")
+         "stream it (hash and search as it passes), never buffer it whole; past the file read limit is no "
+         "reason to skip it: the expansion budget of the input bounds it")
 
     # truncation
     b_data = pseudo_random(64 * 1024, "chainwatch-truncated")
