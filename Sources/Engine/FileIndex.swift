@@ -19,26 +19,48 @@ struct FileIndex {
     private var graphFacts: [FileIdentity: LoaderFacts] = [:]
     /// Files whose symbol tables are read whatever their names: those mapped by a process whose GOT is checked.
     private var symbolsWanted: Set<FileIdentity> = []
+    /// Reads that failed because the file moved while read, to be read again alone.
+    private var changedWhileRead: [Work] = []
     /// The scanned root's packages, once read, when files are checked against their packages' digests: each file
     /// of the root a package owns is then also hashed with the algorithm its package recorded, in the same read.
     var integrity: (root: ConfinedRoot, inventory: PackageInventory)?
 
-    init(plan: ScanPlan, inspector: FileInspector, cache: FactsCache?) {
+    /// The scanner's mount namespace, to tell which files lie on filesystems whose reads may block for good.
+    private let mounts: MountTable
+    /// Other namespaces' tables, read when a mapped file's device is not in ours.
+    private var processMounts: [Int32: MountTable] = [:]
+    /// How long a read on such a filesystem may go without progress before it is abandoned.
+    let stall: Duration
+    /// Records of files on such filesystems: later phases do not stat them on the scan's own thread either.
+    private(set) var onBlockingFilesystems: Set<Int> = []
+    let progress: ScanProgress
+
+    init(plan: ScanPlan, inspector: FileInspector, cache: FactsCache?, stall: Duration = .seconds(10),
+         progress: ScanProgress = ScanProgress(), mounts: MountTable = MountTable.read()) {
         self.plan = plan
         self.inspector = inspector
         self.cache = cache
+        self.stall = stall
+        self.progress = progress
+        self.mounts = mounts
     }
 
     private mutating func record(for identity: FileIdentity, opener: FileRecord.Opener, root: ConfinedRoot, path: String) -> Int {
-        if let position = positions[identity] { return position }
+        if let position = positions[identity] {
+            // Known by another way (a mapping): this path is one more way to read it when that one is gone.
+            if case .root = opener { records[position].addAlternative(opener) }
+            return position
+        }
         positions[identity] = records.count
         records.append(FileRecord(opener: opener, identity: identity, root: root, path: path))
         return records.count - 1
     }
 
     mutating func addMapped(_ mapped: MappedFile) {
-        let position = record(for: mapped.identity, opener: .mapped(mapFiles: mapped.mapFilesPath, rootPath: mapped.rootPath),
-                              root: mapped.root, path: mapped.path)
+        let position = record(for: mapped.identity, opener: .mapped(mapped.ways), root: mapped.root, path: mapped.path)
+        // Where it lies, for when every mapping process has exited by the time it is read: taken only if the file
+        // there is still this one (same identity).
+        if !mapped.isDeleted { records[position].addAlternative(.root(mapped.root, mapped.path)) }
         records[position].addName(baseName(mapped.path))
         records[position].addSeen(mapped.isDeleted ? "mapped (deleted from disk)" : "mapped")
         for pid in mapped.pids where !records[position].pids.contains(pid) { records[position].pids.append(pid) }
@@ -108,8 +130,8 @@ struct FileIndex {
         switch entry.outcome {
         case .ignored:
             return
-        case .skipped(let reason):
-            skipped.append(Skip(subject: root.displayPath(directory + "/" + entry.entry), reason: reason))
+        case .skipped(let reason, let code):
+            skipped.append(Skip(subject: root.displayPath(directory + "/" + entry.entry), reason: reason, code: code))
         case .library(let resolved, let identity):
             let position = record(for: identity, opener: .root(root, resolved), root: root, path: resolved)
             records[position].addName(entry.entry)
@@ -154,7 +176,7 @@ struct FileIndex {
         for _ in 0..<2 {
             let work = records.indices.compactMap { position -> Work? in
                 let record = records[position]
-                let item = Work(position: position, opener: record.opener, symbols: wantsSymbols(record),
+                let item = Work(position: position, openers: record.openers, identity: record.identity, symbols: wantsSymbols(record),
                                 digests: digestsWanted(root: record.root, path: record.path))
                 guard let facts = record.facts else {
                     // Hits without facts: the read failed this scan (and was reported); not tried again.
@@ -164,13 +186,19 @@ struct FileIndex {
                 return item
             }
             if work.isEmpty { break }
-            read(Self.largestFirst(work, jobs: jobs), jobs: jobs, readAhead: readAhead, shouldStop: shouldStop)
+            var guarded: [(Work, String)] = [], direct: [Work] = []
+            for item in work {
+                if let type = blockingFilesystem(of: records[item.position]) { guarded.append((item, type)) } else { direct.append(item) }
+            }
+            read(Self.largestFirst(direct, jobs: jobs), jobs: jobs, readAhead: readAhead, shouldStop: shouldStop)
+            readGuarded(guarded, shouldStop: shouldStop)
+            rereadChanged(shouldStop: shouldStop)
         }
         // A file an ELF rule names (liblzma.so*) that does not parse is reported, never passed over in silence.
         for record in records where plan.elfRuleNames(record.names) {
             guard let facts = record.facts else { continue }
             if let problem = facts.elfProblem ?? (facts.isELF ? nil : "not an ELF file") {
-                skipped.append(Skip(subject: record.displayPath, reason: "ELF not readable (\(problem)); ELF rules not applied"))
+                skipped.append(Skip(subject: record.displayPath, reason: "ELF not readable (\(problem)); ELF rules not applied", code: .damaged))
             }
         }
     }
@@ -178,7 +206,9 @@ struct FileIndex {
     /// One file to read: which record, how to open it, and what the read must compute.
     struct Work: Sendable {
         var position: Int
-        var opener: FileRecord.Opener
+        var openers: [FileRecord.Opener]
+        var identity: FileIdentity
+        var opener: FileRecord.Opener { openers[0] }
         var symbols: Bool
         var digests: Set<DigestAlgorithm>
     }
@@ -187,7 +217,7 @@ struct FileIndex {
     /// so the biggest (a 117 MB libLLVM) must start early or the scan waits on it alone at the end. One lstat each.
     private static func largestFirst(_ work: [Work], jobs: Int) -> [Work] {
         guard jobs > 1 else { return work }
-        let sizes = work.map { (try? status($0.opener))?.size ?? 0 }
+        let sizes = work.map { (try? status($0.openers, identity: $0.identity))?.0.size ?? 0 }
         return work.indices.sorted { sizes[$0] > sizes[$1] || (sizes[$0] == sizes[$1] && $0 < $1) }.map { work[$0] }
     }
 
@@ -211,15 +241,16 @@ struct FileIndex {
                     if readAhead > 0, slot + readAhead < work.count { Self.prefetch(work[slot + readAhead].opener) }
                     let item = work[slot]
                     do {
-                        if let cached = Self.cached(item.opener, needingSymbols: item.symbols, digests: item.digests,
-                                                    plan: plan, cache: cache) {
+                        if let cached = Self.cached(item.openers, identity: item.identity, needingSymbols: item.symbols,
+                                                    digests: item.digests, plan: plan, cache: cache) {
                             results.withLock { $0.append((item.position, .success(cached))) }
                             continue
                         }
                         let search = SearchInProgress(plan.bytePatterns)
-                        let inspection = try inspector.begin(try Self.open(item.opener), tag: item.position, readSymbols: item.symbols,
+                        let (file, opener) = try Self.open(item.openers, identity: item.identity)
+                        let inspection = try inspector.begin(file, tag: item.position, readSymbols: item.symbols,
                                                              digests: item.digests, chunkSize: Self.laneChunkSize) { search.stream.feed($0) }
-                        searches[item.position] = (search, item.opener)
+                        searches[item.position] = (search, opener)
                         return inspection
                     } catch {
                         results.withLock { $0.append((item.position, .failure(error))) }
@@ -238,15 +269,115 @@ struct FileIndex {
         for (position, result) in results.withLock({ $0 }).sorted(by: { $0.0 < $1.0 }) {
             switch result {
             case .success(let read):
-                count(read)
-                records[position].take(read.boxedFacts, hits: read.hits)
-                records[position].pathStatus = read.pathStatus
+                succeed(position, read)
             case .failure(let error):
-                // Marked as matched (nothing found) so the second pass does not try again.
-                records[position].patternHits = records[position].patternHits ?? []
-                skipped.append(Skip(subject: records[position].displayPath, reason: Self.describe(error)))
+                if case .changed? = error as? FileReadError {
+                    changedWhileRead.append(work.first { $0.position == position }!)
+                    continue
+                }
+                fail(position, Self.skip(records[position].displayPath, error))
             }
         }
+    }
+
+    /// A read that failed: marked as matched (nothing found) so the second pass does not try again.
+    private mutating func fail(_ position: Int, _ skip: Skip) {
+        records[position].patternHits = records[position].patternHits ?? []
+        skipped.append(skip)
+    }
+
+    private mutating func succeed(_ position: Int, _ read: Inspection) {
+        count(read)
+        records[position].take(read.boxedFacts, hits: read.hits)
+        records[position].pathStatus = read.pathStatus
+        progress.advance()
+    }
+
+    /// The filesystem type of a record's file when reads on it may block for good, from the kernel's mount table
+    /// (never a stat of the file, which could block too).
+    private mutating func blockingFilesystem(of record: FileRecord) -> String? {
+        var type = mounts.type(ofDevice: record.identity.device)
+        if type == nil, case .mapped(let ways) = record.opener, let pid = ways.first?.pid {
+            // Mapped in another mount namespace, on a mount ours does not have.
+            if processMounts[pid] == nil { processMounts[pid] = MountTable.read("/proc/\(pid)/mountinfo") }
+            type = processMounts[pid]?.type(ofDevice: record.identity.device)
+        }
+        if type == nil, case .root(let root, let path) = record.opener, !root.hostPath(path).hasPrefix("/proc/") {
+            type = mounts.type(containing: root.hostPath(path))
+        }
+        guard let type, MountTable.readsMayBlock(type) else { return nil }
+        return type
+    }
+
+    /// Files on FUSE or network filesystems, each read on a thread of its own that is abandoned when it makes no
+    /// progress for `stall`: a filesystem that never answers costs a skip (the scan is then incomplete), not a hang.
+    private mutating func readGuarded(_ work: [(Work, String)], shouldStop: @escaping @Sendable () -> Bool) {
+        let inspector = self.inspector, cache = self.cache, plan = self.plan
+        for (item, type) in work {
+            guard !shouldStop() else { return }
+            onBlockingFilesystems.insert(item.position)
+            let outcome = GuardedReads.shared.run(item.identity, stall: stall, shouldStop: shouldStop) { tick in
+                try Self.readAlone(item, inspector: inspector, plan: plan, cache: cache, progress: tick)
+            }
+            let subject = records[item.position].displayPath
+            switch outcome {
+            case .done(.success(let read)): succeed(item.position, read)
+            case .done(.failure(let error)): fail(item.position, Self.skip(subject, error))
+            case .stalled(let why): fail(item.position, Skip(subject: subject, reason: "on \(type): \(why)", code: .blocked))
+            case .stopped: fail(item.position, Skip(subject: subject, reason: "on \(type): scan stopped while it was read", code: .blocked))
+            }
+        }
+    }
+
+    /// Files whose size or times moved while the lanes read them (a file `touch`ed in a loop): read again alone,
+    /// a few times; the first read that sees no change, or two in a row with the same bytes, is a consistent
+    /// snapshot. A file whose bytes differ in every read is reported as unread, never passed over.
+    private mutating func rereadChanged(shouldStop: @escaping @Sendable () -> Bool) {
+        let work = changedWhileRead
+        changedWhileRead = []
+        for item in work where !shouldStop() {
+            let subject = records[item.position].displayPath
+            do {
+                succeed(item.position, try Self.readAlone(item, inspector: inspector, plan: plan, cache: cache, progress: {}))
+            } catch let error as FileReadError {
+                if case .changed = error {
+                    fail(item.position, Skip(subject: subject, reason: "its content changed in each of \(Self.snapshotAttempts) reads; what it holds is unknown", code: .unreadable))
+                } else {
+                    fail(item.position, Self.skip(subject, error))
+                }
+            } catch {
+                fail(item.position, Self.skip(subject, error))
+            }
+        }
+    }
+
+    static let snapshotAttempts = 4
+
+    /// One file read on its own (no lanes): the cache's answer if it has one, else a snapshot read as
+    /// `rereadChanged` describes. `progress` is called after each chunk.
+    static func readAlone(_ item: Work, inspector: FileInspector, plan: ScanPlan, cache: FactsCache?,
+                          progress: () -> Void) throws -> Inspection {
+        if let cached = cached(item.openers, identity: item.identity, needingSymbols: item.symbols, digests: item.digests,
+                               plan: plan, cache: cache) {
+            return cached
+        }
+        var previous: String?
+        for _ in 0..<snapshotAttempts {
+            let (file, opener) = try open(item.openers, identity: item.identity)
+            let search = SearchInProgress(plan.bytePatterns)
+            let inspection = try inspector.begin(file, tag: item.position, readSymbols: item.symbols, digests: item.digests) {
+                search.stream.feed($0)
+            }
+            try inspection.readToEnd(progress: progress)
+            let (facts, changed) = try inspection.finish(acceptingChange: true)
+            if !changed || facts.sha256 == previous {
+                let hits = search.stream.found
+                if !changed { cache?.store(facts, hits: hits, patterns: plan.bytePatternDigest) }
+                return Inspection(facts: facts, hits: hits, fromCache: false, opener: opener)
+            }
+            previous = facts.sha256
+        }
+        throw FileReadError.changed(path: "")
     }
 
     /// The byte search of a file being read in lanes: a box, since the read's chunk handler outlives one call.
@@ -285,6 +416,12 @@ struct FileIndex {
     /// What the cache knows of the file, when its stat is unchanged and the hits were found with this plan's
     /// patterns: a daemon scan where nothing changed answers here after one stat (no open, fstat or close).
     /// - Parameter known: the opener's stat, when the caller has just made it.
+    private static func cached(_ openers: [FileRecord.Opener], identity: FileIdentity, needingSymbols: Bool,
+                               digests: Set<DigestAlgorithm>, plan: ScanPlan, cache: FactsCache?) -> Inspection? {
+        guard cache != nil, let (status, opener) = try? status(openers, identity: identity) else { return nil }
+        return cached(opener, needingSymbols: needingSymbols, digests: digests, plan: plan, cache: cache, known: status)
+    }
+
     private static func cached(_ opener: FileRecord.Opener, needingSymbols: Bool, digests: Set<DigestAlgorithm>, plan: ScanPlan,
                                cache: FactsCache?, known: FileStatus? = nil) -> Inspection? {
         let patterns = plan.bytePatterns.count > 0 ? plan.bytePatternDigest : nil

@@ -6,13 +6,18 @@ public struct FileRecord: Sendable {
     /// How to open exactly this file again.
     enum Opener: Sendable {
         case root(ConfinedRoot, String)
-        /// /proc/PID/map_files/START-END, then /proc/PID/root/PATH when map_files is not permitted.
-        case mapped(mapFiles: String, rootPath: String?)
+        /// For each process mapping it: /proc/PID/map_files/START-END, then /proc/PID/root/PATH when map_files is
+        /// not permitted.
+        case mapped([MappedFile.Way])
         /// An archive member, read while its archive was: never opened again.
         case member
     }
 
     var opener: Opener
+    /// Other ways to the same file, tried in order when `opener` finds it gone: the path it lies at (a library
+    /// first seen in a short-lived process's mapping is still read at rest), accepted only when its identity is
+    /// this record's.
+    var alternatives: [Opener] = []
     /// Device and inode when first seen (the facts' identity is the file actually read).
     let identity: FileIdentity
     /// The root the file was found in (the host, an image, a container process's root) and its path there.
@@ -54,6 +59,17 @@ public struct FileRecord: Sendable {
 
     /// The path a report shows.
     public var displayPath: String { root.displayPath(path) }
+
+    /// Every way to the file, the first one first.
+    var openers: [Opener] { [opener] + alternatives }
+
+    mutating func addAlternative(_ alternative: Opener) {
+        if case .root(let root, let path) = alternative, !alternatives.contains(where: {
+            if case .root(let r, let p) = $0 { return r == root && p == path } else { return false }
+        }) {
+            alternatives.append(alternative)
+        }
+    }
 
     mutating func addName(_ name: String) {
         if !name.isEmpty && !names.contains(name) { names.append(name) }

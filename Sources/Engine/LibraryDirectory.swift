@@ -6,7 +6,7 @@ import Synchronization
 struct LibraryEntry: Sendable {
     enum Outcome: Sendable {
         case library(resolved: String, identity: FileIdentity)
-        case skipped(reason: String)
+        case skipped(reason: String, code: Skip.Code)
         /// Gone, a dangling symlink, or a directory: nothing to read and nothing to report.
         case ignored
     }
@@ -37,12 +37,12 @@ enum LibraryDirectory {
         do {
             (resolved, status) = try root.status(entry, in: directory)
         } catch {
-            return LibraryEntry(entry: entry, outcome: error.isNotFound ? .ignored : .skipped(reason: error.reason),
+            return LibraryEntry(entry: entry, outcome: error.isNotFound ? .ignored : .skipped(reason: error.reason, code: error.isPermissionDenied && effectiveUserID() != 0 ? .notPermitted : .unreadable),
                                 staysInDirectory: false)
         }
         guard status.isRegular else {
             let outcome: LibraryEntry.Outcome = status.kind == .directory
-                ? .ignored : .skipped(reason: "not a regular file (\(status.kind.rawValue)); not read")
+                ? .ignored : .skipped(reason: "not a regular file (\(status.kind.rawValue)); not read", code: .notApplicable)
             return LibraryEntry(entry: entry, outcome: outcome, staysInDirectory: false)
         }
         let parent = resolved.utf8.lastIndex(of: UInt8(ascii: "/")).map { String(resolved[..<$0]) }

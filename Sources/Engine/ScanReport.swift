@@ -27,8 +27,40 @@ public struct ScanReport: Sendable, Codable {
     /// What an SBOM is made of, when the scan was asked to keep it (`ScanOptions.collectInventory`).
     public var inventory: ScanInventory?
 
+    /// What kept the whole scan from looking where it was asked to, besides single skips: not run as root, an
+    /// empty root, a scan stopped early. Each makes the verdict incomplete.
+    public var coverageGaps: [String] = []
+
     /// Package databases that were found but could not be read.
     public var unreadDatabases: [PackageDatabaseStatus] { packageDatabases.filter { !$0.wasRead } }
+
+    /// Why "nothing found" would not mean "it looked": every gap, every unread package database, and each skip
+    /// reason that leaves the scan incomplete (with how many subjects it hid). Empty when the scan saw everything.
+    public var incompleteReasons: [String] {
+        var reasons = coverageGaps
+        if !completed && !coverageGaps.contains(Self.stoppedEarly) { reasons.append(Self.stoppedEarly) }
+        for database in unreadDatabases {
+            reasons.append("package database \(database.path) (\(database.format)) not read: \(database.problem ?? "unknown problem")")
+        }
+        var counts: [String: (Int, String)] = [:]
+        var order: [String] = []
+        for skip in skipped where skip.leavesScanIncomplete {
+            if counts[skip.reason] == nil { order.append(skip.reason); counts[skip.reason] = (0, skip.subject) }
+            counts[skip.reason]!.0 += 1
+        }
+        for reason in order {
+            let (count, first) = counts[reason]!
+            reasons.append(count == 1 ? "\(first): \(reason)" : "\(count) subjects (first \(first)): \(reason)")
+        }
+        return reasons
+    }
+
+    public var isIncomplete: Bool { !incompleteReasons.isEmpty }
+
+    public static let stoppedEarly = "the scan was stopped before it finished"
+
+    /// The subjects (display paths, "pid N") this scan could not look at: the daemon does not clear their findings.
+    public var incompleteSubjects: Set<String> { Set(skipped.filter(\.leavesScanIncomplete).map(\.subject)) }
 
     /// The highest severity found, or nil when nothing was.
     public var highestSeverity: Severity? { findings.map(\.severity).max() }

@@ -24,7 +24,8 @@ struct ScanRun {
             scanID: UUID().uuidString.lowercased(), root: options.root, startedAt: Date().timeIntervalSince1970,
             findings: [], skipped: [], notes: [], statistics: ScanStatistics(), programs: [])
         report.statistics.rules = plan.rules.rules.count
-        index = FileIndex(plan: plan, inspector: FileInspector(maximumSize: options.maximumFileSize), cache: options.cache)
+        index = FileIndex(plan: plan, inspector: FileInspector(maximumSize: options.maximumFileSize), cache: options.cache,
+                          stall: options.readStall, progress: options.progress)
     }
 
     /// `--path`: each file, directory and archive given, members included.
@@ -43,6 +44,11 @@ struct ScanRun {
         report.packageDatabases = inventory.databases
         if inventory.databases.isEmpty {
             report.notes.append("no package database found in \(options.root) (dpkg, rpm, apk, pacman); package checks had nothing to check")
+        }
+        if inventory.fileCount == 0 && (plan.checksIntegrity || options.collectInventory) {
+            let which = inventory.databases.isEmpty ? "no package database was found"
+                : inventory.databases.map { "\($0.path) (\($0.format))" }.joined(separator: ", ") + " records no file lists"
+            report.notes.append("file ownership unknown: \(which); no file is called unowned, and none is compared with a package")
         }
         report.notes += inventory.problems
         if plan.checksIntegrity || options.collectInventory { index.integrity = (root, inventory) }
@@ -90,7 +96,7 @@ struct ScanRun {
                         libraries: graph.nodes.dropFirst().map { ProgramSummary.Library(chain: $0.chain, path: $0.path) },
                         missing: graph.missing.map { $0.chain.joined(separator: " -> ") }))
                 } catch {
-                    report.skipped.append(Skip(subject: location.root.displayPath(location.path), reason: "library graph not read: \(error)"))
+                    report.skipped.append(Skip(subject: location.root.displayPath(location.path), reason: "library graph not read: \(error)", code: .damaged))
                 }
             }
         }
@@ -119,7 +125,6 @@ struct ScanRun {
         index.inspectPending(jobs: options.jobs, readAhead: options.readAhead, shouldStop: options.shouldStop)
         if options.shouldStop() {
             report.completed = false
-            report.notes.append("scan stopped before it finished")
         }
         report.skipped += index.skipped
         report.statistics.filesExamined = index.records.count
@@ -152,15 +157,27 @@ struct ScanRun {
                 let replaced = deleted || current?.identity != facts.identity
                 var integrity = Provenance.Integrity.unowned, detail: String?
                 var package: InstalledPackage?
-                if record.root == root, let entry = recorded[record.path] {
+                if record.root == root && inventory.fileCount == 0 {
+                    // Unknown is not "unowned": a root whose database lists no files (none at all, dpkg without
+                    // info/*.list, a distroless status.d) says nothing about who installed this file.
+                    integrity = .notChecked
+                    detail = "the package database records no file lists; its owner is unknown"
+                } else if record.root == root, let entry = recorded[record.path] {
                     (integrity, detail) = Provenance.integrity(recorded: entry, computed: facts.digest, packages: inventory.packages)
                     switch entry {
                     case .recorded(_, _, let index, _), .notRecorded(let index, _): package = inventory.packages[index]
                     case .unowned, .locallyDiverted: break
                     }
                     if replaced && package != nil {
-                        integrity = .replaced
-                        detail = "the file at \(record.path) is no longer the one read (deleted or replaced since it was mapped); not compared"
+                        if !deleted && integrity == .modified {
+                            // Mapped under the package's path, yet not the file at that path here: a bind mount in a
+                            // private mount namespace. What runs is what counts, and it is not what was installed.
+                            detail = "mapped as \(record.path), but not the file at that path in the scanner's mount namespace "
+                                + "(a bind mount in another namespace?); its content is not what the package installed. " + (detail ?? "")
+                        } else if deleted || integrity != .matches {
+                            integrity = .replaced
+                            detail = "the file at \(record.path) is no longer the one read (deleted or replaced since it was mapped); not compared"
+                        }
                     }
                 } else if record.root != root {
                     integrity = .notChecked
@@ -220,14 +237,16 @@ struct ScanRun {
             // The running inode, whatever its path says now.
             guard let identity = executableIdentity(process, mappings: mappings),
                   let elf = index.facts(of: identity)?.elf, elf.symbolsRead else {
-                report.skipped.append(Skip(subject: subject, reason: "executable not readable as ELF; GOT not checked"))
+                report.skipped.append(Skip(subject: subject, reason: "executable not readable as ELF; GOT not checked", code: .damaged))
                 continue
             }
             do {
                 images.append(try ProcessImage.read(pid: process.pid, executable: executable, identity: identity, elf: elf,
                                                     mappings: mappings, vdso: process.vdso, procPath: options.procPath))
             } catch {
-                report.skipped.append(Skip(subject: subject, reason: error.description))
+                let exited: Bool
+                if case .memoryNotReadable(_, let system) = error { exited = system.isNotFound } else { exited = false }
+                report.skipped.append(Skip(subject: subject, reason: error.description, code: exited ? .exited : .unreadable))
             }
         }
         report.statistics.processesChecked = images.count
@@ -280,6 +299,16 @@ struct ScanRun {
         report.inventory = ScanInventory(
             system: OSRelease.read(root: root), packages: inventory.packages, files: files,
             edges: edges.sorted { ($0.from, $0.to) < ($1.from, $1.to) })
+    }
+
+    /// Gaps of the whole scan, not of one file: run without root, or a root with nothing in it to scan.
+    mutating func noteCoverage() {
+        if effectiveUserID() != 0 {
+            report.coverageGaps.append("not run as root: processes, package databases and files only root may read were not looked at; run chainwatch as root")
+        }
+        if options.paths.isEmpty && report.packageDatabases.isEmpty && index.records.isEmpty {
+            report.coverageGaps.append("nothing to scan in \(options.root): no package database, program or library found (is it the right directory, and is it mounted?)")
+        }
     }
 
     func finish(started: ContinuousClock.Instant) -> ScanReport {

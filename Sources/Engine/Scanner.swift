@@ -2,6 +2,7 @@ import FoundationEssentials
 import HostIO
 import Probes
 import Rules
+import Synchronization
 
 /// How a scan runs.
 public struct ScanOptions: Sendable {
@@ -16,7 +17,12 @@ public struct ScanOptions: Sendable {
     public var jobs = 2
     /// Files whose reading starts ahead of the workers (see `FileIndex.inspectPending`); 0 for none.
     public var readAhead = 0
+    /// The most bytes of one file held in memory (an archive's ELF member); files on disk are streamed whatever
+    /// their size.
     public var maximumFileSize: Int64 = 512 << 20
+    /// How long a read on a FUSE or network filesystem may go without progress before it is abandoned (a skip
+    /// that leaves the scan incomplete).
+    public var readStall: Duration = .seconds(10)
     /// `--path`: scan these files and directories, and the members of archives in them, instead of a root.
     public var paths: [String] = []
     /// Keep in the report what an SBOM needs: every package, every file read with its provenance, each program's
@@ -26,8 +32,24 @@ public struct ScanOptions: Sendable {
     public var cache: FactsCache?
     /// Polled between files: a daemon asked to stop ends the scan early (the report says it is incomplete).
     public var shouldStop: @Sendable () -> Bool = { false }
+    /// Advanced as the scan gets on (a phase done, a file read): the daemon feeds systemd's watchdog only while
+    /// it moves, so a scan stuck for good is a service systemd sees as hung.
+    public var progress = ScanProgress()
+    /// `--image --platform`: the manifest to take from an image index; nil for this host's platform.
+    public var imagePlatform: ImagePlatform?
 
     public init() {}
+}
+
+/// A counter the scan advances and another thread reads (the daemon's watchdog).
+public final class ScanProgress: Sendable {
+    private let ticks = Atomic<Int>(0)
+
+    public init() {}
+
+    public func advance() { ticks.add(1, ordering: .relaxed) }
+
+    public var value: Int { ticks.load(ordering: .relaxed) }
 }
 
 /// Runs one scan: the probes gather facts phase by phase, then the plan's matchers turn facts into findings.
@@ -53,18 +75,26 @@ public struct Scanner: Sendable {
             scan.inspectFiles()
             scan.match(inventory: PackageInventory(), graphs: [], images: [], running: [])
             scan.collectInventory(PackageInventory(), graphs: [], running: [])
+            scan.noteCoverage()
             return scan.finish(started: started)
         }
+        let progress = options.progress
         let inventory = scan.readPackages()
+        progress.advance()
         let processes = scan.readProcesses()
+        progress.advance()
         let graphs = scan.walkProgramGraphs(inventory: inventory, processes: processes)
+        progress.advance()
         scan.addLibrariesAtRest(like: graphs.first?.1)
+        progress.advance()
         scan.inspectFiles()
         scan.assessProvenance(inventory: inventory)
+        progress.advance()
         let live = scan.liveGraphs(processes)
         let images = scan.readProcessImages(processes)
         scan.match(inventory: inventory, graphs: graphs + live, images: images, running: processes)
         scan.collectInventory(inventory, graphs: graphs + live, running: processes)
+        scan.noteCoverage()
         return scan.finish(started: started)
     }
 }

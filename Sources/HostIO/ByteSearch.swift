@@ -6,6 +6,16 @@ import Glibc
 public enum ByteSearch {
     /// Calls `body` with the range of each line of `bytes` (without its newline; a last line needs none), using
     /// memchr: package file lists run to megabytes and are read every scan.
+    /// The first index of `byte` in `bytes[range]` (memchr), or nil.
+    public static func index(of byte: UInt8, in bytes: [UInt8], _ range: Range<Int>) -> Int? {
+        precondition(range.lowerBound >= 0 && range.upperBound <= bytes.count)
+        return bytes.withUnsafeBytes { buffer -> Int? in
+            guard let base = buffer.baseAddress, !range.isEmpty,
+                  let found = memchr(base + range.lowerBound, Int32(byte), range.count) else { return nil }
+            return base.distance(to: UnsafeRawPointer(found))
+        }
+    }
+
     public static func forEachLine(in bytes: [UInt8], _ body: (Range<Int>) -> Void) {
         bytes.withUnsafeBytes { buffer in
             guard let base = buffer.baseAddress else { return }

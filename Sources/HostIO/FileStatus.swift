@@ -90,11 +90,12 @@ public enum FileSystem {
         return try Syscall.directoryNames(fd, path: path).sorted()
     }
 
-    /// Writes `bytes` to `path` atomically: a temporary file in the same directory, fsync, close, rename. A
+    /// Writes `bytes` to `path` atomically: a new temporary file in the same directory, fsync, close, rename. A
     /// failure at any step (close included: NFS and full disks report there) leaves `path` as it was.
+    /// The temporary file is created as mkstemp(3) does (`O_EXCL` under a name nobody can predict), so nothing
+    /// planted at a name in advance (a FIFO that would block the open, a symlink) is ever opened.
     public static func writeAtomically(_ bytes: [UInt8], to path: String, permissions: UInt32 = 0o600) throws(SystemError) {
-        let temporary = path + ".tmp.\(Syscall.processID())"
-        let fd = try Syscall.open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, permissions: permissions)
+        let (fd, temporary) = try createTemporary(beside: path, permissions: permissions)
         var failure: SystemError?
         do {
             // The mode asked for, whatever the umask (a metrics file other users' exporters must read).
@@ -112,6 +113,22 @@ public enum FileSystem {
         if let failure {
             try? Syscall.unlink(temporary)
             throw failure
+        }
+    }
+
+    /// A new file `PATH.tmp.RANDOM` (O_CREAT | O_EXCL | O_NOFOLLOW), tried again under another name if one exists.
+    private static func createTemporary(beside path: String, permissions: UInt32) throws(SystemError) -> (Int32, String) {
+        var attempt = 0
+        while true {
+            // 64 bits from the system's generator (getrandom): not guessable from the pid or the time.
+            let temporary = path + ".tmp." + String(UInt64.random(in: .min ... .max), radix: 36)
+            do {
+                let fd = try Syscall.open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY,
+                                          permissions: permissions)
+                return (fd, temporary)
+            } catch where error.errno == EEXIST && attempt < 16 {
+                attempt += 1
+            }
         }
     }
 
@@ -136,6 +153,45 @@ public enum FileSystem {
         }
         bytes.removeLast(bytes.count - filled)
         return bytes
+    }
+
+    /// A /proc file (maps, environ) read in chunks and handed on one record at a time, split at `separator`, so a
+    /// process with 77 MB of maps or a 5 MB environment is read whole without being held whole. A record longer
+    /// than `maximumRecord` is handed on cut to that length with `truncated` set (the rest of it is skipped).
+    /// - Returns: the bytes read.
+    @discardableResult
+    public static func forEachKernelRecord(_ path: String, separator: UInt8, maximumRecord: Int,
+                                           _ body: (_ record: ArraySlice<UInt8>, _ truncated: Bool) -> Void) throws(SystemError) -> Int64 {
+        let fd = try Syscall.open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY)
+        defer { Syscall.closeReadOnly(fd) }
+        var buffer = [UInt8](repeating: 0, count: max(64 << 10, maximumRecord + 1))
+        var filled = 0
+        var total: Int64 = 0
+        var skippingRest = false   // inside a record already handed on truncated
+        while true {
+            let n = try Syscall.read(fd, path: path, into: &buffer, filled..<buffer.count)
+            total += Int64(n)
+            filled += n
+            var start = 0
+            while let end = ByteSearch.index(of: separator, in: buffer, start..<filled) {
+                if skippingRest { skippingRest = false } else { body(buffer[start..<end], false) }
+                start = end + 1
+            }
+            if n == 0 {
+                if start < filled && !skippingRest { body(buffer[start..<filled], false) }
+                return total
+            }
+            // Keep the unfinished record; one that fills the buffer is handed on cut short.
+            if filled - start > maximumRecord {
+                if !skippingRest { body(buffer[start..<(start + maximumRecord)], true) }
+                skippingRest = true
+                start = filled
+            }
+            if start > 0 {
+                buffer.withUnsafeMutableBytes { $0.baseAddress!.copyMemory(from: $0.baseAddress! + start, byteCount: filled - start) }
+                filled -= start
+            }
+        }
     }
 
     /// `mkdir(2)`: one new directory.

@@ -52,7 +52,8 @@ extension FileFacts {
 /// Reads a file once: SHA-256 of the bytes, every byte handed on to `content` (where the engine matches byte
 /// rules) in the same pass, and for an ELF file the ELF facts, so one read serves every kind of rule.
 public struct FileInspector: Sendable {
-    /// Files over this size are not read (a 10 GiB sparse file named liblzma.so.5 costs nothing); they are skipped.
+    /// The most bytes held in memory for one file (an archive's ELF member, for libelf). Files on disk are
+    /// streamed whatever their size: a skip for size alone would be a place to hide.
     public var maximumSize: Int64
 
     public init(maximumSize: Int64 = 512 << 20) {
@@ -80,9 +81,6 @@ public struct FileInspector: Sendable {
 
     /// The loader's facts of `file` alone (ELF headers, dynamic segment; no hashing, no symbol tables).
     public func loaderFacts(of file: OpenFile) throws(FileReadError) -> LoaderFacts {
-        if file.status.size > maximumSize {
-            throw .tooLarge(path: file.path, size: file.status.size, limit: maximumSize)
-        }
         var facts = LoaderFacts(identity: file.status.identity)
         let head = try file.read(at: 0, count: 4)
         guard head == [0x7f, 0x45, 0x4c, 0x46] else {

@@ -27,9 +27,8 @@ public final class InspectionInProgress {
     ///   - chunkSize: bytes per read; a lane reader keeps one buffer per file it has open.
     public init(_ file: OpenFile, tag: Int = 0, readSymbols: Bool, digests: Set<DigestAlgorithm>, chunkSize: Int = OpenFile.chunkSize,
                 maximumSize: Int64, content: @escaping (ArraySlice<UInt8>) -> Void) throws(FileReadError) {
-        if file.status.size > maximumSize {
-            throw .tooLarge(path: file.path, size: file.status.size, limit: maximumSize)
-        }
+        // No size limit: the bytes are streamed, never held, so a file padded past any bound (a sparse tail) is
+        // still hashed and searched in full; `maximumSize` bounds only what is held in memory (an archive's ELF).
         self.file = file
         self.tag = tag
         self.readSymbols = readSymbols
@@ -73,16 +72,37 @@ public final class InspectionInProgress {
     /// The facts, once the whole file is read and hashed: for an ELF file libelf then reads the parts it parses
     /// from the same descriptor, and a last fstat checks nothing changed between those reads and the hashed one.
     func finish() throws -> FileFacts {
+        let (facts, changed) = try finish(acceptingChange: false)
+        precondition(!changed)
+        return facts
+    }
+
+    /// `finish()`, saying instead of failing when the file's size or times moved while it was read: a caller that
+    /// reads it again and gets the same bytes has a consistent snapshot (a file touched in a loop).
+    public func finish(acceptingChange: Bool) throws -> (FileFacts, changed: Bool) {
+        var changed = false
+        func check() throws {
+            do { try file.checkUnchanged() } catch .changed(_) where acceptingChange { changed = true }
+        }
         precondition(atEnd && md5Consumed == filled, "finish() before the file was read and hashed to its end")
         var facts = FileFacts(identity: file.status.identity, status: file.status, sha256: sha256.finalize().hex,
                               isELF: head == [0x7f, 0x45, 0x4c, 0x46])
         facts.digests = others.finalize()
         if let md5 { facts.digests[.md5] = md5.finalize().hex }
-        try file.checkUnchanged()
-        guard facts.isELF else { return facts }
+        try check()
+        guard facts.isELF else { return (facts, changed) }
         (facts.elf, facts.elfProblem) = file.elfFacts(readSymbols: readSymbols)
-        try file.checkUnchanged()
-        return facts
+        try check()
+        return (facts, changed)
+    }
+
+    /// Reads to the end on its own (MD5 alone, no lanes), calling `progress` after each chunk.
+    public func readToEnd(progress: () -> Void = {}) throws(FileReadError) {
+        while !atEnd {
+            try readChunk()
+            advanceMD5Alone()
+            progress()
+        }
     }
 }
 

@@ -53,30 +53,39 @@ public enum MemoryMapParser {
     public static func anonymousExecutable(in bytes: [UInt8]) -> [Range<UInt64>] {
         var ranges: [Range<UInt64>] = []
         ByteSearch.forEachLine(in: bytes) { line in
-            let fields = bytes[line].split(separator: space, maxSplits: 5, omittingEmptySubsequences: true)
-            guard fields.count >= 5, fields[1].count == 4, fields[1][fields[1].startIndex + 2] == UInt8(ascii: "x"),
-                  fields[4].elementsEqual([UInt8(ascii: "0")]), let (start, end) = pair(fields[0], separator: "-"), start < end
-            else { return }
-            let name = fields.count > 5 ? String(decoding: fields[5], as: UTF8.self)[...].trimmingCharacters(in: " ") : ""
-            if name == "[vdso]" || name == "[vsyscall]" || name.hasPrefix("/") { return }
-            ranges.append(start..<end)
+            if let range = anonymousExecutable(line: bytes[line]) { ranges.append(range) }
         }
         return ranges
+    }
+
+    /// One line's part of `anonymousExecutable(in:)`.
+    public static func anonymousExecutable(line: ArraySlice<UInt8>) -> Range<UInt64>? {
+        let fields = line.split(separator: space, maxSplits: 5, omittingEmptySubsequences: true)
+        guard fields.count >= 5, fields[1].count == 4, fields[1][fields[1].startIndex + 2] == UInt8(ascii: "x"),
+              fields[4].elementsEqual([UInt8(ascii: "0")]), let (start, end) = pair(fields[0], separator: "-"), start < end
+        else { return nil }
+        let name = fields.count > 5 ? String(decoding: fields[5], as: UTF8.self)[...].trimmingCharacters(in: " ") : ""
+        if name == "[vdso]" || name == "[vsyscall]" || name.hasPrefix("/") { return nil }
+        return start..<end
     }
 
     /// The address range of a kernel-provided mapping such as `[vdso]`, which has no file: an IFUNC in libc may
     /// resolve to the vDSO's code (time, gettimeofday, clock_gettime on x86-64).
     public static func range(named name: String, in bytes: [UInt8]) -> Range<UInt64>? {
-        let suffix = Array(name.utf8)
         var found: Range<UInt64>?
         ByteSearch.forEachLine(in: bytes) { line in
-            let text = bytes[line]
-            guard found == nil, text.count > suffix.count, text.suffix(suffix.count).elementsEqual(suffix),
-                  let space = text.firstIndex(of: space),
-                  let (start, end) = pair(text[text.startIndex..<space], separator: "-"), start < end else { return }
-            found = start..<end
+            if found == nil { found = range(named: name, line: bytes[line]) }
         }
         return found
+    }
+
+    /// One line's part of `range(named:in:)`.
+    public static func range(named name: String, line text: ArraySlice<UInt8>) -> Range<UInt64>? {
+        let suffix = name.utf8
+        guard text.count > suffix.count, text.suffix(suffix.count).elementsEqual(suffix),
+              let space = text.firstIndex(of: space),
+              let (start, end) = pair(text[text.startIndex..<space], separator: "-"), start < end else { return nil }
+        return start..<end
     }
 
     static func parseLine(_ line: ArraySlice<UInt8>, executableOnly: Bool, examined: inout Int) -> MemoryMapping? {
@@ -112,6 +121,16 @@ public enum MemoryMapParser {
             start: start, end: end, isExecutable: isExecutable, offset: offset,
             device: makeDevice(major: major, minor: minor), inode: inode,
             path: decoded, isDeleted: isDeleted)
+    }
+
+    /// The device and inode of a line, and whether it is executable, without decoding its path: a process that maps
+    /// one file 20,000 times has its path decoded once.
+    static func identity(ofLine line: ArraySlice<UInt8>) -> (FileIdentity, isExecutable: Bool)? {
+        let fields = line.split(separator: space, maxSplits: 5, omittingEmptySubsequences: true)
+        guard fields.count >= 5, fields[1].count == 4, let (major, minor) = pair(fields[3], separator: ":"),
+              let inode = number(fields[4], radix: 10) else { return nil }
+        return (FileIdentity(device: makeDevice(major: major, minor: minor), inode: inode),
+                fields[1][fields[1].startIndex + 2] == UInt8(ascii: "x"))
     }
 
     /// "7f00-7f10" or "fd:01": two hexadecimal numbers around one separator.

@@ -30,21 +30,26 @@ public struct MappedFile: Sendable {
     public var root: ConfinedRoot
     public var isDeleted: Bool
     public var pids: [Int32]
-    /// Where to open the exact mapped file: /proc/PID/map_files/START-END, which works for deleted files too.
-    public var mapFilesPath: String
-    /// The same file through the process's root, for when map_files is not allowed (no CAP_SYS_ADMIN).
-    public var rootPath: String?
-}
+    /// Ways to open the exact mapped file, one per mapping process (the first few): a short-lived process may be
+    /// gone when the file is read while another still maps it.
+    public var ways: [Way]
 
-/// A process or file the scan could not read, and why. Counted and reported, never fatal.
-public struct Skip: Sendable, Hashable, Codable {
-    public var subject: String
-    public var reason: String
+    /// /proc/PID/map_files/START-END, which works for deleted files too, and the same file through the process's
+    /// root for when map_files is not allowed (no CAP_SYS_ADMIN).
+    public struct Way: Sendable, Hashable {
+        public var pid: Int32
+        public var mapFiles: String
+        public var rootPath: String?
 
-    public init(subject: String, reason: String) {
-        self.subject = subject
-        self.reason = reason
+        public init(pid: Int32, mapFiles: String, rootPath: String?) {
+            self.pid = pid
+            self.mapFiles = mapFiles
+            self.rootPath = rootPath
+        }
     }
+
+    /// Processes whose way in is kept: enough to outlive short-lived mappers, few enough to stay small.
+    public static let maximumWays = 8
 }
 
 /// Every process's file-backed executable mappings, read from /proc.
@@ -67,60 +72,126 @@ public struct ProcessTable: Sendable {
         }
         var index: [FileIdentity: Int] = [:]
         let hostRoot = try? FileSystem.status("/")
+        // The scanner itself: its own binary may lie anywhere (a clone in /tmp during an incident) and it maps
+        // nothing it did not load itself; reporting it would be a false alarm about the tool, not the host.
+        let scanner = procPath == "/proc" ? ProcessIdentity.current : nil
         for entry in entries where entry.allSatisfy(\.isNumber) {
-            guard let pid = Int32(entry) else { continue }
+            guard let pid = Int32(entry), pid != scanner else { continue }
             let base = procPath + "/" + entry
-            let maps: [UInt8]
+            let executable = try? FileSystem.readLink(base + "/exe")
+            let keep = keepMappings(executable)
+            let maps: Maps
             do {
-                maps = try FileSystem.readKernelFile(base + "/maps", limit: 64 << 20)
+                maps = try Self.readMaps(base + "/maps", keepAll: keep)
             } catch {
-                table.skipped.append(Skip(subject: "pid \(pid)", reason: Self.reason(error)))
+                table.skipped.append(Self.skip(pid: pid, error))
                 continue
             }
-            let executable = try? FileSystem.readLink(base + "/exe")
+            if maps.overlongLines > 0 {
+                table.skipped.append(Skip(subject: "pid \(pid)", reason: "\(maps.overlongLines) lines of its maps over \(Self.maximumMapsLine) bytes; those mappings not read", code: .unreadable))
+            }
+            let mappings = maps.mappings
             // A process whose root is the host's (same directory inode) sees host paths; any other sees its own.
             let sameRoot = (try? FileSystem.status(base + "/root"))?.identity == hostRoot?.identity
             let root: ConfinedRoot = sameRoot ? .host : .process(pid, procPath: procPath)
-            let keep = keepMappings(executable)
-            let mappings = MemoryMapParser.parse(bytes: maps, executableOnly: !keep)
             var process = ProcessInfo(pid: pid, executable: executable, root: root, mappings: keep ? mappings : nil)
             process.userID = (try? FileSystem.status(base))?.owner
             if keep {
-                process.vdso = MemoryMapParser.range(named: "[vdso]", in: maps)
-                process.anonymousExecutable = MemoryMapParser.anonymousExecutable(in: maps)
-                process.loaderEnvironment = Self.loaderEnvironment(base + "/environ")
+                process.vdso = maps.vdso
+                process.anonymousExecutable = maps.anonymousExecutable
+                do {
+                    process.loaderEnvironment = try Self.loaderEnvironment(base + "/environ")
+                } catch {
+                    // Its LD_* variables are unknown: say so instead of reporting none.
+                    if !error.isNotFound {
+                        table.skipped.append(Skip(subject: "pid \(pid)", reason: "environment not readable (\(error.reason)); LD_* not checked",
+                                                  code: error.isPermissionDenied && effectiveUserID() == 0 ? .restricted : .unreadable))
+                    }
+                }
             }
             table.processes.append(process)
             for mapping in mappings where mapping.isExecutable {
                 let identity = FileIdentity(device: mapping.device, inode: mapping.inode)
+                let way = MappedFile.Way(pid: pid, mapFiles: base + "/map_files/" + mapping.mapFilesName,
+                                         rootPath: mapping.isDeleted ? nil : base + "/root" + mapping.path)
                 if let existing = index[identity] {
-                    if table.mappedFiles[existing].pids.last != pid { table.mappedFiles[existing].pids.append(pid) }
+                    if table.mappedFiles[existing].pids.last != pid {
+                        table.mappedFiles[existing].pids.append(pid)
+                        if table.mappedFiles[existing].ways.count < MappedFile.maximumWays { table.mappedFiles[existing].ways.append(way) }
+                    }
                     continue
                 }
                 index[identity] = table.mappedFiles.count
                 table.mappedFiles.append(MappedFile(
-                    identity: identity, path: mapping.path, root: root, isDeleted: mapping.isDeleted, pids: [pid],
-                    mapFilesPath: base + "/map_files/" + mapping.mapFilesName,
-                    rootPath: mapping.isDeleted ? nil : base + "/root" + mapping.path))
+                    identity: identity, path: mapping.path, root: root, isDeleted: mapping.isDeleted, pids: [pid], ways: [way]))
             }
         }
         return table
     }
 
-    /// The LD_* entries of a NUL-separated environ file (the environment the process started with).
-    static func loaderEnvironment(_ path: String) -> [String: String] {
-        guard let bytes = try? FileSystem.readKernelFile(path, limit: 4 << 20) else { return [:] }
+    /// The LD_* entries of a NUL-separated environ file (the environment the process started with), read as a
+    /// stream whatever its size: a 5 MB environment must not hide an LD_PRELOAD. A value past 64 KiB is kept cut
+    /// short (still an LD_* variable set), never dropped.
+    static func loaderEnvironment(_ path: String) throws(SystemError) -> [String: String] {
         var result: [String: String] = [:]
-        for entry in bytes.split(separator: 0) where entry.starts(with: Array("LD_".utf8)) {
-            guard let equals = entry.firstIndex(of: UInt8(ascii: "=")) else { continue }
-            result[String(decoding: entry[..<equals], as: UTF8.self)] = String(decoding: entry[(equals + 1)...], as: UTF8.self)
+        let prefix = Array("LD_".utf8)
+        try FileSystem.forEachKernelRecord(path, separator: 0, maximumRecord: 64 << 10) { entry, truncated in
+            guard entry.starts(with: prefix), let equals = entry.firstIndex(of: UInt8(ascii: "=")) else { return }
+            result[String(decoding: entry[..<equals], as: UTF8.self)] =
+                String(decoding: entry[(equals + 1)...], as: UTF8.self) + (truncated ? "...(cut at 64 KiB)" : "")
         }
         return result
     }
 
-    private static func reason(_ error: SystemError) -> String {
-        if error.isNotFound { return "exited during the scan" }
-        if error.isPermissionDenied { return "maps not readable (\(error.reason))" }
-        return error.reason
+    /// What a scan keeps of one process's maps.
+    struct Maps {
+        var mappings: [MemoryMapping] = []
+        var vdso: Range<UInt64>?
+        var anonymousExecutable: [Range<UInt64>] = []
+        var overlongLines = 0
+    }
+
+    /// A line of maps is at most a path (PATH_MAX, each byte escaped to 4) and its fields.
+    static let maximumMapsLine = 20 << 10
+
+    /// /proc/PID/maps, read as a stream with bounds: every line is looked at (a process with 20,000 mappings is
+    /// not dropped), only the mappings the scan needs are kept: for most processes each distinct executable file
+    /// once; for processes a runtime rule checks, every file mapping and the anonymous executable ranges.
+    static func readMaps(_ path: String, keepAll: Bool) throws(SystemError) -> Maps {
+        var maps = Maps()
+        var seen: Set<FileIdentity> = []
+        var examined = 0
+        try FileSystem.forEachKernelRecord(path, separator: UInt8(ascii: "\n"), maximumRecord: maximumMapsLine) { line, truncated in
+            if truncated {
+                maps.overlongLines += 1
+                return
+            }
+            if keepAll {
+                if maps.vdso == nil, let range = MemoryMapParser.range(named: "[vdso]", line: line) { maps.vdso = range }
+                if let range = MemoryMapParser.anonymousExecutable(line: line) { maps.anonymousExecutable.append(range) }
+            }
+            if !keepAll {
+                guard let (identity, executable) = MemoryMapParser.identity(ofLine: line), executable,
+                      !seen.contains(identity) else { return }
+            }
+            guard let mapping = MemoryMapParser.parseLine(line, executableOnly: !keepAll, examined: &examined) else { return }
+            if !keepAll && !seen.insert(mapping.identity).inserted { return }
+            maps.mappings.append(mapping)
+        }
+        return maps
+    }
+
+    /// A process whose maps could not be read. One that exited hides nothing; one denied to root is the kernel's
+    /// policy (another user namespace, a security module), listed but not the scan's gap; denied to a scan that is
+    /// not root, it is a gap (and the whole scan says it was not root).
+    static func skip(pid: Int32, _ error: SystemError) -> Skip {
+        let subject = "pid \(pid)"
+        if error.isNotFound { return Skip(subject: subject, reason: "exited during the scan", code: .exited) }
+        if error.isPermissionDenied {
+            return effectiveUserID() == 0
+                ? Skip(subject: subject, reason: "maps not readable even as root (\(error.reason)): another user namespace or a security policy", code: .restricted)
+                : Skip(subject: subject, reason: "maps not readable without root (\(error.reason))", code: .notPermitted)
+        }
+        return Skip(subject: subject, reason: error.reason, code: .unreadable)
     }
 }

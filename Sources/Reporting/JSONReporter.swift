@@ -10,6 +10,7 @@ public struct JSONReporter {
     public func render(_ report: ScanReport) -> String {
         let document = Document(
             chainwatch: ChainwatchVersion.current,
+            verdict: .init(report),
             scan: .init(id: report.scanID, root: report.root, startedAt: report.startedAt, statistics: report.statistics,
                         packageDatabases: report.packageDatabases.map(Database.init), image: report.image,
                         paths: report.scannedPaths.isEmpty ? nil : report.scannedPaths),
@@ -19,18 +20,40 @@ public struct JSONReporter {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.keyEncodingStrategy = .convertToSnakeCase
-        let data = (try? encoder.encode(document)) ?? Data("{}".utf8)
-        return String(decoding: data, as: UTF8.self) + "\n"
+        do {
+            return String(decoding: try encoder.encode(document), as: UTF8.self) + "\n"
+        } catch {
+            // Never an empty "{}" a pipeline would read as a clean scan.
+            preconditionFailure("the JSON report could not be encoded: \(error)")
+        }
     }
 
     struct Document: Encodable {
         var chainwatch: String
+        var verdict: Verdict
         var scan: Scan
         var findings: [JSONFinding]
         var suppressed: [JSONFinding]
         var skipped: [Probes.Skip]
         var notes: [String]
         var programs: [ProgramSummary]
+    }
+
+    /// What the exit status says, for a pipeline: `findings` (1), `incomplete` (3: it could not look, with why),
+    /// or `clean` (0).
+    struct Verdict: Encodable {
+        var result: String
+        var complete: Bool
+        var incompleteReasons: [String]
+        var highestSeverity: String?
+
+        init(_ report: ScanReport) {
+            let above = report.highestSeverity.map { $0 > .info } ?? false
+            incompleteReasons = report.incompleteReasons
+            complete = incompleteReasons.isEmpty
+            result = above ? "findings" : complete ? "clean" : "incomplete"
+            highestSeverity = report.highestSeverity?.rawValue
+        }
     }
 
     struct Scan: Encodable {

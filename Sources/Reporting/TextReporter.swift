@@ -36,6 +36,12 @@ public struct TextReporter {
             }
             for missing in program.missing { lines.append("      not found: \(TerminalText.escape(missing))") }
         }
+        let incomplete = report.incompleteReasons
+        if !incomplete.isEmpty {
+            lines.append("  INCOMPLETE: the scan could not look at everything it was asked to:")
+            for reason in incomplete.prefix(verbose ? Int.max : 12) { lines.append("    - " + TerminalText.escape(reason)) }
+            if !verbose && incomplete.count > 12 { lines.append("    ... and \(incomplete.count - 12) more (--verbose lists them)") }
+        }
         lines.append("")
 
         if report.findings.isEmpty {
@@ -67,7 +73,7 @@ public struct TextReporter {
         if !report.skipped.isEmpty {
             var reasons: [String: Int] = [:]
             for skip in report.skipped { reasons[skip.reason, default: 0] += 1 }
-            lines.append("Skipped \(report.skipped.count) (never fatal):")
+            lines.append("Skipped \(report.skipped.count):")
             for (reason, count) in reasons.sorted(by: { $0.value > $1.value }) {
                 lines.append("  \(count) × \(TerminalText.escape(reason))")
             }
@@ -78,9 +84,8 @@ public struct TextReporter {
         for note in report.notes { lines.append("Note: \(TerminalText.escape(note))") }
 
         let above = report.findings.filter { $0.severity > .info }
-        let unread = report.unreadDatabases
-        lines.append(above.isEmpty && !unread.isEmpty
-            ? "Result: INCOMPLETE: nothing above info found, but \(unread.count) package database\(unread.count == 1 ? "" : "s") could not be read."
+        lines.append(above.isEmpty && !incomplete.isEmpty
+            ? "Result: INCOMPLETE: nothing above info found, but the scan could not look at everything (\(incomplete.count) reason\(incomplete.count == 1 ? "" : "s") above)."
             : above.isEmpty
             ? "Result: nothing above info found."
             : "Result: \(above.count) finding\(above.count == 1 ? "" : "s") above info; highest \(report.highestSeverity!.rawValue).")

@@ -22,8 +22,10 @@ struct Chainwatch: AsyncParsableCommand {
             reloads rules on SIGHUP and stops on SIGTERM.
 
             Exit status: 0 nothing above info was found; 1 something was; 2 the scan could not run \
-            (bad arguments, invalid or untrusted rules, unreadable root); 3 nothing above info was found but a \
-            package database that is present could not be read, so its packages were not checked.
+            (bad arguments, invalid or untrusted rules, unreadable root); 3 INCOMPLETE: nothing above info was found \
+            but the scan could not look at everything it was asked to (a file, process, package database, archive \
+            member or image layer it could not read, a filesystem that did not answer, not run as root, an empty \
+            root); the report says what and why.
             """,
         version: ChainwatchVersion.current)
 
@@ -54,6 +56,11 @@ struct Chainwatch: AsyncParsableCommand {
         "Scan a container image: an OCI image layout directory, an OCI archive or a `docker save` tar. Layers are applied with whiteouts in a private temporary directory and the result scanned like --root; nothing from the image runs.",
         valueName: "PATH"))
     var image: String?
+
+    @Option(help: ArgumentHelp(
+        "With --image: the manifest to scan from a multi-platform image index, e.g. linux/arm64/v8 (default: this host's platform, as a runtime here would pull).",
+        valueName: "OS/ARCH[/VARIANT]"))
+    var platform: String?
 
     @Option(name: .customLong("metrics-file"), help: ArgumentHelp(
         "Write the scan's figures as a node_exporter textfile (Prometheus text format) to FILE, atomically; the daemon rewrites it after every scan.",
@@ -129,6 +136,10 @@ struct Chainwatch: AsyncParsableCommand {
             throw ValidationError("--path, --root and --image scan different things; give one of them")
         }
         if let image, (try? FileSystem.status(image)) == nil { throw ValidationError("--image \(image): no such file or directory") }
+        if let platform {
+            guard image != nil else { throw ValidationError("--platform chooses a manifest of an --image; give --image too") }
+            guard ImagePlatform(platform) != nil else { throw ValidationError("--platform \(platform): not OS/ARCH[/VARIANT] (e.g. linux/amd64, linux/arm64/v8)") }
+        }
     }
 
     func run() async throws {
@@ -170,6 +181,7 @@ struct Chainwatch: AsyncParsableCommand {
         // A one-shot scan is waited for: start the disk reads of upcoming files so cold reads overlap.
         options.readAhead = 4 * options.jobs
         options.collectInventory = format == .cyclonedx
+        options.imagePlatform = platform.flatMap(ImagePlatform.init)
         // Files are opened by absolute path (as a confined root's paths are): a relative --path is taken from here.
         let here = paths.contains { !$0.hasPrefix("/") } ? try FileSystem.readLink("/proc/self/cwd") : "/"
         options.paths = paths.map { path in
@@ -195,8 +207,8 @@ struct Chainwatch: AsyncParsableCommand {
         case .cyclonedx: print(CycloneDXReporter(rules: set).render(report), terminator: "")
         }
         if let highest = report.highestSeverity, highest > .info { throw ExitCode(1) }
-        // Packages unknown is not "nothing found": a pipeline gating on 0 must not pass such a scan.
-        if !report.unreadDatabases.isEmpty { throw ExitCode(3) }
+        // Not looked is not "nothing found": a pipeline gating on 0 must not pass a scan that could not look.
+        if report.isIncomplete { throw ExitCode(3) }
     }
 
     private func runDaemon() async throws {
