@@ -12,7 +12,7 @@ packages=(
   python3-venv # cyclonedx-validate.sh
   debsums # cross-checks make-dpkg-root.sh's md5sums verdicts
   prometheus-node-exporter prometheus curl # FleetTests: the textfile scraped through node_exporter, promtool check metrics
-  umoci skopeo zstd bzip2 zip unzip rpm2cpio xxd # image and archive fixtures: OCI layouts (umoci), docker-save tars (skopeo), tarballs
+  umoci skopeo zstd bzip2 zip unzip rpm2cpio xxd cpio # image and archive fixtures: OCI layouts (umoci), docker-save tars (skopeo), tarballs
   db5.3-util python3-bsddb3 # make-rpm-bdb.sh: Berkeley DB hash Packages fixtures (db5.3_load/_dump/_verify; bsddb3 for --delete)
   fuse3 python3-fusepy # blocking-fuse.py: a FUSE file whose read never returns (the daemon must still stop)
 )
