@@ -38,6 +38,12 @@ public enum RuleLoader {
         var problems: [RuleError] = []
         var files: [String] = []
         for path in paths {
+            // The way to the rules is checked before anything under it is read: a directory above them that another
+            // user can write lets that user swap in rules of their own, whatever the rule files' own modes.
+            if let problem = pathTrustProblem(path) {
+                problems.append(RuleError(file: path, line: nil, key: nil, message: problem))
+                continue
+            }
             files += ruleFiles(in: path, problems: &problems)
         }
         var rules: [Rule] = []
@@ -139,19 +145,5 @@ public enum RuleLoader {
             }
         }
         return files
-    }
-
-    /// Whoever can write a rule can silence detection: a scanner running as root refuses rules that another user
-    /// owns or that group or others may write.
-    public static func trustProblem(_ status: FileStatus) -> String? {
-        let me = effectiveUserID()
-        guard me == 0 else { return nil }
-        if status.owner != 0 {
-            return "owned by uid \(status.owner), not root: anyone who can change rules can hide findings; chown root it"
-        }
-        if status.isWritableByGroupOrOthers {
-            return "writable by group or others (mode \(String(status.permissions, radix: 8))): anyone who can change rules can hide findings; chmod go-w it"
-        }
-        return nil
     }
 }

@@ -34,13 +34,16 @@ extension LiveSystemTests {
             try "# test settings\ninterval = 2s\nreminder = 1h\n".write(toFile: config, atomically: true, encoding: .utf8)
         }
 
-        func startDaemon(stderr: String = "daemon.err") throws -> Support.Background {
-            try Support.Background("/usr/bin/nsenter", sandbox.inside([
-                Support.binary, "--config", config, "--rules", Support.rulesDirectory, "--rules", extraRules,
+        /// The built daemon inside the sandbox; `wrapper` runs before it (setpriv), `options` are added to its own.
+        func startDaemon(stderr: String = "daemon.err", wrapper: [String] = [], options: [String] = []) throws -> Support.Background {
+            try Support.Background("/usr/bin/nsenter", sandbox.inside(wrapper + [
+                Support.builtBinary, "--config", config, "--rules", Support.rulesDirectory, "--rules", extraRules,
                 "--state-dir", work + "/state",
-            ]), environment: ["NOTIFY_SOCKET": notify.socket, "WATCHDOG_USEC": "1000000", "PATH": "/usr/bin:/bin"],
+            ] + options), environment: ["NOTIFY_SOCKET": notify.socket, "WATCHDOG_USEC": "1000000", "PATH": "/usr/bin:/bin"],
                stderrPath: work + "/" + stderr)
         }
+
+        func daemonStderr(_ name: String = "daemon.err") -> String { Support.text(work + "/" + name) }
 
         func startVictim() throws -> Support.Background {
             let victim = try Support.Background(mapsLib, [library])

@@ -130,7 +130,7 @@ extension LiveSystemTests {
 
         let stderrPath = setup.work + "/reload-daemon.err"
         let daemon = try Support.Background("/usr/bin/nsenter", sandbox.inside([
-            Support.binary, "--config", setup.config, "--rules", rules, "--state-dir", setup.work + "/reload-state",
+            Support.builtBinary, "--config", setup.config, "--rules", rules, "--state-dir", setup.work + "/reload-state",
         ]), environment: ["NOTIFY_SOCKET": setup.notify.socket, "WATCHDOG_USEC": "1000000", "PATH": "/usr/bin:/bin"],
            stderrPath: stderrPath)
         defer { daemon.stop() }
