@@ -1,6 +1,7 @@
 import Engine
 import FoundationEssentials
 import Journal
+import Reporting
 import Rules
 
 /// Builds the journal entries the daemon sends: structured CHAINWATCH_* fields for SIEMs that keep them, and a
@@ -10,6 +11,7 @@ public enum JournalEntries {
     public static let clearedMessageID = "4e1b7c2a9d3f45e08b6a2c1d7f9e3a51"
     public static let rulesErrorMessageID = "9b2f4d6e8a1c43b5a7d9e0f2c4b6d8e1"
     public static let lifecycleMessageID = "e3c5a7b9d1f2430e8c6a4b2d0f9e7c51"
+    public static let droppedMessageID = "a6d4f2b8c0e1479d9b3a5c7e1f8d2b40"
 
     static func base(messageID: String, priority: Int, message: String) -> [JournalField] {
         [JournalField("MESSAGE", message), JournalField("MESSAGE_ID", messageID),
@@ -64,16 +66,20 @@ public enum JournalEntries {
 
     public static func summary(_ report: ScanReport, findingsAboveInfo: Int) -> [JournalField] {
         let s = report.statistics
+        let incomplete = report.incompleteReasons
         let tail = KeyValueTail.render([
             ("scan_id", report.scanID), ("findings", String(report.findings.count)), ("above_info", String(findingsAboveInfo)),
             ("highest", report.highestSeverity?.rawValue ?? "none"), ("duration_s", String(format3(s.durationSeconds))),
             ("processes", String(s.processes)), ("skipped", String(report.skipped.count)),
             ("suppressed", String(report.suppressed.count)),
             ("unread_package_databases", report.unreadDatabases.isEmpty ? nil : report.unreadDatabases.map(\.path).joined(separator: " ")),
+            ("incomplete", incomplete.isEmpty ? nil : String(incomplete.count)),
         ])
-        // A package database that could not be read leaves its packages unchecked: a warning, not an info line.
-        var fields = base(messageID: summaryMessageID, priority: report.unreadDatabases.isEmpty ? 6 : 4,
-                          message: "Scan finished: \(report.findings.count) findings (\(findingsAboveInfo) above info, \(report.suppressed.count) suppressed) -- " + tail)
+        // A scan that could not look at everything (a package database, a file, a process) may have missed what it
+        // was looking for: a warning, not an info line.
+        var fields = base(messageID: summaryMessageID, priority: incomplete.isEmpty ? 6 : 4,
+                          message: "Scan finished\(incomplete.isEmpty ? "" : " INCOMPLETE"): \(report.findings.count) findings "
+                              + "(\(findingsAboveInfo) above info, \(report.suppressed.count) suppressed) -- " + tail)
         fields += [
             JournalField("CHAINWATCH_SCAN_ID", report.scanID),
             JournalField("CHAINWATCH_FINDINGS", String(report.findings.count)),
@@ -90,7 +96,17 @@ public enum JournalEntries {
         for database in report.unreadDatabases {
             fields.append(JournalField("CHAINWATCH_UNREAD_PACKAGE_DATABASE", "\(database.path): \(database.problem ?? "")"))
         }
+        fields.append(JournalField("CHAINWATCH_INCOMPLETE", incomplete.isEmpty ? "0" : "1"))
+        for reason in incomplete.prefix(100) { fields.append(JournalField("CHAINWATCH_INCOMPLETE_REASON", reason)) }
         return fields
+    }
+
+    /// How many entries a full pending queue cost while the journal was away; sent before the rest is delivered.
+    public static func dropped(_ count: Int, kept: Int) -> [JournalField] {
+        base(messageID: droppedMessageID, priority: 4,
+             message: "\(count) journal entries were dropped, oldest first, while the journal was unreachable "
+                 + "(at most \(kept) are kept) -- " + KeyValueTail.render([("dropped", String(count))]))
+            + [JournalField("CHAINWATCH_DROPPED", String(count))]
     }
 
     public static func rulesError(_ error: String, keptRules: Int) -> [JournalField] {
@@ -113,26 +129,15 @@ public enum JournalEntries {
     }
 }
 
-/// `key="value"` pairs in which a value cannot forge a key: quotes and backslashes are escaped, control
-/// characters (a newline in a file name) become \xNN.
+/// `key="value"` pairs in which a value cannot forge a key or a line: `TerminalText.escape` (backslashes, C0 and
+/// C1 controls, line and paragraph separators, bidi controls), then quotes as \".
 enum KeyValueTail {
     static func render(_ pairs: [(String, String?)]) -> String {
         pairs.compactMap { key, value in value.map { "\(key)=\"\(escape($0))\"" } }.joined(separator: " ")
     }
 
     static func escape(_ value: String) -> String {
-        var out = ""
-        for scalar in value.unicodeScalars {
-            switch scalar.value {
-            case 0x22: out += "\\\""
-            case 0x5c: out += "\\\\"
-            case 0..<0x20, 0x7f:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\x" + (hex.count < 2 ? "0" + hex : hex)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out
+        TerminalText.escape(value).replacing("\"", with: "\\\"")
     }
 }
 
