@@ -1,6 +1,4 @@
 import Archive
-import Crypto
-import FoundationEssentials
 import HostIO
 import Probes
 
@@ -14,161 +12,115 @@ public struct ImageReference: Sendable, Codable, Hashable {
     /// The manifest's digest (OCI), or the config's (docker's image ID).
     public var digest: String?
     public var layers: Int
+    /// The platform of the manifest scanned (`os/architecture[/variant]`), as the index or config states it.
+    public var platform: String?
 }
 
 /// `--image`: an OCI image layout, an OCI archive or a `docker save` tar, its layers applied in order into a
 /// private temporary directory with whiteouts (`.wh.NAME` removes NAME of a lower layer, `.wh..wh..opq` empties
 /// a directory of what lower layers put there), so the image's final filesystem can be scanned like `--root`.
-/// Nothing from the image is executed; nothing is written outside that directory: member names are
-/// sanitized, no `..`, no write through a symlink (libarchive's secure disk writer), no device node, no owner,
-/// no setuid bit. Each layer's digest is checked as it is read.
+///
+/// Verified as a runtime pulling it would: every blob it uses is checked against the digest (SHA-256 or SHA-512)
+/// and size that name it (`ImageManifestReader` for the documents; each layer hashed in the same read that applies
+/// it, checked before the scan looks at anything), docker save layers against the config's rootfs.diff_ids, and
+/// from an index the manifest for this host's platform (or `--platform`) is taken. A blob that does not match
+/// stops the scan with an error naming it (exit 2), rather than a skip: the documents that say what to scan are
+/// then not to be believed, and an altered image must never read as "nothing found".
+///
+/// Nothing from the image is executed; nothing is written outside that directory: member names are sanitized,
+/// no `..`, parent symlinks resolved inside the root (`ImageTree`), no device node, no owner, no setuid bit. What
+/// could not be written (no room, a path past PATH_MAX) is a skip that leaves the verdict incomplete.
 struct ImageUnpacker {
     struct Limits {
         var members = 1_000_000
         var bytes: Int64 = 64 << 30
         var memberSize: Int64 = 4 << 30
+        /// Skips recorded one by one; past this, one more says how many were left out.
+        var skips = 1_000
     }
 
+    /// Why an image was not scanned at all.
     struct Failure: Error, CustomStringConvertible {
+        enum Code {
+            /// Not an image layout, or a document in it that is not what the spec says.
+            case notAnImage
+            /// A blob whose digest or size is not the one that names it.
+            case altered
+            /// No manifest for the platform asked for.
+            case platform
+            /// No room to unpack it.
+            case space
+            /// Over a bound that keeps the scanner safe.
+            case limit
+            /// Valid, but not something this unpacker can check (a compressed docker save layer).
+            case unsupported
+        }
+
+        var code: Code
         var description: String
+
+        init(_ code: Code, _ description: String) {
+            self.code = code
+            self.description = description
+        }
     }
 
     let limits = Limits()
-    private(set) var notes: [String] = []
+    var notes: [String] = []
     private(set) var skipped: [Skip] = []
+    /// Skips past `limits.skips`, counted.
+    private var skipsLeftOut = 0
     private var members = 0
     private var written: Int64 = 0
     /// Regular files left unwritten: not ELF and in no place a root scan reads.
-    private(set) var unwritten = 0
+    var unwritten = 0
+    /// Directories and symlinks not created because their path would be longer than PATH_MAX.
+    var tooDeep = 0
 
     /// Unpacks `image` under `work` (a private directory the caller removes); returns the root to scan.
-    mutating func unpack(_ image: String, work: String) throws -> (root: String, reference: ImageReference) {
+    mutating func unpack(_ image: String, work: String, platform: ImagePlatform?) throws -> (root: String, reference: ImageReference) {
         let status = try FileSystem.status(image)
+        let space = ImageUnpackSpace(directory: work)
         var layout = image
-        var format = "oci-layout"
         if status.kind != .directory {
             // An archive of the layout (OCI archive, docker save): its regular files only, into work/input.
+            try space.require(status.size, for: "the image archive, extracted whole before its layers are applied,")
             layout = work + "/input"
             try FileSystem.makeDirectory(layout, permissions: 0o700)
-            try extractLayout(image, into: layout)
-            format = "oci-archive"
+            try extractLayout(image, into: layout, space: space)
         }
         let root = work + "/rootfs"
         try FileSystem.makeDirectory(root, permissions: 0o755)
         let confined = ConfinedRoot(layout)
-        let (layers, name, digest, detected) = try manifest(confined, archived: format != "oci-layout")
-        format = detected ?? format
-        for (index, layer) in layers.enumerated() {
-            try apply(layer: layer, number: index + 1, layout: confined, root: root)
+        var reader = ImageManifestReader(layout: confined, wanted: platform)
+        let plan = try reader.plan(archived: status.kind != .directory)
+        notes += reader.notes
+        var tree = ImageTree(root: root)
+        for (index, layer) in plan.layers.enumerated() {
+            try apply(layer, number: index + 1, layout: confined, tree: &tree, space: space)
         }
-        return (root, ImageReference(path: image, format: format, name: name, digest: digest, layers: layers.count))
+        if tooDeep > 0 {
+            notes.append("\(tooDeep) directories and symlinks of the image were not created: their path would be longer than PATH_MAX (\(ImageTree.pathLimit) bytes) here, where nothing could read them")
+        }
+        if skipsLeftOut > 0 {
+            skipped.append(Skip(subject: image, reason: "\(skipsLeftOut) more members not unpacked, not listed one by one", code: .limit))
+        }
+        let reference = ImageReference(path: image, format: plan.format, name: plan.name, digest: plan.digest,
+                                       layers: plan.layers.count, platform: plan.platform?.description)
+        return (root, reference)
     }
 
-    /// A layer blob: where it is in the layout and the digest it must have (nil for docker's layer.tar paths,
-    /// which carry none).
-    struct Layer {
-        var path: String
-        var digest: String?
-    }
-
-    /// The parts of OCI index, manifest and descriptor documents the unpacker reads (image-spec's index.json and
-    /// manifest); unknown fields are ignored, a field of the wrong type makes the document invalid.
-    private struct OCIDocument: Decodable {
-        var manifests: [Descriptor]?
-        var layers: [Descriptor]?
-
-        struct Descriptor: Decodable {
-            var digest: String?
-            var platform: Platform?
-            var annotations: [String: String]?
+    /// Records a skip, up to `limits.skips` of them.
+    mutating func skip(_ subject: String, _ reason: String, _ code: Skip.Code) {
+        guard skipped.count < limits.skips else {
+            skipsLeftOut += 1
+            return
         }
-
-        struct Platform: Decodable {
-            var os: String?
-            var architecture: String?
-        }
-    }
-
-    /// One image of docker save's manifest.json.
-    private struct DockerSaveEntry: Decodable {
-        var layers: [String]?
-        var repoTags: [String]?
-        var config: String?
-
-        enum CodingKeys: String, CodingKey {
-            case layers = "Layers", repoTags = "RepoTags", config = "Config"
-        }
-    }
-
-    private static func json<Document: Decodable>(_ root: ConfinedRoot, _ path: String, as _: Document.Type) throws -> Document {
-        let bytes = try root.readBytes(path, limit: 16 << 20)
-        do { return try JSONDecoder().decode(Document.self, from: Data(bytes)) } catch {
-            throw Failure(description: "\(path) in the image is not a valid image document: \(error)")
-        }
-    }
-
-    /// "sha256:<64 hex>" to blobs/sha256/<hex>; anything else is refused (a digest is never a path).
-    private static func blobPath(_ digest: String) throws -> String {
-        let parts = digest.split(separator: ":", maxSplits: 1)
-        guard parts.count == 2, ["sha256", "sha512"].contains(parts[0]),
-              parts[1].allSatisfy({ $0.isHexDigit && !$0.isUppercase }), parts[1].count == (parts[0] == "sha256" ? 64 : 128) else {
-            throw Failure(description: "digest '\(digest)' is not sha256:<64 hex digits>")
-        }
-        return "/blobs/\(parts[0])/\(parts[1])"
-    }
-
-    private func manifest(_ layout: ConfinedRoot, archived: Bool) throws -> (layers: [Layer], name: String?, digest: String?, format: String?) {
-        if (try? layout.status("/index.json")) != nil {
-            guard var descriptors = try Self.json(layout, "/index.json", as: OCIDocument.self).manifests, !descriptors.isEmpty else {
-                throw Failure(description: "index.json lists no manifest")
-            }
-            var name: String?
-            // An index may point at another index (multi-platform): follow it to the linux/amd64 manifest.
-            for _ in 0..<4 {
-                let chosen = descriptors.first {
-                    guard let platform = $0.platform else { return true }
-                    return platform.os == "linux" && platform.architecture == "amd64"
-                } ?? descriptors[0]
-                name = name ?? chosen.annotations?["org.opencontainers.image.ref.name"]
-                guard let digest = chosen.digest else { throw Failure(description: "a manifest descriptor has no digest") }
-                let manifest = try Self.json(layout, try Self.blobPath(digest), as: OCIDocument.self)
-                if let nested = manifest.manifests, !nested.isEmpty {
-                    descriptors = nested
-                    continue
-                }
-                guard let layers = manifest.layers else { throw Failure(description: "manifest \(digest) lists no layers") }
-                let list = try layers.map { layer -> Layer in
-                    guard let digest = layer.digest else { throw Failure(description: "a layer of \(digest) has no digest") }
-                    return Layer(path: try Self.blobPath(digest), digest: digest)
-                }
-                return (list, name, digest, archived ? "oci-archive" : "oci-layout")
-            }
-            throw Failure(description: "image indexes nested more than 4 deep")
-        }
-        if (try? layout.status("/manifest.json")) != nil {
-            guard let first = try Self.json(layout, "/manifest.json", as: [DockerSaveEntry].self).first,
-                  let layers = first.layers else {
-                throw Failure(description: "manifest.json (docker save) lists no image with Layers")
-            }
-            let name = first.repoTags?.first
-            var digest: String?
-            if let config = first.config, let bytes = try? layout.readBytes("/" + config, limit: 16 << 20) {
-                digest = "sha256:" + SHA256.hash(data: bytes).hex
-            }
-            let list = try layers.map { path -> Layer in
-                guard !PathScan.escapes(path), !path.isEmpty else { throw Failure(description: "layer path '\(path)' leads out of the image") }
-                // docker save of Docker 25+ names layers blobs/sha256/<hex>: their digest can be checked too.
-                let parts = path.split(separator: "/")
-                let digest = parts.count == 3 && parts[0] == "blobs" ? "\(parts[1]):\(parts[2])" : nil
-                return Layer(path: "/" + path, digest: digest)
-            }
-            return (list, name, digest, "docker-archive")
-        }
-        throw Failure(description: "neither index.json (OCI) nor manifest.json (docker save) found: not an image")
+        skipped.append(Skip(subject: subject, reason: reason, code: code))
     }
 
     /// The regular files and directories of an image archive, securely, into `directory`.
-    private mutating func extractLayout(_ archive: String, into directory: String) throws {
+    private mutating func extractLayout(_ archive: String, into directory: String, space: ImageUnpackSpace) throws {
         let file = try OpenFile(path: archive)
         var offset: Int64 = 0
         let reader = try ArchiveReader(label: archive) {
@@ -181,12 +133,17 @@ struct ImageUnpacker {
             guard let components = sanitized(member.name, shown: archive) else { continue }
             guard member.kind == .regular || member.kind == .directory, !components.isEmpty else { continue }
             try count(member, shown: archive + "!" + member.name)
-            try reader.extractCurrent(to: disk, path: directory + "/" + components.joined(separator: "/"))
+            do {
+                try reader.extractCurrent(to: disk, path: directory + "/" + components.joined(separator: "/"))
+            } catch {
+                guard space.isExhausted(needing: member.size ?? 0) else { throw error }
+                throw Failure(.space, "\(archive)!\(member.name): \(space.reason)")
+            }
         }
     }
 
     /// The member name as path components inside the root, or nil (with a note) when it leads out of it.
-    private mutating func sanitized(_ name: String, shown: String) -> [String]? {
+    mutating func sanitized(_ name: String, shown: String) -> [String]? {
         let components = name.split(separator: "/").map(String.init).filter { $0 != "." }
         if components.contains("..") {
             notes.append("\(shown)!\(name): the member's name leads out of the image; not written")
@@ -195,92 +152,11 @@ struct ImageUnpacker {
         return components
     }
 
-    private mutating func count(_ member: ArchiveMember, shown: String) throws {
+    mutating func count(_ member: ArchiveMember, shown: String) throws {
         members += 1
         written += member.size ?? 0
-        if members > limits.members { throw Failure(description: "\(shown): more than \(limits.members) members; image not scanned") }
-        if written > limits.bytes { throw Failure(description: "\(shown): more than \(limits.bytes) bytes unpacked; image not scanned") }
-    }
-
-    /// One layer applied over the layers below it.
-    private mutating func apply(layer: Layer, number: Int, layout: ConfinedRoot, root: String) throws {
-        let label = "layer \(number) (\(layer.digest ?? layer.path))"
-        let (_, file) = try layout.open(layer.path)
-        var offset: Int64 = 0
-        var hasher = SHA256()
-        let reader = try ArchiveReader(label: label) {
-            let block = try file.read(at: offset, count: 256 * 1024)
-            offset += Int64(block.count)
-            hasher.update(data: block)
-            return block
-        }
-        let disk = try DiskWriter()
-        // What this layer wrote: an opaque whiteout hides what lower layers put in its directory, not these.
-        var ours: Set<String> = []
-        while let member = try reader.next() {
-            let shown = label + "!" + member.name
-            guard var components = sanitized(member.name, shown: label), let base = components.last else { continue }
-            if base.hasPrefix(".wh.") {
-                components.removeLast()
-                let parent = components
-                if base == ".wh..wh..opq" {
-                    try opaque(root: root, directory: parent, keep: ours)
-                } else {
-                    let hidden = String(base.dropFirst(4))
-                    guard !hidden.isEmpty, hidden != ".", hidden != "..", !hidden.contains("/") else {
-                        notes.append("\(shown): a whiteout naming '\(hidden)', outside its directory; ignored")
-                        continue
-                    }
-                    if !(try FileSystem.removeBeneath(root, components: parent + [hidden])) {
-                        // Hiding what no lower layer has (or what sits behind a symlink) changes nothing.
-                        continue
-                    }
-                }
-                continue
-            }
-            switch member.kind {
-            case .characterDevice, .blockDevice, .fifo, .socket, .unknown:
-                skipped.append(Skip(subject: shown, reason: "\(member.kind.rawValue) member; not created"))
-                continue
-            case .regular where (member.size ?? 0) > limits.memberSize:
-                skipped.append(Skip(subject: shown, reason: "\(member.size ?? 0) bytes is over the \(limits.memberSize)-byte member limit; not unpacked"))
-                continue
-            default:
-                break
-            }
-            if member.permissions & 0o6000 != 0 {
-                notes.append("\(shown): set-user-ID or set-group-ID file (mode \(String(member.permissions, radix: 8))); unpacked without those bits")
-            }
-            try count(member, shown: shown)
-            var linkPath: String?
-            if member.kind == .hardlink, let target = member.linkTarget {
-                guard let targetComponents = sanitized(target, shown: shown), !targetComponents.isEmpty else { continue }
-                linkPath = root + "/" + targetComponents.joined(separator: "/")
-            }
-            let path = root + "/" + components.joined(separator: "/")
-            do {
-                // Only what a root scan can read is written: a file that is neither ELF nor in a place the scan
-                // looks (package databases, /etc, *.so* names, bin and sbin directories) stays unpacked, which
-                // spares the disk most of an image's bytes (documentation, data, interpreters' libraries).
-                let readable = Self.scanMayRead(components)
-                guard try reader.extractCurrent(to: disk, path: path, linkPath: linkPath,
-                                                keep: readable ? nil : { head in head.starts(with: [0x7f, 0x45, 0x4c, 0x46]) }) else {
-                    unwritten += 1
-                    continue
-                }
-                for end in 1...components.count { ours.insert(components[0..<end].joined(separator: "/")) }
-            } catch {
-                // A member the secure writer refuses (through a symlink, a link out of the root) is left out.
-                notes.append("\(shown): not unpacked (\(error))")
-            }
-        }
-        try reader.finish()
-        if let digest = layer.digest, digest.hasPrefix("sha256:") {
-            let actual = "sha256:" + hasher.finalize().hex
-            guard actual == digest else {
-                throw Failure(description: "\(label): the blob's SHA-256 is \(actual), not its digest; the image is damaged or altered")
-            }
-        }
+        if members > limits.members { throw Failure(.limit, "\(shown): more than \(limits.members) members; image not scanned") }
+        if written > limits.bytes { throw Failure(.limit, "\(shown): more than \(limits.bytes) bytes unpacked; image not scanned") }
     }
 
     /// Places a root scan reads files from whatever they contain: the package databases, /etc, os-release, files
@@ -293,19 +169,6 @@ struct ImageUnpacker {
             .contains(where: path.hasPrefix) || path == "usr/lib/os-release" { return true }
         return components.dropLast().contains { ["bin", "sbin", "libexec"].contains($0) }
     }
-
-    /// `.wh..wh..opq`: everything lower layers put in the directory goes; what this layer wrote there stays.
-    private func opaque(root: String, directory: [String], keep: Set<String>) throws {
-        var path = root
-        for component in directory {
-            path += "/" + component
-            guard (try? FileSystem.linkStatus(path))?.kind == .directory else { return }
-        }
-        let prefix = directory.isEmpty ? "" : directory.joined(separator: "/") + "/"
-        for entry in (try? FileSystem.directoryEntries(path)) ?? [] where !keep.contains(prefix + entry) {
-            try FileSystem.removeBeneath(root, components: directory + [entry])
-        }
-    }
 }
 
 extension Scanner {
@@ -315,9 +178,11 @@ extension Scanner {
     /// - Throws: when the image cannot be unpacked (not an image, a damaged or altered layer, over a limit).
     public func scanImage(_ image: String) throws -> ScanReport {
         let work = try FileSystem.makeTemporaryDirectory(prefix: "chainwatch-image")
-        defer { try? FileSystem.removeTree(work) }
+        // However the unpack ends (an altered blob, no room), its directory goes; removal is by descriptor, so a
+        // tree of any depth goes too.
+        defer { try? ImageSyscall.removeTree(work) }
         var unpacker = ImageUnpacker()
-        let (root, reference) = try unpacker.unpack(image, work: work)
+        let (root, reference) = try unpacker.unpack(image, work: work, platform: options.imagePlatform)
         var options = self.options
         options.root = root
         options.scanProcesses = false
@@ -325,10 +190,14 @@ extension Scanner {
         report.root = image
         report.image = reference
         report.notes = unpacker.notes + report.notes.map { $0.replacing(root, with: image) }
+        report.coverageGaps = report.coverageGaps.map { $0.replacing(root, with: image) }
         if unpacker.unwritten > 0 {
             report.notes.append("\(unpacker.unwritten) files of the image are neither ELF nor in a place a root scan reads (package databases, /etc, *.so*, bin/sbin); they were not unpacked")
         }
         report.skipped = unpacker.skipped + report.skipped
+        do { try ImageSyscall.removeTree(work) } catch {
+            report.notes.append("the unpack directory \(work) could not be removed (\(error)); remove it by hand")
+        }
         return report
     }
 }
