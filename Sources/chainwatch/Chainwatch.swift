@@ -191,7 +191,8 @@ struct Chainwatch: AsyncParsableCommand {
         let report: ScanReport
         if let image {
             do { report = try Scanner(rules: set, options: options).scanImage(image) } catch {
-                throw failure("--image \(image): \(error)")
+                // The error quotes the image (member names, platforms, paths in its documents): escaped.
+                throw failure(TerminalText.escape("--image \(image): \(error)"))
             }
         } else {
             report = Scanner(rules: set, options: options).run()
