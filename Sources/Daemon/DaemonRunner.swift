@@ -2,16 +2,18 @@ import Logging
 import Rules
 import ServiceLifecycle
 
-/// Runs the daemon until SIGTERM or SIGINT: the scan loop and the watchdog in one service group.
+/// Runs the daemon until SIGTERM or SIGINT: the scan loop and the watchdog in one service group, sharing what the
+/// running scan is doing (the watchdog is fed only while it makes progress).
 public enum DaemonRunner {
     public static func run(configuration: DaemonConfiguration, rulePaths: [String], rules: RuleSet) async throws {
         var logger = Logger(label: "chainwatch")
         logger.logLevel = .warning
-        let scan = ScanService(configuration: configuration, rulePaths: rulePaths, rules: rules)
+        let activity = ScanActivity()
+        let scan = ScanService(configuration: configuration, rulePaths: rulePaths, rules: rules, activity: activity)
         let group = ServiceGroup(configuration: .init(
             services: [
                 .init(service: scan),
-                .init(service: WatchdogService(), successTerminationBehavior: .ignore),
+                .init(service: WatchdogService(activity: activity), successTerminationBehavior: .ignore),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))

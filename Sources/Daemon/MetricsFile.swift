@@ -12,11 +12,14 @@ public struct MetricsFile: Sendable {
         public var scans = 0
         public var reloadFailures = 0
         public var journalPending = 0
+        /// Journal entries dropped from a full pending queue, ever (kept in the state, so across restarts).
+        public var journalDropped = 0
 
-        public init(scans: Int = 0, reloadFailures: Int = 0, journalPending: Int = 0) {
+        public init(scans: Int = 0, reloadFailures: Int = 0, journalPending: Int = 0, journalDropped: Int = 0) {
             self.scans = scans
             self.reloadFailures = reloadFailures
             self.journalPending = journalPending
+            self.journalDropped = journalDropped
         }
     }
 
@@ -26,8 +29,10 @@ public struct MetricsFile: Sendable {
         self.path = path
     }
 
-    public func write(_ report: ScanReport?, rules: RuleSet, counters: Counters) throws(SystemError) {
-        try FileSystem.writeAtomically(Array(Self.render(report, rules: rules, counters: counters).utf8), to: path, permissions: 0o644)
+    /// Writes the file (`OwnFiles`: refused in a directory another user can write, where a planted file would
+    /// tell the monitoring that all is well).
+    public func write(_ report: ScanReport?, rules: RuleSet, counters: Counters) throws(OwnFileError) {
+        try OwnFiles.write(Array(Self.render(report, rules: rules, counters: counters).utf8), to: path, permissions: 0o644)
     }
 
     /// The file's text. Without a completed scan yet, only the counters and rule figures.
@@ -45,6 +50,7 @@ public struct MetricsFile: Sendable {
         metric("chainwatch_scans_total", "counter", "Scans finished since the daemon started.", [([], Double(counters.scans))])
         metric("chainwatch_rule_reload_failures_total", "counter", "Rule reloads that failed (the previous rules were kept).", [([], Double(counters.reloadFailures))])
         metric("chainwatch_journal_entries_pending", "gauge", "Journal entries not yet delivered (journald unreachable).", [([], Double(counters.journalPending))])
+        metric("chainwatch_journal_entries_dropped_total", "counter", "Undelivered journal entries dropped, oldest first, because the pending queue was full.", [([], Double(counters.journalDropped))])
         guard let report else { return out }
         let s = report.statistics
         let bySeverity = Severity.allCases.map { severity in
@@ -61,6 +67,7 @@ public struct MetricsFile: Sendable {
         metric("chainwatch_last_scan_duration_seconds", "gauge", "How long the last scan took.", [([], s.durationSeconds)])
         metric("chainwatch_last_scan_end_timestamp_seconds", "gauge", "When the last scan ended (Unix time).", [([], report.startedAt + s.durationSeconds)])
         metric("chainwatch_last_scan_completed", "gauge", "1 if the last scan ran to its end, 0 if it was stopped early.", [([], report.completed ? 1 : 0)])
+        metric("chainwatch_last_scan_incomplete", "gauge", "1 if the last scan could not look at everything it was asked to (its findings may miss something), else 0.", [([], report.isIncomplete ? 1 : 0)])
         metric("chainwatch_processes_scanned", "gauge", "Processes the last scan read.", [([], Double(s.processes))])
         metric("chainwatch_processes_skipped", "gauge", "Processes the last scan could not read (exited, not permitted).", [([], Double(s.processesSkipped))])
         metric("chainwatch_files_examined", "gauge", "Distinct files the last scan looked at.", [([], Double(s.filesExamined))])

@@ -45,8 +45,8 @@ public enum RuleBundle {
     /// A new signing key: the private key (base64, mode 0600) at `path` and its public key at `path.pub`.
     public static func generateKey(at path: String) throws {
         let key = Curve25519.Signing.PrivateKey()
-        try FileSystem.writeAtomically(Array((key.rawRepresentation.base64EncodedString() + "\n").utf8), to: path, permissions: 0o600)
-        try FileSystem.writeAtomically(Array((key.publicKey.rawRepresentation.base64EncodedString() + "\n").utf8), to: path + ".pub", permissions: 0o644)
+        try OwnFiles.write(Array((key.rawRepresentation.base64EncodedString() + "\n").utf8), to: path, permissions: 0o600)
+        try OwnFiles.write(Array((key.publicKey.rawRepresentation.base64EncodedString() + "\n").utf8), to: path + ".pub", permissions: 0o644)
     }
 
     static func decodeKey(_ text: String, file: String) throws -> Data {
@@ -139,9 +139,9 @@ public enum RuleBundle {
                 parent += "/" + component
                 if (try? FileSystem.linkStatus(parent)) == nil { try FileSystem.makeDirectory(parent, permissions: 0o755) }
             }
-            try FileSystem.writeAtomically(bytes, to: directory + "/" + name, permissions: 0o644)
+            try OwnFiles.write(bytes, to: directory + "/" + name, permissions: 0o644)
         }
-        try FileSystem.writeAtomically(manifestBytes, to: directory + "/.bundle-manifest.json", permissions: 0o644)
+        try OwnFiles.write(manifestBytes, to: directory + "/.bundle-manifest.json", permissions: 0o644)
         let set: RuleSet
         do { set = try RuleLoader.load(from: [directory] + alongside.filter { (try? FileSystem.status($0)) != nil }) } catch {
             throw Failure("\(path): the bundle's rules do not validate (signed by \(signer)):\n\(error)")

@@ -3,35 +3,10 @@ import Engine
 import FoundationEssentials
 import HostIO
 import Journal
+import Reporting
 import Rules
 import ServiceLifecycle
-import Synchronization
 import UnixSignals
-
-/// Flags the signal handler and graceful shutdown set and the scan loop reads (atomics: set from other tasks), and
-/// the loop's sleep, which setting a flag cuts short.
-final class DaemonSignals: Sendable {
-    let stop = Atomic<Bool>(false)
-    let reload = Atomic<Bool>(false)
-    private let sleeper = Mutex<Task<Void, Never>?>(nil)
-
-    var raised: Bool { stop.load(ordering: .relaxed) || reload.load(ordering: .relaxed) }
-
-    /// Sleeps until `deadline` or until `wake()`: one timer, not a polling loop, so an idle daemon costs nothing
-    /// between scans.
-    func sleep(until deadline: ContinuousClock.Instant) async {
-        let task = Task<Void, Never> { _ = try? await Task.sleep(until: deadline, clock: .continuous) }
-        sleeper.withLock { $0 = task }
-        // A flag raised before the task was stored found nothing to wake: look once more.
-        if raised { task.cancel() }
-        await withTaskCancellationHandler { await task.value } onCancel: { task.cancel() }
-        sleeper.withLock { $0 = nil }
-    }
-
-    func wake() {
-        sleeper.withLock { $0?.cancel() }
-    }
-}
 
 /// The daemon's main service: scan, announce what changed, remember, sleep, repeat; reload rules on SIGHUP.
 public struct ScanService: Service {
@@ -40,17 +15,31 @@ public struct ScanService: Service {
     let initialRules: RuleSet
     let sink: AlertSink
     let signals = DaemonSignals()
+    let activity: ScanActivity
     let cache = FactsCache()
+    /// Runs one scan on the thread it is called on (the real `Scanner`, or a test's stand-in).
+    let runScan: @Sendable (ScanPlan, ScanOptions) -> ScanReport
+
+    /// How long a stop waits for a running scan to end before the daemon exits without it.
+    public static let stopGrace: Duration = .seconds(3)
 
     public init(configuration: DaemonConfiguration, rulePaths: [String], rules: RuleSet, sink: AlertSink = AlertSink()) {
+        self.init(configuration: configuration, rulePaths: rulePaths, rules: rules, sink: sink, activity: ScanActivity())
+    }
+
+    init(configuration: DaemonConfiguration, rulePaths: [String], rules: RuleSet, sink: AlertSink = AlertSink(),
+         activity: ScanActivity,
+         runScan: @escaping @Sendable (ScanPlan, ScanOptions) -> ScanReport = { Scanner(plan: $0, options: $1).run() }) {
         self.configuration = configuration
         self.rulePaths = rulePaths
         self.initialRules = rules
         self.sink = sink
+        self.activity = activity
+        self.runScan = runScan
     }
 
     public func run() async throws {
-        let signals = self.signals
+        let signals = self.signals, activity = self.activity
         try await withGracefulShutdownHandler {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
@@ -63,73 +52,96 @@ public struct ScanService: Service {
                 group.cancelAll()
             }
         } onGracefulShutdown: {
-            signals.stop.store(true, ordering: .relaxed)
-            signals.wake()
+            signals.requestStop(activity: activity, grace: Self.stopGrace)
             ServiceNotifier.notify("STOPPING=1")
         }
     }
 
     private func loop() async throws {
-        let directory = configuration.stateDirectory
-        var state: AlertState
-        do {
-            try FileSystem.makeDirectories(directory, permissions: 0o700)
-            state = try AlertState.load(from: directory)
-        } catch {
-            AlertSink.stderr("chainwatch: state in \(directory) unreadable (\(error)); starting with no remembered findings")
-            state = AlertState()
-        }
+        var state = loadState()
         // Compiled once per load: a reload builds a new plan, and with it new byte patterns (and their digest, so no
         // cached pattern hit of the old rules is taken for the new).
         var plan = ScanPlan(initialRules)
         var saved: AlertState?
         sink.deliver([JournalEntries.lifecycle("started", detail: "\(plan.rules.rules.count) rules, interval \(configuration.interval)")], state: &state)
-        save(state, last: &saved)
+        save(&state, last: &saved)
         var readySent = false
-        var counters = MetricsFile.Counters()
-        // Where `chainwatch --install-rules` finds the daemon to tell it to reload.
-        do { try FileSystem.writeAtomically(Array("\(ProcessIdentity.current)\n".utf8), to: directory + "/chainwatch.pid", permissions: 0o644) } catch {
-            AlertSink.stderr("chainwatch: cannot write \(directory)/chainwatch.pid: \(error); --install-rules will not signal this daemon")
-        }
+        var counters = MetricsFile.Counters(journalDropped: state.droppedTotal)
+        writePIDFile()
         writeMetrics(nil, rules: plan.rules, counters: counters)
+        var abandoned = false
         while !signals.stop.load(ordering: .relaxed) {
             if signals.reload.exchange(false, ordering: .relaxed) {
                 plan = reload(keeping: plan, state: &state, failures: &counters.reloadFailures)
             }
-            let report = await scan(plan) {
+            guard let report = await scan(plan, started: {
                 if !readySent { ServiceNotifier.notify("READY=1") }
                 readySent = true
+            }) else {
+                abandoned = true
+                break
             }
             guard report.completed else { break }   // stopped mid-scan: a partial scan must not clear findings
-            let events = AlertPlanner.plan(&state, findings: report.findings, now: Date().timeIntervalSince1970,
-                                           reminder: configuration.reminder.secondsValue)
+            // A finding whose file or process this scan could not look at is not cleared (AlertPlanner).
+            let events = AlertPlanner.plan(&state, findings: report.findings, unexamined: report.incompleteSubjects,
+                                           now: Date().timeIntervalSince1970, reminder: configuration.reminder.secondsValue)
             let aboveInfo = report.findings.filter { $0.severity > .info }.count
             sink.deliver(events.map { JournalEntries.event($0, scanID: report.scanID) }
                          + [JournalEntries.summary(report, findingsAboveInfo: aboveInfo)], state: &state)
-            save(state, last: &saved)
+            save(&state, last: &saved)
             counters.scans += 1
             counters.journalPending = state.pending.count
+            counters.journalDropped = state.droppedTotal
             writeMetrics(report, rules: plan.rules, counters: counters)
             ServiceNotifier.notify("STATUS=Last scan: \(report.findings.count) findings (\(aboveInfo) above info, highest "
-                + "\(report.highestSeverity?.rawValue ?? "none")), \(report.skipped.count) skipped, "
-                + "\(JournalEntries.format3(report.statistics.durationSeconds)) s")
+                + "\(report.highestSeverity?.rawValue ?? "none")), \(report.skipped.count) skipped"
+                + (report.isIncomplete ? ", INCOMPLETE" : "") + ", \(JournalEntries.format3(report.statistics.durationSeconds)) s")
             await sleepUntilNextScan(state: &state, saved: &saved)
         }
-        sink.deliver([JournalEntries.lifecycle("stopped", detail: "graceful stop")], state: &state)
-        save(state, last: &saved)
+        let detail = abandoned
+            ? "graceful stop; the scan in progress did not end within \(Self.stopGrace) (a read that does not return) and was abandoned"
+            : "graceful stop"
+        sink.deliver([JournalEntries.lifecycle("stopped", detail: detail)], state: &state)
+        save(&state, last: &saved)
     }
 
-    /// Runs the blocking scan on its own thread, so neither the watchdog nor signal handling waits on it.
-    private func scan(_ plan: ScanPlan, started: () -> Void) async -> ScanReport {
+    /// The remembered state, or an empty one when there is none or it cannot be trusted or read.
+    private func loadState() -> AlertState {
+        let directory = configuration.stateDirectory
+        do {
+            try FileSystem.makeDirectories(directory, permissions: 0o700)
+            return try AlertState.load(from: directory)
+        } catch {
+            AlertSink.stderr("chainwatch: state in \(directory) not used (\(error)); starting with no remembered findings")
+            return AlertState()
+        }
+    }
+
+    /// Where `chainwatch --install-rules` finds the daemon to tell it to reload.
+    private func writePIDFile() {
+        let path = configuration.stateDirectory + "/chainwatch.pid"
+        do { try OwnFiles.write(Array("\(ProcessIdentity.current)\n".utf8), to: path, permissions: 0o644) } catch {
+            AlertSink.stderr("chainwatch: cannot write the pid file: \(error); --install-rules will not signal this daemon")
+        }
+    }
+
+    /// Runs the blocking scan on its own thread, so neither the watchdog nor signal handling waits on it. Nil when
+    /// the daemon is stopping and the scan did not end within `stopGrace`: its thread is left blocked, and the
+    /// process exits without it.
+    private func scan(_ plan: ScanPlan, started: () -> Void) async -> ScanReport? {
         var options = ScanOptions()
         options.jobs = configuration.jobs
         options.cache = cache
         let signals = self.signals
         options.shouldStop = { signals.stop.load(ordering: .relaxed) }
-        let scanner = Scanner(plan: plan, options: options)
-        return await withCheckedContinuation { continuation in
+        let progress = options.progress
+        let handoff = ScanHandoff()
+        activity.begin(progress, handoff)
+        defer { activity.end() }
+        let runScan = self.runScan, scanOptions = options
+        return await handoff.wait {
             // A dispatch queue's thread, not one of the async pool's: the scan blocks on reads for its whole run.
-            DispatchQueue(label: "chainwatch.scan").async { continuation.resume(returning: scanner.run()) }
+            DispatchQueue(label: "chainwatch.scan").async { handoff.finish(runScan(plan, scanOptions)) }
             started()
         }
     }
@@ -144,7 +156,7 @@ public struct ScanService: Service {
             if !state.pending.isEmpty && !signals.raised {
                 let before = state.pending.count
                 sink.deliver([], state: &state)
-                if state.pending.count != before { save(state, last: &saved) }
+                if state.pending.count != before { save(&state, last: &saved) }
             }
         }
     }
@@ -153,7 +165,7 @@ public struct ScanService: Service {
     private func writeMetrics(_ report: ScanReport?, rules: RuleSet, counters: MetricsFile.Counters) {
         guard let path = configuration.metricsFile else { return }
         do { try MetricsFile(path: path).write(report, rules: rules, counters: counters) } catch {
-            AlertSink.stderr("chainwatch: cannot write metrics file \(path): \(error)")
+            AlertSink.stderr("chainwatch: cannot write metrics file: \(error)")
         }
     }
 
@@ -167,7 +179,8 @@ public struct ScanService: Service {
         } catch {
             failures += 1
             let kept = current.rules.rules.count
-            AlertSink.stderr("chainwatch: rules reload failed, keeping \(kept) rules:\n\(error)")
+            AlertSink.stderr(escaped: "chainwatch: rules reload failed, keeping \(kept) rules:\n"
+                + error.problems.map { TerminalText.escape($0.description) }.joined(separator: "\n"))
             sink.deliver([JournalEntries.rulesError(error.description, keptRules: kept)], state: &state)
             return current
         }
@@ -175,30 +188,13 @@ public struct ScanService: Service {
 
     /// Writes the state when it differs from what was last written: a scan that changed nothing writes nothing.
     /// A full disk must not stop scanning: the state stays in memory and the next save tries again.
-    private func save(_ state: AlertState, last: inout AlertState?) {
+    private func save(_ state: inout AlertState, last: inout AlertState?) {
         guard state != last else { return }
         do {
             try state.save(to: configuration.stateDirectory)
             last = state
         } catch {
-            AlertSink.stderr("chainwatch: cannot save state in \(configuration.stateDirectory): \(error); keeping it in memory")
-        }
-    }
-}
-
-/// Pings the service manager's watchdog every WATCHDOG_USEC/2 from the async pool, which scans never occupy.
-public struct WatchdogService: Service {
-    public init() {}
-
-    public func run() async throws {
-        guard let microseconds = ServiceNotifier.watchdogMicroseconds() else {
-            try? await gracefulShutdown()
-            return
-        }
-        let half = Duration.microseconds(Int64(microseconds / 2))
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            ServiceNotifier.notify("WATCHDOG=1")
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: half) }
+            AlertSink.stderr("chainwatch: cannot save state: \(error); keeping it in memory")
         }
     }
 }

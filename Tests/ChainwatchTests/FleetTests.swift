@@ -36,7 +36,7 @@ import Testing
         defer { Support.remove(root + "/..") }
         let rules = try Self.rules(["accept.yaml": Self.suppression()])
         defer { Support.remove(rules) }
-        let (result, document) = try Support.scanJSON(["--rules", rules, "--root", root])
+        let (result, document) = try Support.scanBuiltJSON(["--rules", rules, "--root", root])
         #expect(result.status == 1, "the package finding still counts")
         #expect(!Support.findings(document).contains { $0["rule"] as? String == Self.signatureRule })
         let suppressed = document["suppressed"] as? [[String: Any]] ?? []
@@ -49,7 +49,7 @@ import Testing
         #expect(statistics?["findings_suppressed"] as? Int == suppressed.count)
 
         // The text report counts them, and --verbose lists each with its reason.
-        let text = try Support.chainwatch(["--scan-now", "--rules", rules, "--root", root, "--verbose"])
+        let text = try Support.builtChainwatch(["--scan-now", "--rules", rules, "--root", root, "--verbose"])
         #expect(text.stdout.contains("SUPPRESSED (\(suppressed.count))"), "\(text.stdout)")
         #expect(text.stdout.contains("reason:  lab image with a planted test library (TICKET-42)"))
 
@@ -67,7 +67,7 @@ import Testing
         defer { Support.remove(root + "/..") }
         let rules = try Self.rules(["accept.yaml": Self.suppression(expires: "2020-01-31")])
         defer { Support.remove(rules) }
-        let (_, document) = try Support.scanJSON(["--rules", rules, "--root", root])
+        let (_, document) = try Support.scanBuiltJSON(["--rules", rules, "--root", root])
         #expect(Support.findings(document).contains { $0["rule"] as? String == Self.signatureRule })
         #expect((document["suppressed"] as? [[String: Any]] ?? []).isEmpty)
         let notes = document["notes"] as? [String] ?? []
@@ -83,7 +83,7 @@ import Testing
     func suppressionMistakesAreErrors(_ body: String, _ expected: String) throws {
         let rules = try Self.rules(["accept.yaml": "chainwatch-rules: 1\nsuppressions:\n  - \(body)\n"])
         defer { Support.remove(rules) }
-        let result = try Support.chainwatch(["--check-rules", rules])
+        let result = try Support.builtChainwatch(["--check-rules", rules])
         #expect(result.status == 2)
         #expect(result.stderr.contains(expected), "\(result.stderr)")
     }
@@ -122,7 +122,7 @@ extension FleetTests {
             text.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ").last!) }
         }
 
-        let first = try Support.chainwatch(["--scan-now", "--rules", Support.rulesDirectory, "--root", planted, "--metrics-file", metrics])
+        let first = try Support.builtChainwatch(["--scan-now", "--rules", Support.rulesDirectory, "--root", planted, "--metrics-file", metrics])
         #expect(first.status == 1, "\(first.stderr)")
         let check = try Support.run("/bin/sh", ["-c", "promtool check metrics < '\(metrics)'"])
         #expect(check.status == 0, "promtool: \(check.stdout)\(check.stderr)")
@@ -136,7 +136,7 @@ extension FleetTests {
         #expect(value(scraped, "chainwatch_rules_loaded") == Double(try RuleLoader.load(from: [Support.rulesDirectory]).rules.count))
         #expect(value(scraped, "node_textfile_scrape_error") == 0)
 
-        let second = try Support.chainwatch(["--scan-now", "--rules", Support.rulesDirectory, "--root", clean, "--metrics-file", metrics])
+        let second = try Support.builtChainwatch(["--scan-now", "--rules", Support.rulesDirectory, "--root", clean, "--metrics-file", metrics])
         #expect(second.status == 0, "\(second.stdout)")
         let cleared = try scrape()
         #expect(value(cleared, "chainwatch_findings{severity=\"critical\"}") == 0)
@@ -157,20 +157,20 @@ extension FleetTests {
             work = try Support.temporaryDirectory("bundle")
             try FileManager.default.createDirectory(atPath: work + "/keys", withIntermediateDirectories: true)
             try FileManager.default.createDirectory(atPath: work + "/state", withIntermediateDirectories: true)
-            let made = try Support.chainwatch(["--generate-signing-key", key])
+            let made = try Support.builtChainwatch(["--generate-signing-key", key])
             try #require(made.status == 0, "\(made.stderr)")
             try FileManager.default.copyItem(atPath: key + ".pub", toPath: keys + "/publisher.pub")
         }
 
         func sign(_ rules: String, version: String, key: String? = nil) throws -> String {
             let out = work + "/rules-\(version)-\(UUID().uuidString.prefix(6)).bundle"
-            let result = try Support.chainwatch(["--sign-rules", rules, "--signing-key", key ?? self.key, "--bundle-version", version, "--output", out])
+            let result = try Support.builtChainwatch(["--sign-rules", rules, "--signing-key", key ?? self.key, "--bundle-version", version, "--output", out])
             try #require(result.status == 0, "\(result.stderr)")
             return out
         }
 
         func install(_ bundle: String) throws -> Support.Result {
-            try Support.chainwatch(["--install-rules", bundle, "--keys", keys, "--state-dir", state])
+            try Support.builtChainwatch(["--install-rules", bundle, "--keys", keys, "--state-dir", state])
         }
 
         var installed: String? { RuleBundle.installedVersion(stateDirectory: state) }
@@ -209,7 +209,7 @@ extension FleetTests {
 
         // Signed by a key that is not trusted.
         let other = publisher.work + "/other.key"
-        try #require(try Support.chainwatch(["--generate-signing-key", other]).status == 0)
+        try #require(try Support.builtChainwatch(["--generate-signing-key", other]).status == 0)
         try refused(try publisher.sign(Support.rulesDirectory, version: "2026.12.3", key: other), "does not verify with any key")
 
         // Older than the installed one.
@@ -241,7 +241,7 @@ extension FleetTests {
             .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") || $0.hasSuffix(".md") }.count
         let killed = try Support.run("/usr/bin/strace", ["-f", "-qq", "-o", "/dev/null", "-e", "trace=rename,renameat,renameat2",
                                                          "-e", "inject=rename,renameat,renameat2:signal=KILL:when=\(files + 2)",
-                                                         Support.binary, "--install-rules", next, "--keys", publisher.keys, "--state-dir", publisher.state])
+                                                         Support.builtBinary, "--install-rules", next, "--keys", publisher.keys, "--state-dir", publisher.state])
         #expect(killed.status != 0)
         #expect(publisher.installed == "2026.12.2")
         #expect(publisher.target == target)
@@ -268,7 +268,7 @@ extension LiveSystemTests {
         #expect(try publisher.install(first).status == 0)
 
         let metrics = publisher.work + "/chainwatch.prom"
-        let daemon = try Support.Background(Support.binary, [
+        let daemon = try Support.Background(Support.builtBinary, [
             "--state-dir", publisher.state, "--interval", "1h", "--metrics-file", metrics,
         ])
         defer { daemon.stop() }
