@@ -43,7 +43,7 @@ public enum RPMDatabase {
                 inventory.problems.append("rpm database \(directory + "/" + other.rawValue) (\(other.name)) not read: rpm uses \(path) in the same directory")
             }
             do {
-                let entries = try parse(try root.readBytes(path, limit: 1 << 30), format: format)
+                let entries = try read(try root.open(path).file, format: format)
                 for entry in entries {
                     inventory.add(entry.package, files: entry.files, digests: entry.digests, algorithm: entry.algorithm)
                 }
@@ -57,29 +57,52 @@ public enum RPMDatabase {
         }
     }
 
-    /// The packages in a database file's bytes.
-    public static func parse(_ bytes: [UInt8], format: Format) throws -> [Entry] {
-        switch format {
-        case .sqlite: return try parse(bytes)
-        case .ndb: return try entries(fromBlobs: try RPMNDBFile.headerBlobs(bytes), database: "ndb")
-        case .berkeleyDB: return try entries(fromBlobs: try BerkeleyDBHashFile.values(bytes), database: "Berkeley DB")
+    /// Bound on a database file's apparent size. Its pages are read as its reader reaches them, so memory
+    /// follows the data read (the headers, and `DatabasePages`' cache), not this size.
+    public static let maximumFileSize: Int64 = 1 << 30
+
+    /// The packages in an open database file, read a page at a time (a sparse file costs what its data costs); an
+    /// error if the file changed while it was read, since its pages then may not be one state of it.
+    static func read(_ file: OpenFile, format: Format) throws -> [Entry] {
+        guard file.status.size <= maximumFileSize else {
+            throw FileReadError.tooLarge(path: file.path, size: file.status.size, limit: maximumFileSize)
         }
+        let entries = try parse(DatabasePages(file), format: format)
+        try file.checkUnchanged()
+        return entries
     }
 
-    /// Decodes header blobs; a blob that is not a header makes the whole database unreadable (a partial list
-    /// must never pass for a complete one).
-    static func entries(fromBlobs blobs: [(key: UInt32, blob: [UInt8])], database: String) throws -> [Entry] {
+    /// The packages in a database file's bytes; `chunkSize` as for `DatabasePages` (tests and the fuzzer make it
+    /// small so reads cross chunk boundaries often).
+    public static func parse(_ bytes: [UInt8], format: Format, chunkSize: Int? = nil) throws -> [Entry] {
+        try parse(DatabasePages(bytes, chunkSize: chunkSize ?? DatabasePages.defaultChunkSize), format: format)
+    }
+
+    static func parse(_ pages: DatabasePages, format: Format) throws -> [Entry] {
         var result: [Entry] = []
-        for (key, blob) in blobs {
-            // rpm's Berkeley DB keeps a record 0 for its own bookkeeping (the next header number), not a header.
-            if key == 0 && blob.count <= 8 { continue }
-            do {
-                if let entry = package(from: try RPMHeader(blob)) { result.append(entry) }
-            } catch {
-                throw RPMHeader.FormatError(description: "\(database) record \(key): \(error)")
+        switch format {
+        case .sqlite:
+            return try parse(pages)
+        case .ndb:
+            try RPMNDBFile.forEachHeaderBlob(pages) { (key, blob) throws(RPMNDBFile.FormatError) in
+                do { try decode(key, blob, into: &result) } catch { throw RPMNDBFile.FormatError(description: "ndb record \(key): \(error)") }
+            }
+        case .berkeleyDB:
+            try BerkeleyDBHashFile.forEachRecord(pages) { (key, blob) throws(BerkeleyDBHashFile.FormatError) in
+                do { try decode(key, blob, into: &result) } catch {
+                    throw BerkeleyDBHashFile.FormatError(description: "Berkeley DB record \(key): \(error)")
+                }
             }
         }
         return result
+    }
+
+    /// Decodes a header blob of an ndb or Berkeley DB record; a blob that is not a header makes the whole
+    /// database unreadable (a partial list must never pass for a complete one).
+    private static func decode(_ key: UInt32, _ blob: [UInt8], into result: inout [Entry]) throws(RPMHeader.FormatError) {
+        // rpm's Berkeley DB keeps a record 0 for its own bookkeeping (the next header number), not a header.
+        if key == 0 && blob.count <= 8 { return }
+        if let entry = package(from: try RPMHeader(blob)) { result.append(entry) }
     }
 
     /// One package's header as chainwatch uses it: the package, its files, and the digest recorded for each file
@@ -93,7 +116,11 @@ public enum RPMDatabase {
 
     /// The packages, with their files, in an rpmdb.sqlite file's bytes.
     public static func parse(_ bytes: [UInt8]) throws -> [Entry] {
-        let file = try SQLiteFile(bytes)
+        try parse(DatabasePages(bytes))
+    }
+
+    static func parse(_ pages: DatabasePages) throws -> [Entry] {
+        let file = try SQLiteFile(pages)
         var result: [Entry] = []
         try file.rows(rootPage: try file.rootPage(ofTable: "Packages")) { (rowid, values) throws(SQLiteFile.FormatError) in
             guard values.count >= 2, case .blob(let blob) = values[1] else { return }
@@ -184,13 +211,17 @@ struct RPMHeader {
     private let data: [UInt8]
     private var entries: [UInt32: Entry] = [:]
 
+    /// rpm's own bounds on a header (HEADER_I_MAX, HEADER_D_MAX), so a blob longer than `maximumSize` is no header.
+    static let maximumEntries = 1 << 16, maximumData = 256 << 20
+    static let maximumSize = 8 + 16 * maximumEntries + maximumData
+
     init(_ blob: [UInt8]) throws(FormatError) {
         func be32(_ offset: Int) -> UInt32 {
             blob[offset..<offset + 4].reduce(0) { $0 << 8 | UInt32($1) }
         }
         guard blob.count >= 8 else { throw FormatError(description: "\(blob.count) bytes, shorter than a header") }
         let indexCount = Int(be32(0)), dataSize = Int(be32(4))
-        guard indexCount <= 1 << 16, dataSize <= 256 << 20, 8 + 16 * indexCount + dataSize <= blob.count else {
+        guard indexCount <= Self.maximumEntries, dataSize <= Self.maximumData, 8 + 16 * indexCount + dataSize <= blob.count else {
             throw FormatError(description: "\(indexCount) entries and \(dataSize) data bytes do not fit in \(blob.count) bytes")
         }
         let dataStart = 8 + 16 * indexCount

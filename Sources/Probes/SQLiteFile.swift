@@ -1,6 +1,6 @@
 /// Just enough of SQLite's file format (https://www.sqlite.org/fileformat2.html) to read the rows of one table of
-/// a database file without linking SQLite: rpm keeps its package headers in one (rpmdb.sqlite). Read-only, from a
-/// byte array, every offset checked: the file is the scanned system's and may be anything.
+/// a database file without linking SQLite: rpm keeps its package headers in one (rpmdb.sqlite). Read-only, from the
+/// file's pages (`DatabasePages`), every offset checked: the file is the scanned system's and may be anything.
 struct SQLiteFile {
     enum Value: Equatable {
         case null
@@ -14,7 +14,7 @@ struct SQLiteFile {
         var description: String
     }
 
-    private let bytes: [UInt8]
+    private let pages: DatabasePages
     private let pageSize: Int
     private let usableSize: Int
     private let pageCount: Int
@@ -22,19 +22,26 @@ struct SQLiteFile {
     static let maximumPayload = 64 << 20
 
     init(_ bytes: [UInt8]) throws(FormatError) {
-        guard bytes.count >= 100, bytes.starts(with: Array("SQLite format 3\u{0}".utf8)) else {
+        try self.init(DatabasePages(bytes))
+    }
+
+    init(_ pages: DatabasePages) throws(FormatError) {
+        self.pages = pages
+        guard pages.count >= 100 else { throw FormatError(description: "not an SQLite 3 database") }
+        let header: [UInt8]
+        do { header = try pages.bytes(at: 0, count: 100) } catch { throw FormatError(description: "\(error)") }
+        guard header.starts(with: Array("SQLite format 3\u{0}".utf8)) else {
             throw FormatError(description: "not an SQLite 3 database")
         }
-        let declared = Int(bytes[16]) << 8 | Int(bytes[17])
+        let declared = Int(header[16]) << 8 | Int(header[17])
         let pageSize = declared == 1 ? 65536 : declared
         guard pageSize >= 512, pageSize <= 65536, pageSize & (pageSize - 1) == 0 else {
             throw FormatError(description: "page size \(declared) is not valid")
         }
-        self.bytes = bytes
         self.pageSize = pageSize
-        usableSize = pageSize - Int(bytes[20])
+        usableSize = pageSize - Int(header[20])
         guard usableSize >= 480 else { throw FormatError(description: "reserved space leaves \(usableSize) usable bytes") }
-        pageCount = bytes.count / pageSize
+        pageCount = pages.count / pageSize
     }
 
     /// The root page of the table `name`, from the schema table on page 1.
@@ -159,11 +166,37 @@ struct SQLiteFile {
 
     // MARK: bounds-checked access
 
-    private var cursor: Cursor { Cursor(bytes: bytes) }
-    private func byte(_ offset: Int) throws(FormatError) -> UInt8 { try cursor.slice(offset, 1)[0] }
-    private func int(_ offset: Int, _ width: Int) throws(FormatError) -> Int { try cursor.int(offset, width) }
-    private func slice(_ offset: Int, _ count: Int) throws(FormatError) -> [UInt8] { try cursor.slice(offset, count) }
-    private func varint(_ offset: Int) throws(FormatError) -> (Int64, Int) { try cursor.varint(offset) }
+    // The file's pages are read as the b-tree walk reaches them (`DatabasePages`): pages it never reaches (free
+    // pages, holes, a sparse tail) are never held. `Cursor` is the same over a record's payload in memory.
+    private func byte(_ offset: Int) throws(FormatError) -> UInt8 {
+        do { return try pages.byte(at: offset) } catch { throw FormatError(description: "\(error)") }
+    }
+
+    /// Big-endian unsigned integer of `width` bytes.
+    private func int(_ offset: Int, _ width: Int) throws(FormatError) -> Int {
+        do { return Int(try pages.integer(at: offset, width: width, bigEndian: true)) } catch { throw FormatError(description: "\(error)") }
+    }
+
+    private func slice(_ offset: Int, _ count: Int) throws(FormatError) -> [UInt8] {
+        do { return try pages.bytes(at: offset, count: count) } catch { throw FormatError(description: "\(error)") }
+    }
+
+    private func varint(_ offset: Int) throws(FormatError) -> (Int64, Int) {
+        try Self.varint(offset, byte: byte)
+    }
+
+    /// SQLite's varint: 7 bits per byte, high bit set to continue; the ninth byte gives all 8 bits. Returns the
+    /// value and the offset after it.
+    static func varint(_ offset: Int, byte: (Int) throws(FormatError) -> UInt8) throws(FormatError) -> (Int64, Int) {
+        var value: UInt64 = 0
+        for index in 0..<9 {
+            let byte = try byte(offset + index)
+            if index == 8 { return (Int64(bitPattern: value << 8 | UInt64(byte)), offset + 9) }
+            value = value << 7 | UInt64(byte & 0x7F)
+            if byte & 0x80 == 0 { return (Int64(bitPattern: value), offset + index + 1) }
+        }
+        return (Int64(bitPattern: value), offset + 9)
+    }
 
     struct Cursor {
         let bytes: [UInt8]
@@ -175,21 +208,13 @@ struct SQLiteFile {
             return Array(bytes[offset..<offset + count])
         }
 
-        /// Big-endian unsigned integer of `width` bytes.
-        func int(_ offset: Int, _ width: Int) throws(FormatError) -> Int {
-            try slice(offset, width).reduce(0) { $0 << 8 | Int($1) }
-        }
-
-        /// SQLite's varint: 7 bits per byte, high bit set to continue; the ninth byte gives all 8 bits.
         func varint(_ offset: Int) throws(FormatError) -> (Int64, Int) {
-            var value: UInt64 = 0
-            for index in 0..<9 {
-                let byte = try slice(offset + index, 1)[0]
-                if index == 8 { return (Int64(bitPattern: value << 8 | UInt64(byte)), offset + 9) }
-                value = value << 7 | UInt64(byte & 0x7F)
-                if byte & 0x80 == 0 { return (Int64(bitPattern: value), offset + index + 1) }
+            try SQLiteFile.varint(offset) { (position) throws(FormatError) in
+                guard position >= 0, position < bytes.count else {
+                    throw FormatError(description: "the byte at offset \(position) is past the end (\(bytes.count) bytes)")
+                }
+                return bytes[position]
             }
-            return (Int64(bitPattern: value), offset + 9)
         }
     }
 }

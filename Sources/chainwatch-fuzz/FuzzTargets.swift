@@ -9,6 +9,8 @@ import XZ
 enum FuzzTargets {
     /// The file the elf-file target writes each input to (one per fuzzing process).
     static let elfFile = "/tmp/chainwatch-fuzz-elf-file"
+    /// Bytes per chunk the rpm database targets read (a file's reader uses 64 KiB).
+    static let fuzzChunkSize = 509
 
     static let all: [String: @Sendable ([UInt8]) -> Void] = [
         "elf": { _ = try? ELFParser.parse($0) },
@@ -21,9 +23,11 @@ enum FuzzTargets {
         "xz": { _ = try? XZ.decompress($0, limit: 8 << 20) },
         "maps": { _ = MemoryMapParser.parse(String(decoding: $0, as: UTF8.self)) },
         "dpkg": { _ = DpkgDatabase.parseStatus(String(decoding: $0, as: UTF8.self)) },
-        "rpmdb": { _ = try? RPMDatabase.parse($0) },
-        "rpm-bdb": { _ = try? RPMDatabase.parse($0, format: .berkeleyDB) },
-        "rpm-ndb": { _ = try? RPMDatabase.parse($0, format: .ndb) },
+        // The database readers read a file a chunk at a time (DatabasePages); a small chunk of an odd size makes
+        // reads cross chunk boundaries and evict cached chunks even for small inputs.
+        "rpmdb": { _ = try? RPMDatabase.parse($0, format: .sqlite, chunkSize: fuzzChunkSize) },
+        "rpm-bdb": { _ = try? RPMDatabase.parse($0, format: .berkeleyDB, chunkSize: fuzzChunkSize) },
+        "rpm-ndb": { _ = try? RPMDatabase.parse($0, format: .ndb, chunkSize: fuzzChunkSize) },
         "ldconf": { _ = LoaderConfiguration.parse(String(decoding: $0, as: UTF8.self)) },
         "ldcache": { _ = try? LoaderCache.parse($0) },
         "rules": { _ = RuleLoader.decode(String(decoding: $0, as: UTF8.self), file: "fuzz.yaml") },
