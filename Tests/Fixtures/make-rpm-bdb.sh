@@ -17,12 +17,19 @@
 #   issued so far, in the database's byte order (--no-key0 leaves it out). A reader must skip key 0.
 #
 # Usage:
-#   make-rpm-bdb.sh OUT [--big-endian] [--pagesize N] [--no-key0] [--delete HNUM[,HNUM...]]
+#   make-rpm-bdb.sh OUT [--big-endian] [--pagesize N] [--ffactor F --nelem N] [--no-key0] [--delete HNUM[,HNUM...]]
 #                       [--from-sqlite DB | SPEC...]
 #     OUT            database file to write (replaced if it exists)
 #     --big-endian   write a big-endian database (db_lorder=4321; keys big-endian too), as a
 #                    big-endian host (s390x, ppc64) would; default little-endian (x86-64, aarch64)
 #     --pagesize N   Berkeley DB page size, a power of two in 512..65536 (default 4096)
+#     --ffactor F --nelem N
+#                    size the hash table up front for N records at F keys a bucket (Berkeley DB's h_ffactor
+#                    and h_nelem; h_nelem is only used with a fill factor; default: the table grows as records
+#                    come). Berkeley DB allocates all those bucket pages at once and writes a bucket's page only
+#                    when a key lands in it, so with N above the records the file holds zeroed pages between
+#                    its hash pages (holes, where the file system keeps it sparse), as a database sized for
+#                    more packages than it still holds does. E.g. --ffactor 1 --nelem 64
 #     --no-key0      leave out rpm's key-0 instance counter record
 #     --delete LIST  after loading, delete these header numbers with Berkeley DB itself (as rpm -e or an
 #                    update does), leaving their pages on the free list (type P_INVALID) and a
@@ -43,15 +50,19 @@
 #   mkdir d && cp /tmp/bdb/le-512.db d/Packages && rpm --dbpath "$PWD/d" --define '_db_backend bdb_ro' -qa
 set -euo pipefail
 die() { echo "make-rpm-bdb.sh: $*" >&2; exit 1; }
-usage="usage: make-rpm-bdb.sh OUT [--big-endian] [--pagesize N] [--no-key0] [--delete HNUM,...] [--from-sqlite DB | SPEC...]"
+usage="usage: make-rpm-bdb.sh OUT [--big-endian] [--pagesize N] [--ffactor F --nelem N] [--no-key0] [--delete HNUM,...] [--from-sqlite DB | SPEC...]"
 [ $# -ge 1 ] || die "$usage"
 case "$1" in -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;; -*) die "$usage" ;; esac
 out="$(realpath -m "$1")"; shift
-order=little pagesize=4096 key0=1 sqlite="" delete="" specs=()
+order=little pagesize=4096 ffactor="" nelem="" key0=1 sqlite="" delete="" specs=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --big-endian) order=big ;;
     --pagesize) [ $# -ge 2 ] || die "--pagesize needs a value"; pagesize="$2"; shift ;;
+    --ffactor) [ $# -ge 2 ] || die "--ffactor needs a value"; ffactor="$2"; shift
+      [[ "$ffactor" =~ ^[1-9][0-9]*$ ]] || die "--ffactor takes a positive number, not '$ffactor'" ;;
+    --nelem) [ $# -ge 2 ] || die "--nelem needs a value"; nelem="$2"; shift
+      [[ "$nelem" =~ ^[1-9][0-9]*$ ]] || die "--nelem takes a positive number, not '$nelem'" ;;
     --no-key0) key0=0 ;;
     --delete) [ $# -ge 2 ] || die "--delete needs a list"; delete="$2"; shift
       [[ "$delete" =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] || die "--delete takes header numbers, e.g. 2,5" ;;
@@ -148,7 +159,7 @@ PY
 # 2. Berkeley DB writes the hash file itself.
 mkdir -p "$(dirname "$out")"
 rm -f "$out"
-db5.3_load -t hash -c db_lorder="$lorder" -c db_pagesize="$pagesize" -f "$work/load.txt" "$out" ||
+db5.3_load -t hash -c db_lorder="$lorder" -c db_pagesize="$pagesize" ${ffactor:+-c h_ffactor="$ffactor"} ${nelem:+-c h_nelem="$nelem"} -f "$work/load.txt" "$out" ||
   die "db5.3_load failed"
 if [ -n "$delete" ]; then
   "$bsddb_python" - "$out" "$work/delete.txt" <<'PY' || die "deleting $delete failed"
