@@ -11,6 +11,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var stateDirectory = "/var/lib/chainwatch"
     /// One worker by default: a daemon must not compete with the server's own work.
     public var jobs = 1
+    /// Read files on FUSE and network filesystems, on guarded threads (`ScanOptions.readBlockingFilesystems`).
+    public var readBlockingFilesystems = false
     /// node_exporter textfile to write after every scan (e.g. /var/lib/prometheus/node-exporter/chainwatch.prom).
     public var metricsFile: String?
 

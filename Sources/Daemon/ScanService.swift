@@ -131,6 +131,7 @@ public struct ScanService: Service {
     private func scan(_ plan: ScanPlan, started: () -> Void) async -> ScanReport? {
         var options = ScanOptions()
         options.jobs = configuration.jobs
+        options.readBlockingFilesystems = configuration.readBlockingFilesystems
         options.cache = cache
         let signals = self.signals
         options.shouldStop = { signals.stop.load(ordering: .relaxed) }

@@ -34,6 +34,8 @@ struct FileIndex {
     /// Records of files on such filesystems: later phases do not stat them on the scan's own thread either.
     private(set) var onBlockingFilesystems: Set<Int> = []
     let progress: ScanProgress
+    /// Whether files on such filesystems are read (on guarded threads) or only reported as not read.
+    var readBlockingFilesystems = false
 
     init(plan: ScanPlan, inspector: FileInspector, cache: FactsCache?, stall: Duration = .seconds(10),
          progress: ScanProgress = ScanProgress(), mounts: MountTable = MountTable.read()) {
@@ -316,6 +318,10 @@ struct FileIndex {
         for (item, type) in work {
             guard !shouldStop() else { return }
             onBlockingFilesystems.insert(item.position)
+            guard readBlockingFilesystems else {
+                fail(item.position, Skip(subject: records[item.position].displayPath, reason: "on \(type), whose reads can block for good; not opened (scan it where it is local, or use --read-blocking-filesystems)", code: .blocked))
+                continue
+            }
             let outcome = GuardedReads.shared.run(item.identity, stall: stall, shouldStop: shouldStop) { tick in
                 try Self.readAlone(item, inspector: inspector, plan: plan, cache: cache, progress: tick)
             }

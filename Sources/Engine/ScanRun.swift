@@ -26,6 +26,7 @@ struct ScanRun {
         report.statistics.rules = plan.rules.rules.count
         index = FileIndex(plan: plan, inspector: FileInspector(maximumSize: options.maximumFileSize), cache: options.cache,
                           stall: options.readStall, progress: options.progress)
+        index.readBlockingFilesystems = options.readBlockingFilesystems
     }
 
     /// `--path`: each file, directory and archive given, members included.

@@ -23,6 +23,11 @@ public struct ScanOptions: Sendable {
     /// How long a read on a FUSE or network filesystem may go without progress before it is abandoned (a skip
     /// that leaves the scan incomplete).
     public var readStall: Duration = .seconds(10)
+    /// Whether files on FUSE and network filesystems are read at all. Off by default: once a read there is left
+    /// waiting, any later open() of the same file can wait in the kernel where no signal reaches it (FUSE keeps
+    /// the page locked until its server answers), so a process that opened it can never exit. Skipped, such a
+    /// file is a `blocked` skip and the scan is incomplete, never clean.
+    public var readBlockingFilesystems = false
     /// `--path`: scan these files and directories, and the members of archives in them, instead of a root.
     public var paths: [String] = []
     /// Keep in the report what an SBOM needs: every package, every file read with its provenance, each program's

@@ -80,20 +80,27 @@ public final class InspectionInProgress {
     /// `finish()`, saying instead of failing when the file's size or times moved while it was read: a caller that
     /// reads it again and gets the same bytes has a consistent snapshot (a file touched in a loop).
     public func finish(acceptingChange: Bool) throws -> (FileFacts, changed: Bool) {
-        var changed = false
-        func check() throws {
-            do { try file.checkUnchanged() } catch .changed(_) where acceptingChange { changed = true }
-        }
         precondition(atEnd && md5Consumed == filled, "finish() before the file was read and hashed to its end")
         var facts = FileFacts(identity: file.status.identity, status: file.status, sha256: sha256.finalize().hex,
                               isELF: head == [0x7f, 0x45, 0x4c, 0x46])
         facts.digests = others.finalize()
         if let md5 { facts.digests[.md5] = md5.finalize().hex }
-        try check()
+        var changed = try unchanged(acceptingChange: acceptingChange) == false
         guard facts.isELF else { return (facts, changed) }
         (facts.elf, facts.elfProblem) = file.elfFacts(readSymbols: readSymbols)
-        try check()
+        if try unchanged(acceptingChange: acceptingChange) == false { changed = true }
         return (facts, changed)
+    }
+
+    /// Whether the file is still what was opened; a change throws unless it is accepted (then: false).
+    private func unchanged(acceptingChange: Bool) throws(FileReadError) -> Bool {
+        do {
+            try file.checkUnchanged()
+            return true
+        } catch {
+            guard acceptingChange, case .changed = error else { throw error }
+            return false
+        }
     }
 
     /// Reads to the end on its own (MD5 alone, no lanes), calling `progress` after each chunk.

@@ -79,6 +79,9 @@ struct Chainwatch: AsyncParsableCommand {
     @Flag(name: .customLong("no-processes"), help: "Do not read /proc (running processes' loaded libraries).")
     var noProcesses = false
 
+    @Flag(name: .customLong("read-blocking-filesystems"), help: "Read files on FUSE and network filesystems too, each on a thread abandoned after 10 s without progress (default: not read, a skip that makes the scan incomplete; see docs/verdicts.md for why).")
+    var readBlockingFilesystems = false
+
     @Flag(name: .customLong("no-library-dirs"), help: "Do not hash libraries at rest in the loader's directories; only loaded or reached ones.")
     var noLibraryDirectories = false
 
@@ -129,8 +132,11 @@ struct Chainwatch: AsyncParsableCommand {
         guard let status = try? FileSystem.status(root), status.kind == .directory else {
             throw ValidationError("--root \(root): not a directory")
         }
-        for path in paths where (try? FileSystem.linkStatus(path)) == nil {
-            throw ValidationError("--path \(path): no such file or directory")
+        // Only a path that does not exist is an argument error; one the scan may not read is its skip (exit 3).
+        for path in paths {
+            do { _ = try FileSystem.linkStatus(path) } catch where error.isNotFound {
+                throw ValidationError("--path \(TerminalText.escape(path)): no such file or directory")
+            } catch {}
         }
         if [!paths.isEmpty, root != "/", image != nil].filter({ $0 }).count > 1 {
             throw ValidationError("--path, --root and --image scan different things; give one of them")
@@ -176,6 +182,7 @@ struct Chainwatch: AsyncParsableCommand {
         var options = ScanOptions()
         options.root = root
         options.scanProcesses = !noProcesses
+        options.readBlockingFilesystems = readBlockingFilesystems
         options.scanLibraryDirectories = !noLibraryDirectories
         options.jobs = jobs ?? 2
         // A one-shot scan is waited for: start the disk reads of upcoming files so cold reads overlap.
@@ -228,6 +235,7 @@ struct Chainwatch: AsyncParsableCommand {
         if let reminder { configuration.reminder = DaemonConfiguration.parseDuration(reminder)! }
         if let stateDirectory { configuration.stateDirectory = stateDirectory }
         if let jobs { configuration.jobs = jobs }
+        if readBlockingFilesystems { configuration.readBlockingFilesystems = true }
         if let metricsFile { configuration.metricsFile = metricsFile }
         if !rules.isEmpty { configuration.rules = rules }
         let paths = configuration.rules.isEmpty

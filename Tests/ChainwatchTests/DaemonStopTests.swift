@@ -25,7 +25,7 @@ extension LiveSystemTests {
         defer { victim.stop() }
         try #require(victim.waitForLine() == "ready", "maps-lib could not load \(fuse.file)")
         fuse.block()
-        let daemon = try setup.startDaemon()
+        let daemon = try setup.startDaemon(options: ["--read-blocking-filesystems"])
         // The server goes first: until it is gone, a thread blocked on its file (even one SIGKILL cannot wake) keeps
         // the daemon and the victim from being reaped.
         defer {

@@ -74,7 +74,7 @@ extension LiveSystemTests {
         try "interval = 1s\n".write(toFile: work + "/c.conf", atomically: true, encoding: .utf8)
         let log = work + "/strace.log"
         // A 64 KiB tmpfs, filled, in a private mount namespace; no journald listens, so entries go to stderr.
-        let script = "mount -t tmpfs -o size=64k tmpfs '\(state)' && dd if=/dev/zero of='\(state)/fill' bs=4k 2>/dev/null; "
+        let script = "mount -t tmpfs -o size=64k,mode=0700 tmpfs '\(state)' && dd if=/dev/zero of='\(state)/fill' bs=4k 2>/dev/null; "
             + "exec strace -f -qq -o '\(log)' -e trace=execve,open,openat,creat,rename,unlink,mkdir '\(Support.binary)' --config '\(work)/c.conf' --state-dir '\(state)' --rules '\(Support.rulesDirectory)'"
         let daemon = try Support.Background("/usr/bin/unshare", ["-m", "--propagation", "private", "/bin/sh", "-c", script],
                                             stderrPath: work + "/daemon.err")
