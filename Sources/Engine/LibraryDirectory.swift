@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import HostIO
 import Probes
 import Synchronization
@@ -31,13 +34,19 @@ enum LibraryDirectory {
         return entries
     }
 
+    /// A symlink loop leads to nothing ld.so could load either: it hides nothing. Anything else unread does.
+    private static func code(_ error: SystemError) -> Skip.Code {
+        if error.errno == ELOOP { return .notApplicable }
+        return error.isPermissionDenied && effectiveUserID() != 0 ? .notPermitted : .unreadable
+    }
+
     static func resolve(root: ConfinedRoot, entry: String, in directory: String) -> LibraryEntry {
         let resolved: String
         let status: FileStatus
         do {
             (resolved, status) = try root.status(entry, in: directory)
         } catch {
-            return LibraryEntry(entry: entry, outcome: error.isNotFound ? .ignored : .skipped(reason: error.reason, code: error.isPermissionDenied && effectiveUserID() != 0 ? .notPermitted : .unreadable),
+            return LibraryEntry(entry: entry, outcome: error.isNotFound ? .ignored : .skipped(reason: error.reason, code: Self.code(error)),
                                 staysInDirectory: false)
         }
         guard status.isRegular else {

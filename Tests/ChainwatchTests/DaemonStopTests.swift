@@ -111,7 +111,8 @@ extension LiveSystemTests {
             try await group.run()
             scan.stopped.store(true, ordering: .relaxed)
         }
-        let deadline = ContinuousClock.now + .seconds(30)
+        // Generous: in a full suite run, synchronous tests can hold the cooperative pool's few threads for minutes.
+        let deadline = ContinuousClock.now + .seconds(300)
         while !scan.started.load(ordering: .relaxed) && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
         let started = scan.started.load(ordering: .relaxed)
         try #require(started, "the scan never started")

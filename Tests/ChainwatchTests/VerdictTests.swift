@@ -6,6 +6,8 @@ import HostIO
 import Reporting
 import Rules
 
+// Host scans and live processes: one at a time with every other test that starts processes or scans the host.
+extension LiveSystemTests {
 /// Issue 21: "nothing found, exit 0" means the scan looked. Evidence an attacker can push behind a skip (a
 /// short-lived mapper, a padded or constantly touched library, a huge maps file or environment) is read anyway,
 /// and whatever could not be read makes the verdict INCOMPLETE (exit 3) instead of clean.
@@ -48,18 +50,21 @@ import Rules
 
     static func verdict(_ document: [String: Any]) -> [String: Any] { document["verdict"] as? [String: Any] ?? [:] }
 
-    /// A library mapped only by processes that live 50 ms (a new one every 10 ms, so one always maps it when /proc
-    /// is walked): the mapper is gone by the time its file is read, yet
+    /// A library mapped only by processes that live a second (a new one every 100 ms, so some map it when /proc is
+    /// walked): the mappers seen are gone by the time the file is read, seconds later, yet
     /// the file is still on disk at the mapped path, so it is read there (identity checked). Found in every scan.
     @Test func libraryOfShortLivedMappersIsReadFromItsPath() throws {
         let (work, library, mapsLib) = try Self.canary("libcanary.so.1")
         defer { Support.remove(work) }
         let churn = try Self.tool("/bin/bash", ["-c", """
-            while :; do ( "$0" "$1" >/dev/null & p=$!; sleep 0.05; kill -9 $p 2>/dev/null; wait $p 2>/dev/null ) & sleep 0.01; done
+            while :; do ( "$0" "$1" >/dev/null & p=$!; sleep 1; kill -9 $p 2>/dev/null; wait $p 2>/dev/null ) & sleep 0.1; done
             """, mapsLib, library])
         defer {
             churn.stop()
             // Its last mapper outlives the loop's shell: end every process mapping the canary (its path is unique).
+            // Twice: a subshell of the loop may start one more mapper while the first sweep runs.
+            _ = try? Support.run("/usr/bin/pkill", ["-KILL", "-f", library])
+            usleep(300_000)
             _ = try? Support.run("/usr/bin/pkill", ["-KILL", "-f", library])
         }
         #expect(Self.someProcessMaps("libcanary.so.1"), "the churn loop's mappers never mapped the canary")
@@ -305,7 +310,7 @@ import Rules
 /// package's path, but not the file at that path in the scanner's namespace. It is compared with the package's
 /// digest anyway (what runs is what counts), and reported modified, not waved through as "replaced".
 @Suite(.serialized) struct PrivateNamespaceTests {
-    static func tool(_ executable: String, _ arguments: [String]) throws -> Support.Background { try VerdictTests.tool(executable, arguments) }
+    static func tool(_ executable: String, _ arguments: [String]) throws -> Support.Background { try LiveSystemTests.VerdictTests.tool(executable, arguments) }
 
     @Test func modifiedLibraryBindMountedInAPrivateNamespaceIsCompared() throws {
         let original = try FileSystem.readLink("/usr/lib/x86_64-linux-gnu/liblzma.so.5")
@@ -335,7 +340,7 @@ import Rules
 /// A mapped file on a FUSE filesystem whose read never returns: the scan ends anyway (the read is abandoned after
 /// its stall time), names the file as not read, and exits 3 instead of hanging or calling the host clean.
 @Suite(.serialized) struct BlockingFilesystemTests {
-    static func tool(_ executable: String, _ arguments: [String]) throws -> Support.Background { try VerdictTests.tool(executable, arguments) }
+    static func tool(_ executable: String, _ arguments: [String]) throws -> Support.Background { try LiveSystemTests.VerdictTests.tool(executable, arguments) }
 
     @Test func mappedFileOnABlockedFUSEMountDoesNotHangTheScan() throws {
         let work = try Support.temporaryDirectory("fuse")
@@ -365,7 +370,7 @@ import Rules
         #expect(Date().timeIntervalSince(started) < 60)
         // 3, or 1 when another suite's fixture process maps a backdoored library meanwhile: never a clean 0.
         #expect(result.status != 0)
-        #expect(VerdictTests.verdict(document)["complete"] as? Bool == false, "\(result.stdout.prefix(2000))")
+        #expect(LiveSystemTests.VerdictTests.verdict(document)["complete"] as? Bool == false, "\(result.stdout.prefix(2000))")
         let skipped = document["skipped"] as? [[String: Any]] ?? []
         let blocked = skipped.first { ($0["subject"] as? String)?.hasSuffix("/mnt/libfused.so.1") == true }
         #expect(blocked?["code"] as? String == "blocked", "\(skipped)")
@@ -373,4 +378,5 @@ import Rules
         // Nothing of the scan is left in the kernel: it exited at once, without opening the file.
         #expect(Date().timeIntervalSince(started) < 30)
     }
+}
 }
