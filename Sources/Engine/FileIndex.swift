@@ -31,8 +31,6 @@ struct FileIndex {
     private var processMounts: [Int32: MountTable] = [:]
     /// How long a read on such a filesystem may go without progress before it is abandoned.
     let stall: Duration
-    /// Records of files on such filesystems: later phases do not stat them on the scan's own thread either.
-    private(set) var onBlockingFilesystems: Set<Int> = []
     let progress: ScanProgress
     /// Whether files on such filesystems are read (on guarded threads) or only reported as not read.
     var readBlockingFilesystems = false
@@ -277,7 +275,14 @@ struct FileIndex {
                     changedWhileRead.append(work.first { $0.position == position }!)
                     continue
                 }
-                fail(position, Self.skip(records[position].displayPath, error))
+                var skip = Self.skip(records[position].displayPath, error)
+                // "Gone" hides nothing only for a mapping whose every process exited; a file listed at a path that
+                // vanished before its read may have been renamed away from the scan (and back): not looked at.
+                if skip.code == .gone, case .root = records[position].opener {
+                    skip.code = .unreadable
+                    skip.reason = "removed or renamed between being listed and being read; not read"
+                }
+                fail(position, skip)
             }
         }
     }
@@ -317,7 +322,6 @@ struct FileIndex {
         let inspector = self.inspector, cache = self.cache, plan = self.plan
         for (item, type) in work {
             guard !shouldStop() else { return }
-            onBlockingFilesystems.insert(item.position)
             guard readBlockingFilesystems else {
                 fail(item.position, Skip(subject: records[item.position].displayPath, reason: "on \(type), whose reads can block for good; not opened (scan it where it is local, or use --read-blocking-filesystems)", code: .blocked))
                 continue
