@@ -15,6 +15,7 @@ packages=(
   umoci skopeo zstd bzip2 zip unzip rpm2cpio xxd cpio # image and archive fixtures: OCI layouts (umoci), docker-save tars (skopeo), tarballs
   db5.3-util python3-bsddb3 # make-rpm-bdb.sh: Berkeley DB hash Packages fixtures (db5.3_load/_dump/_verify; bsddb3 for --delete)
   fuse3 python3-fusepy # blocking-fuse.py: a FUSE file whose read never returns (the daemon must still stop)
+  podman runc docker.io containerd debootstrap # make-container-images.sh: Debian 12 images to run as containers (podman --runtime runc; docker import with --docker)
 )
 
 missing=()
