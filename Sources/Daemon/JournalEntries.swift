@@ -36,6 +36,11 @@ public enum JournalEntries {
         if let chain = e.chain { tail.append(("chain", chain.joined(separator: " -> "))) }
         if e.symbol != nil { tail += [("symbol", e.symbol), ("points_to", e.pointsTo), ("expected", e.expected)] }
         if e.integrity != nil { tail += [("integrity", e.integrity), ("location", e.location), ("writable_by", e.writableBy)] }
+        let container = finding.target?.kind == .container ? finding.target : nil
+        if let container {
+            tail += [("container", container.name ?? container.shortID), ("container_id", container.id), ("image", container.image),
+                     ("runtime", container.runtime?.rawValue)]
+        }
         let message = sentence.sanitizedForMessage + " -- " + KeyValueTail.render(tail)
 
         var fields = base(messageID: cleared ? clearedMessageID : finding.messageID,
@@ -58,6 +63,13 @@ public enum JournalEntries {
             ("CHAINWATCH_SLOT_ADDRESS", e.slotAddress), ("CHAINWATCH_POINTS_TO", e.pointsTo),
             ("CHAINWATCH_EXPECTED", e.expected), ("CHAINWATCH_INTEGRITY", e.integrity),
             ("CHAINWATCH_LOCATION", e.location), ("CHAINWATCH_WRITABLE_BY", e.writableBy),
+            // The container a finding is in, so a SIEM can group and route by it.
+            ("CHAINWATCH_TARGET", finding.target?.kind.rawValue),
+            ("CHAINWATCH_CONTAINER_ID", container?.id), ("CHAINWATCH_CONTAINER_SHORT_ID", container?.shortID),
+            ("CHAINWATCH_CONTAINER_NAME", container?.name), ("CHAINWATCH_CONTAINER_IMAGE", container?.image),
+            ("CHAINWATCH_CONTAINER_IMAGE_ID", container?.imageID), ("CHAINWATCH_CONTAINER_RUNTIME", container?.runtime?.rawValue),
+            ("CHAINWATCH_CONTAINER_POD", container?.pod), ("CHAINWATCH_CONTAINER_NAMESPACE", container?.namespace),
+            ("CHAINWATCH_CONTAINER_K8S_NAME", container?.containerName),
         ]
         for case let (name, value?) in optional { fields.append(JournalField(name, value)) }
         if case .reminder(_, let firstSeen) = event { fields.append(JournalField("CHAINWATCH_FIRST_SEEN", String(Int(firstSeen)))) }
@@ -70,7 +82,7 @@ public enum JournalEntries {
         let tail = KeyValueTail.render([
             ("scan_id", report.scanID), ("findings", String(report.findings.count)), ("above_info", String(findingsAboveInfo)),
             ("highest", report.highestSeverity?.rawValue ?? "none"), ("duration_s", String(format3(s.durationSeconds))),
-            ("processes", String(s.processes)), ("skipped", String(report.skipped.count)),
+            ("processes", String(s.processes)), ("containers", String(s.containers)), ("skipped", String(report.skipped.count)),
             ("suppressed", String(report.suppressed.count)),
             ("unread_package_databases", report.unreadDatabases.isEmpty ? nil : report.unreadDatabases.map(\.path).joined(separator: " ")),
             ("incomplete", incomplete.isEmpty ? nil : String(incomplete.count)),

@@ -69,6 +69,7 @@ public struct MetricsFile: Sendable {
         metric("chainwatch_last_scan_completed", "gauge", "1 if the last scan ran to its end, 0 if it was stopped early.", [([], report.completed ? 1 : 0)])
         metric("chainwatch_last_scan_incomplete", "gauge", "1 if the last scan could not look at everything it was asked to (its findings may miss something), else 0.", [([], report.isIncomplete ? 1 : 0)])
         metric("chainwatch_processes_scanned", "gauge", "Processes the last scan read.", [([], Double(s.processes))])
+        metric("chainwatch_containers_scanned", "gauge", "Running containers the last scan scanned as roots of their own.", [([], Double(s.containers))])
         metric("chainwatch_processes_skipped", "gauge", "Processes the last scan could not read (exited, not permitted).", [([], Double(s.processesSkipped))])
         metric("chainwatch_files_examined", "gauge", "Distinct files the last scan looked at.", [([], Double(s.filesExamined))])
         metric("chainwatch_files_read", "gauge", "Files the last scan read.", [([], Double(s.filesRead))])

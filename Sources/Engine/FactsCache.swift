@@ -33,10 +33,11 @@ public final class FactsCache: Sendable {
     private let entries = Mutex<[Key: Entry]>([:])
     /// Loader directories as last listed, by root and canonical path, with the directory's stat at the time.
     private let listings = Mutex<[String: (status: FileStatus, entries: [LibraryEntry])]>([:])
-    /// The last parsed package inventory and the database stamp it was read at.
-    private let packages = Mutex<(root: String, stamp: [FileStatus?], inventory: PackageInventory)?>(nil)
+    /// Each root's last parsed package inventory and the database stamp it was read at (the host's and each
+    /// container's: `ConfinedRoot.cacheKey`).
+    private let packages = Mutex<[String: (stamp: [FileStatus?], inventory: PackageInventory)]>([:])
     /// Digests the packages recorded for files already looked up, valid while the database stamp is unchanged.
-    private let recorded = Mutex<(root: String, stamp: [FileStatus?], digests: [String: RecordedDigest])?>(nil)
+    private let recorded = Mutex<[String: (stamp: [FileStatus?], digests: [String: RecordedDigest])]>([:])
 
     public init() {}
 
@@ -60,13 +61,13 @@ public final class FactsCache: Sendable {
     /// dpkg's status and file lists is most of a scan in which nothing else changed.
     func packageInventory(root: ConfinedRoot) -> PackageInventory {
         let stamp = PackageDatabases.stamp(root: root)
-        if let last = packages.withLock({ $0 }), last.root == root.prefix, last.stamp == stamp {
+        if let last = packages.withLock({ $0[root.cacheKey] }), last.stamp == stamp {
             return last.inventory
         }
         // The stamp is taken before reading, so a change made while reading shows up as a new stamp next time.
         let inventory = PackageDatabases.read(root: root)
         // A read that hit problems (a file list mid-rewrite) is not kept: the next scan tries again.
-        packages.withLock { $0 = inventory.problems.isEmpty ? (root.prefix, stamp, inventory) : nil }
+        packages.withLock { $0[root.cacheKey] = inventory.problems.isEmpty ? (stamp, inventory) : nil }
         return inventory
     }
 
@@ -75,14 +76,14 @@ public final class FactsCache: Sendable {
     func recordedDigests(for paths: [String], inventory: PackageInventory, root: ConfinedRoot) -> (digests: [String: RecordedDigest], problems: [String]) {
         let stamp = PackageDatabases.stamp(root: root)
         var known: [String: RecordedDigest] = [:]
-        if let last = recorded.withLock({ $0 }), last.root == root.prefix, last.stamp == stamp { known = last.digests }
+        if let last = recorded.withLock({ $0[root.cacheKey] }), last.stamp == stamp { known = last.digests }
         let missing = paths.filter { known[$0] == nil }
         guard !missing.isEmpty else { return (known, []) }
         let (found, problems) = PackageIntegrity.recordedDigests(for: missing, inventory: inventory, root: root)
         known.merge(found) { _, new in new }
         if problems.isEmpty {
             let kept = known
-            recorded.withLock { $0 = (root.prefix, stamp, kept) }
+            recorded.withLock { $0[root.cacheKey] = (stamp, kept) }
         }
         return (known, problems)
     }
@@ -90,11 +91,11 @@ public final class FactsCache: Sendable {
     /// A directory's entries as last listed, if its device, inode, size and times (ctime cannot be set back by
     /// anyone) are unchanged: then no entry was added, removed, renamed or replaced.
     func listing(root: ConfinedRoot, directory: String, status: FileStatus) -> [LibraryEntry]? {
-        listings.withLock { $0[root.prefix + directory] }.flatMap { $0.status == status ? $0.entries : nil }
+        listings.withLock { $0[root.cacheKey + "\u{0}" + directory] }.flatMap { $0.status == status ? $0.entries : nil }
     }
 
     func storeListing(_ entries: [LibraryEntry], root: ConfinedRoot, directory: String, status: FileStatus) {
-        listings.withLock { $0[root.prefix + directory] = (status, entries) }
+        listings.withLock { $0[root.cacheKey + "\u{0}" + directory] = (status, entries) }
     }
 
     /// Drops entries not used by the latest scan, so the cache does not grow with files long gone.
@@ -102,13 +103,22 @@ public final class FactsCache: Sendable {
         entries.withLock { $0 = $0.filter { identities.contains($0.key.identity) } }
     }
 
-    /// Drops recorded digests of paths the latest scan did not read.
-    func retainRecordedDigests(only paths: Set<String>) {
+    /// Drops recorded digests of paths the latest scan did not read in `root`.
+    func retainRecordedDigests(only paths: Set<String>, root: ConfinedRoot) {
         recorded.withLock { state in
-            guard var kept = state else { return }
+            guard var kept = state[root.cacheKey] else { return }
             kept.digests = kept.digests.filter { paths.contains($0.key) }
-            state = kept
+            state[root.cacheKey] = kept
         }
+    }
+
+    /// Forgets roots the latest scan did not have (containers gone), so a host whose containers come and go does
+    /// not keep every one's packages.
+    func retainRoots(only roots: Set<ConfinedRoot>) {
+        let keys = Set(roots.map(\.cacheKey))
+        packages.withLock { $0 = $0.filter { keys.contains($0.key) } }
+        recorded.withLock { $0 = $0.filter { keys.contains($0.key) } }
+        listings.withLock { $0 = $0.filter { entry in keys.contains { entry.key.hasPrefix($0 + "\u{0}") } } }
     }
 
     public var count: Int { entries.withLock { $0.count } }

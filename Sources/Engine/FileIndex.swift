@@ -3,14 +3,18 @@ import HostIO
 import Probes
 import Synchronization
 
-/// The distinct files of one scan, keyed by device and inode, and the reading of them.
+/// The distinct files of one scan, keyed by the root they were seen in (the host, each container) and their device
+/// and inode, and the reading of them: a file seen in several roots (one image's layer in fifty containers) is one
+/// record per root, so each root's findings name it, and one read.
 struct FileIndex {
     let plan: ScanPlan
     let inspector: FileInspector
     let cache: FactsCache?
 
     private(set) var records: [FileRecord] = []
-    private var positions: [FileIdentity: Int] = [:]
+    private var positions: [RecordKey: Int] = [:]
+    /// Records by identity alone: the records of one file in several roots share its read.
+    private var sharing: [FileIdentity: [Int]] = [:]
     private(set) var skipped: [Skip] = []
     private(set) var filesRead = 0
     private(set) var bytesRead: Int64 = 0
@@ -23,7 +27,11 @@ struct FileIndex {
     private var changedWhileRead: [Work] = []
     /// The scanned root's packages, once read, when files are checked against their packages' digests: each file
     /// of the root a package owns is then also hashed with the algorithm its package recorded, in the same read.
-    var integrity: (root: ConfinedRoot, inventory: PackageInventory)?
+    var integrity: [ConfinedRoot: PackageInventory] = [:]
+    /// Containers' overlay layers: a file a container sees is recorded, and read, as the layer file it is.
+    var layers: [ConfinedRoot: OverlayLayers] = [:]
+    /// How skips name the root a file was in (containers: their label); the host's files have none.
+    var targetLabels: [ConfinedRoot: String] = [:]
 
     /// The scanner's mount namespace, to tell which files lie on filesystems whose reads may block for good.
     private let mounts: MountTable
@@ -45,15 +53,43 @@ struct FileIndex {
         self.mounts = mounts
     }
 
+    private struct RecordKey: Hashable {
+        var root: ConfinedRoot
+        var identity: FileIdentity
+    }
+
     private mutating func record(for identity: FileIdentity, opener: FileRecord.Opener, root: ConfinedRoot, path: String) -> Int {
-        if let position = positions[identity] {
+        if let position = positions[RecordKey(root: root, identity: identity)] {
             // Known by another way (a mapping): this path is one more way to read it when that one is gone.
             if case .root = opener { records[position].addAlternative(opener) }
             return position
         }
-        positions[identity] = records.count
+        positions[RecordKey(root: root, identity: identity)] = records.count
+        sharing[identity, default: []].append(records.count)
         records.append(FileRecord(opener: opener, identity: identity, root: root, path: path))
         return records.count - 1
+    }
+
+    /// A skip about a record's file, naming its root when that is a container.
+    func skip(_ record: FileRecord, reason: String, code: Skip.Code) -> Skip {
+        var skip = Skip(subject: record.displayPath, reason: reason, code: code)
+        skip.target = targetLabels[record.root]
+        return skip
+    }
+
+    private func labelled(_ skip: Skip, _ record: FileRecord) -> Skip {
+        var skip = skip
+        skip.target = targetLabels[record.root]
+        return skip
+    }
+
+    /// Where a container's file is read from: its layer file when the layers hold it (one read for every container
+    /// sharing the layer), else through the container's root.
+    private func located(root: ConfinedRoot, path: String, status: FileStatus) -> (opener: FileRecord.Opener, identity: FileIdentity) {
+        if let layers = layers[root], let (hostPath, found) = layers.file(at: path, seen: status) {
+            return (.root(.host, hostPath), found.identity)
+        }
+        return (.root(root, path), status.identity)
     }
 
     mutating func addMapped(_ mapped: MappedFile) {
@@ -100,13 +136,15 @@ struct FileIndex {
         precondition(records.count == count, "records are added through the index only")
     }
 
-    func record(withIdentity identity: FileIdentity) -> FileRecord? {
-        positions[identity].map { records[$0] }
+    /// The record of the file with this identity in `root` (nil: in any root).
+    func record(withIdentity identity: FileIdentity, root: ConfinedRoot? = nil) -> FileRecord? {
+        if let root { return positions[RecordKey(root: root, identity: identity)].map { records[$0] } }
+        return sharing[identity]?.first.map { records[$0] }
     }
 
-    /// What was read of the file with this identity, if it was.
+    /// What was read of the file with this identity, if it was (in whichever root: the read is shared).
     func facts(of identity: FileIdentity) -> FileFacts? {
-        positions[identity].flatMap { records[$0].facts }
+        sharing[identity]?.lazy.compactMap { records[$0].facts }.first
     }
 
     /// Reads the symbol tables of these files too (the objects of a process whose GOT is checked).
@@ -120,8 +158,7 @@ struct FileIndex {
 
     /// The digests besides SHA-256 a read of the file at `path` in `root` must compute.
     private func digestsWanted(root: ConfinedRoot, path: String) -> Set<DigestAlgorithm> {
-        guard let integrity, integrity.root == root,
-              let algorithm = integrity.inventory.digestAlgorithm(for: path) else { return [] }
+        guard let inventory = integrity[root], let algorithm = inventory.digestAlgorithm(for: path) else { return [] }
         return [algorithm]
     }
 
@@ -131,9 +168,15 @@ struct FileIndex {
         case .ignored:
             return
         case .skipped(let reason, let code):
-            skipped.append(Skip(subject: root.displayPath(directory + "/" + entry.entry), reason: reason, code: code))
+            var skip = Skip(subject: root.displayPath(directory + "/" + entry.entry), reason: reason, code: code)
+            skip.target = targetLabels[root]
+            skipped.append(skip)
         case .library(let resolved, let identity):
-            let position = record(for: identity, opener: .root(root, resolved), root: root, path: resolved)
+            var opener = FileRecord.Opener.root(root, resolved), identity = identity
+            if layers[root] != nil, let status = try? FileSystem.linkStatus(root.hostPath(resolved)) {
+                (opener, identity) = located(root: root, path: resolved, status: status)
+            }
+            let position = record(for: identity, opener: opener, root: root, path: resolved)
             records[position].addName(entry.entry)
             records[position].addName(baseName(resolved))
             records[position].addSeen("library directory")
@@ -144,14 +187,23 @@ struct FileIndex {
     /// now (or the daemon's cache answers); the whole read (hashes, byte search) comes with every other file's,
     /// on the workers, instead of one file after another while the walk waits.
     mutating func inspectForGraph(root: ConfinedRoot, path: String) throws -> LoaderFacts {
-        let status = try FileSystem.linkStatus(root.hostPath(path))
-        if let position = positions[status.identity] {
+        let (opener, identity) = located(root: root, path: path, status: try FileSystem.linkStatus(root.hostPath(path)))
+        if let position = positions[RecordKey(root: root, identity: identity)] {
             if let facts = records[position].facts { return facts.loaderFacts }
-            if let known = graphFacts[status.identity] { return known }
+        }
+        if let known = graphFacts[identity] {
+            let position = record(for: identity, opener: opener, root: root, path: path)
+            records[position].addName(baseName(path))
+            return known
+        }
+        if let facts = facts(of: identity) {
+            let position = record(for: identity, opener: opener, root: root, path: path)
+            records[position].addName(baseName(path))
+            return facts.loaderFacts
         }
         let name = baseName(path)
-        let opener = FileRecord.Opener.root(root, path)
-        let symbols = plan.wantsSymbols([name]) || symbolsWanted.contains(status.identity)
+        let status = try FileIndex.status(opener)
+        let symbols = plan.wantsSymbols([name]) || symbolsWanted.contains(identity)
         if let cached = Self.cached(opener, needingSymbols: symbols, digests: digestsWanted(root: root, path: path),
                                     plan: plan, cache: cache, known: status) {
             count(cached)
@@ -174,17 +226,7 @@ struct FileIndex {
     ///   default, which reads little after its first scan and must stay gentle on a busy server's disk).
     mutating func inspectPending(jobs: Int, readAhead: Int = 0, shouldStop: @escaping @Sendable () -> Bool = { false }) {
         for _ in 0..<2 {
-            let work = records.indices.compactMap { position -> Work? in
-                let record = records[position]
-                let item = Work(position: position, openers: record.openers, identity: record.identity, symbols: wantsSymbols(record),
-                                digests: digestsWanted(root: record.root, path: record.path))
-                guard let facts = record.facts else {
-                    // Hits without facts: the read failed this scan (and was reported); not tried again.
-                    return record.patternHits == nil ? item : nil
-                }
-                if facts.answers(needingSymbols: item.symbols, digests: item.digests) { return nil }
-                return item
-            }
+            let work = pendingWork()
             if work.isEmpty { break }
             var guarded: [(Work, String)] = [], direct: [Work] = []
             for item in work {
@@ -198,7 +240,7 @@ struct FileIndex {
         for record in records where plan.elfRuleNames(record.names) {
             guard let facts = record.facts else { continue }
             if let problem = facts.elfProblem ?? (facts.isELF ? nil : "not an ELF file") {
-                skipped.append(Skip(subject: record.displayPath, reason: "ELF not readable (\(problem)); ELF rules not applied", code: .damaged))
+                skipped.append(skip(record, reason: "ELF not readable (\(problem)); ELF rules not applied", code: .damaged))
             }
         }
     }
@@ -211,6 +253,43 @@ struct FileIndex {
         var opener: FileRecord.Opener { openers[0] }
         var symbols: Bool
         var digests: Set<DigestAlgorithm>
+        /// Records of the same file in other roots: they take what this read learns.
+        var others: [Int] = []
+    }
+
+    /// Ways to one file kept for a read shared by several roots (each container's own view of a layer file).
+    static let maximumSharedOpeners = 16
+
+    /// The reads still to make: one per file, whatever number of roots it was seen in, asking for everything any
+    /// of them needs (symbols for one, its package's MD5 for another). A record whose file another root's read
+    /// already answers takes that read's facts.
+    private mutating func pendingWork() -> [Work] {
+        var work: [Work] = []
+        var byIdentity: [FileIdentity: Int] = [:]
+        for position in records.indices {
+            let record = records[position]
+            let symbols = wantsSymbols(record), digests = digestsWanted(root: record.root, path: record.path)
+            if let facts = record.facts {
+                if facts.answers(needingSymbols: symbols, digests: digests) { continue }
+            } else if record.patternHits != nil {
+                // Hits without facts: the read failed this scan (and was reported); not tried again.
+                continue
+            } else if let shared = sharing[record.identity]?.first(where: { records[$0].facts?.answers(needingSymbols: symbols, digests: digests) == true }) {
+                records[position].take(records[shared].sharedFacts!, hits: records[shared].patternHits ?? [])
+                records[position].pathStatus = records[shared].pathStatus
+                continue
+            }
+            if let existing = byIdentity[record.identity] {
+                work[existing].symbols = work[existing].symbols || symbols
+                work[existing].digests.formUnion(digests)
+                work[existing].others.append(position)
+                if work[existing].openers.count < Self.maximumSharedOpeners { work[existing].openers += record.openers }
+                continue
+            }
+            byIdentity[record.identity] = work.count
+            work.append(Work(position: position, openers: record.openers, identity: record.identity, symbols: symbols, digests: digests))
+        }
+        return work
     }
 
     /// The work with the largest files first, when several workers share it: one file's hashing cannot be split,
@@ -266,37 +345,47 @@ struct FileIndex {
                 results.withLock { $0.append((inspection.tag, read)) }
             })
         }
+        let items = Dictionary(work.map { ($0.position, $0) }, uniquingKeysWith: { first, _ in first })
         for (position, result) in results.withLock({ $0 }).sorted(by: { $0.0 < $1.0 }) {
+            let item = items[position]!
             switch result {
             case .success(let read):
-                succeed(position, read)
+                succeed(item, read)
             case .failure(let error):
                 if case .changed? = error as? FileReadError {
-                    changedWhileRead.append(work.first { $0.position == position }!)
+                    changedWhileRead.append(item)
                     continue
                 }
-                var skip = Self.skip(records[position].displayPath, error)
-                // "Gone" hides nothing only for a mapping whose every process exited; a file listed at a path that
-                // vanished before its read may have been renamed away from the scan (and back): not looked at.
-                if skip.code == .gone, case .root = records[position].opener {
-                    skip.code = .unreadable
-                    skip.reason = "removed or renamed between being listed and being read; not read"
+                fail(item) { record in
+                    var skip = Self.skip(record.displayPath, error)
+                    // "Gone" hides nothing only for a mapping whose every process exited; a file listed at a path
+                    // that vanished before its read may have been renamed away from the scan (and back): not
+                    // looked at.
+                    if skip.code == .gone, case .root = record.opener {
+                        skip.code = .unreadable
+                        skip.reason = "removed or renamed between being listed and being read; not read"
+                    }
+                    return skip
                 }
-                fail(position, skip)
             }
         }
     }
 
-    /// A read that failed: marked as matched (nothing found) so the second pass does not try again.
-    private mutating func fail(_ position: Int, _ skip: Skip) {
-        records[position].patternHits = records[position].patternHits ?? []
-        skipped.append(skip)
+    /// A read that failed: marked as matched (nothing found) so the second pass does not try again; each root
+    /// the file was seen in has its skip.
+    private mutating func fail(_ item: Work, _ skip: (FileRecord) -> Skip) {
+        for position in [item.position] + item.others {
+            records[position].patternHits = records[position].patternHits ?? []
+            skipped.append(labelled(skip(records[position]), records[position]))
+        }
     }
 
-    private mutating func succeed(_ position: Int, _ read: Inspection) {
+    private mutating func succeed(_ item: Work, _ read: Inspection) {
         count(read)
-        records[position].take(read.boxedFacts, hits: read.hits)
-        records[position].pathStatus = read.pathStatus
+        for position in [item.position] + item.others {
+            records[position].take(read.boxedFacts, hits: read.hits)
+            records[position].pathStatus = read.pathStatus
+        }
         progress.advance()
     }
 
@@ -323,18 +412,17 @@ struct FileIndex {
         for (item, type) in work {
             guard !shouldStop() else { return }
             guard readBlockingFilesystems else {
-                fail(item.position, Skip(subject: records[item.position].displayPath, reason: "on \(type), whose reads can block for good; not opened (scan it where it is local, or use --read-blocking-filesystems)", code: .blocked))
+                fail(item) { Skip(subject: $0.displayPath, reason: "on \(type), whose reads can block for good; not opened (scan it where it is local, or use --read-blocking-filesystems)", code: .blocked) }
                 continue
             }
             let outcome = GuardedReads.shared.run(item.identity, stall: stall, shouldStop: shouldStop) { tick in
                 try Self.readAlone(item, inspector: inspector, plan: plan, cache: cache, progress: tick)
             }
-            let subject = records[item.position].displayPath
             switch outcome {
-            case .done(.success(let read)): succeed(item.position, read)
-            case .done(.failure(let error)): fail(item.position, Self.skip(subject, error))
-            case .stalled(let why): fail(item.position, Skip(subject: subject, reason: "on \(type): \(why)", code: .blocked))
-            case .stopped: fail(item.position, Skip(subject: subject, reason: "on \(type): scan stopped while it was read", code: .blocked))
+            case .done(.success(let read)): succeed(item, read)
+            case .done(.failure(let error)): fail(item) { Self.skip($0.displayPath, error) }
+            case .stalled(let why): fail(item) { Skip(subject: $0.displayPath, reason: "on \(type): \(why)", code: .blocked) }
+            case .stopped: fail(item) { Skip(subject: $0.displayPath, reason: "on \(type): scan stopped while it was read", code: .blocked) }
             }
         }
     }
@@ -346,17 +434,16 @@ struct FileIndex {
         let work = changedWhileRead
         changedWhileRead = []
         for item in work where !shouldStop() {
-            let subject = records[item.position].displayPath
             do {
-                succeed(item.position, try Self.readAlone(item, inspector: inspector, plan: plan, cache: cache, progress: {}))
+                succeed(item, try Self.readAlone(item, inspector: inspector, plan: plan, cache: cache, progress: {}))
             } catch let error as FileReadError {
                 if case .changed = error {
-                    fail(item.position, Skip(subject: subject, reason: "its content changed in each of \(Self.snapshotAttempts) reads; what it holds is unknown", code: .unreadable))
+                    fail(item) { Skip(subject: $0.displayPath, reason: "its content changed in each of \(Self.snapshotAttempts) reads; what it holds is unknown", code: .unreadable) }
                 } else {
-                    fail(item.position, Self.skip(subject, error))
+                    fail(item) { Self.skip($0.displayPath, error) }
                 }
             } catch {
-                fail(item.position, Self.skip(subject, error))
+                fail(item) { Self.skip($0.displayPath, error) }
             }
         }
     }

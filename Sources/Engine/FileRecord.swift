@@ -84,6 +84,9 @@ public struct FileRecord: Sendable {
         take(Boxed(facts), hits: hits)
     }
 
+    /// The box holding its facts, for another root's record of the same file.
+    var sharedFacts: Boxed<FileFacts>? { factsStorage }
+
     /// The same, sharing the box the read put its facts in (no second copy of them while results are collected).
     mutating func take(_ facts: Boxed<FileFacts>, hits: Set<Int>) {
         factsStorage = facts

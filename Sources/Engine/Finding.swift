@@ -9,12 +9,14 @@ public struct Finding: Sendable, Hashable, Codable {
     public var title: String
     public var messageID: String
     public var evidence: Evidence
+    /// What the finding is about: the host, a container (named in every output), an offline root, an image.
+    public var target: ScanTarget?
     /// The file a file rule matched, by identity: what a chain to that file is escalated by, whatever path or root
     /// each was seen through. Not part of the report.
     public var fileIdentity: FileIdentity?
 
     enum CodingKeys: String, CodingKey {
-        case rule, kind, severity, title, messageID, evidence
+        case rule, kind, severity, title, messageID, evidence, target
     }
 
     public init(rule: Rule, severity: Severity? = nil, evidence: Evidence, fileIdentity: FileIdentity? = nil) {
@@ -27,10 +29,20 @@ public struct Finding: Sendable, Hashable, Codable {
         self.fileIdentity = fileIdentity
     }
 
-    /// What identifies "the same finding" across scans: the rule and the thing it is about.
+    /// What identifies "the same finding" across scans: the rule and the thing it is about, in its target (a
+    /// container by name or image, never a pid or id that a restart changes). The host's keys are as they were
+    /// before targets existed, so a daemon's remembered alerts carry over.
     public var key: String {
-        [rule, evidence.path ?? "", evidence.package ?? "", evidence.chain?.joined(separator: ">") ?? "", evidence.symbol ?? ""]
+        let base = [rule, evidence.path ?? "", evidence.package ?? "", evidence.chain?.joined(separator: ">") ?? "", evidence.symbol ?? ""]
             .joined(separator: "|")
+        guard let target, target.kind == .container else { return base }
+        return target.stableKey + "|" + base
+    }
+
+    /// Highest severity first, then rule, then target, then path.
+    public static func reportOrder(_ a: Finding, _ b: Finding) -> Bool {
+        (a.severity.rank, b.rule, b.target?.stableKey ?? "", b.evidence.path ?? "")
+            > (b.severity.rank, a.rule, a.target?.stableKey ?? "", a.evidence.path ?? "")
     }
 }
 

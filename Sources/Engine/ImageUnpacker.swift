@@ -186,6 +186,10 @@ extension Scanner {
         var options = self.options
         options.root = root
         options.scanProcesses = false
+        var target = ScanTarget(kind: .image, id: image)
+        target.image = reference.name
+        target.imageID = reference.digest
+        options.target = target
         var report = Scanner(plan: plan, options: options).run()
         report.root = image
         report.image = reference

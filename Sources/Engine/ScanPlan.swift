@@ -17,6 +17,8 @@ public struct ScanPlan: Sendable {
     let suppressions: SuppressionMatcher
     /// Programs whose graphs the scan walks: those chain and provenance rules name, each once.
     let programs: [String]
+    /// Rules that say where they apply.
+    let scopes: [String: Set<RuleTargetScope>]
 
     public init(_ rules: RuleSet) {
         self.rules = rules
@@ -29,6 +31,7 @@ public struct ScanPlan: Sendable {
         injection = LoaderInjectionMatcher(from: rules.rules)
         provenance = ProvenanceMatcher(from: rules.rules)
         suppressions = SuppressionMatcher(rules.suppressions)
+        scopes = Dictionary(rules.rules.compactMap { rule in rule.targets.map { (rule.id, $0) } }, uniquingKeysWith: { first, _ in first })
         let chainPrograms = chains.programs
         programs = chainPrograms + provenance.programs.filter { !chainPrograms.contains($0) }
     }
@@ -71,8 +74,12 @@ public struct ScanPlan: Sendable {
         findings += provenance.findings(facts, earlier: findings)
         findings += chains.findings(facts, earlier: findings)
         findings += injection.findings(facts, earlier: findings)
-        return findings.sorted {
-            ($0.severity.rank, $1.rule, $1.evidence.path ?? "") > ($1.severity.rank, $0.rule, $0.evidence.path ?? "")
-        }
+        return findings.sorted(by: Finding.reportOrder)
+    }
+
+    /// Whether rule `id` applies to a target of this kind (a rule's `targets:`; every kind when it says nothing).
+    func applies(_ id: String, to kind: ScanTarget.Kind) -> Bool {
+        guard let scope = scopes[id] else { return true }
+        return scope.contains(kind == .container ? .containers : .host)
     }
 }

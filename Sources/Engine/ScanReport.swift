@@ -26,6 +26,8 @@ public struct ScanReport: Sendable, Codable {
     public var scannedPaths: [String] = []
     /// What an SBOM is made of, when the scan was asked to keep it (`ScanOptions.collectInventory`).
     public var inventory: ScanInventory?
+    /// What was scanned: the host (or the offline root, the image, the paths) first, then each container.
+    public var targets: [TargetSummary] = []
 
     /// What kept the whole scan from looking where it was asked to, besides single skips: not run as root, an
     /// empty root, a scan stopped early. Each makes the verdict incomplete.
@@ -45,7 +47,7 @@ public struct ScanReport: Sendable, Codable {
         var counts: [String: (Int, String)] = [:]
         var order: [String] = []
         for skip in skipped where skip.leavesScanIncomplete {
-            if counts[skip.reason] == nil { order.append(skip.reason); counts[skip.reason] = (0, skip.subject) }
+            if counts[skip.reason] == nil { order.append(skip.reason); counts[skip.reason] = (0, (skip.target.map { $0 + ": " } ?? "") + skip.subject) }
             counts[skip.reason]!.0 += 1
         }
         for reason in order {
@@ -78,6 +80,8 @@ public struct ScanStatistics: Sendable, Codable {
     public var bytesRead: Int64 = 0
     public var filesFromCache = 0
     public var findingsSuppressed = 0
+    /// Containers scanned as targets of their own.
+    public var containers = 0
     public var durationSeconds = 0.0
 }
 
@@ -87,6 +91,8 @@ public struct ProgramSummary: Sendable, Codable {
     public var foundBy: String
     public var libraries: [Library]
     public var missing: [String]
+    /// The container it is in (its label); nil for the host's.
+    public var target: String?
 
     public struct Library: Sendable, Codable {
         public var chain: [String]

@@ -3,23 +3,41 @@ import FoundationEssentials
 import HostIO
 import Probes
 
-/// The phases of one scan, in order, each adding to the report and to the index of files seen.
-struct ScanRun {
-    let plan: ScanPlan
-    let options: ScanOptions
-    let root: ConfinedRoot
+/// One target's part of a scan: its root and what the per-root phases learned of it.
+struct TargetScan {
+    var target: ScanTarget
+    var root: ConfinedRoot
     let resolver: LibraryResolver
     /// /etc/ld.so.preload of the root: its libraries are in every program's graph.
     let preload: [String]?
+    var inventory = PackageInventory()
+    var processes: [Probes.ProcessInfo] = []
+    var graphs: [(ProgramLocation, DependencyGraph)] = []
+    var pids: [Int32] = []
+    var problems: [String] = []
+
+    init(target: ScanTarget, root: ConfinedRoot) {
+        self.target = target
+        self.root = root
+        resolver = LibraryResolver(root: root)
+        preload = LoaderConfiguration.preload(root: root)
+    }
+}
+
+/// The phases of one scan, in order, each adding to the report and to the index of files seen. The per-root
+/// phases run once per target: the host (or the offline root, or the image), then each container on the host.
+struct ScanRun {
+    let plan: ScanPlan
+    let options: ScanOptions
+    var targets: [TargetScan]
     var report: ScanReport
     var index: FileIndex
 
     init(plan: ScanPlan, options: ScanOptions) {
         self.plan = plan
         self.options = options
-        root = ConfinedRoot(options.root)
-        resolver = LibraryResolver(root: root)
-        preload = LoaderConfiguration.preload(root: root)
+        let root = ConfinedRoot(options.root)
+        targets = [TargetScan(target: options.target ?? Self.defaultTarget(options), root: root)]
         report = ScanReport(
             scanID: UUID().uuidString.lowercased(), root: options.root, startedAt: Date().timeIntervalSince1970,
             findings: [], skipped: [], notes: [], statistics: ScanStatistics(), programs: [])
@@ -28,6 +46,17 @@ struct ScanRun {
                           stall: options.readStall, progress: options.progress)
         index.readBlockingFilesystems = options.readBlockingFilesystems
     }
+
+    static func defaultTarget(_ options: ScanOptions) -> ScanTarget {
+        if !options.paths.isEmpty { return ScanTarget(kind: .paths) }
+        if ConfinedRoot(options.root).isHost {
+            return ScanTarget(kind: .host, name: (try? FileSystem.readText("/proc/sys/kernel/hostname", limit: 256))?.trimmingWhitespace())
+        }
+        return ScanTarget(kind: .root, id: options.root)
+    }
+
+    /// The host's, the offline root's or the image's.
+    var primary: TargetScan { targets[0] }
 
     /// `--path`: each file, directory and archive given, members included.
     mutating func scanPaths(_ paths: [String]) {
@@ -38,85 +67,163 @@ struct ScanRun {
         report.scannedPaths = paths
     }
 
-    /// Packages: every package database of the root (parsed again only when one changed, for the daemon).
-    mutating func readPackages() -> PackageInventory {
+    /// Packages: every package database of the target's root (parsed again only when one changed, for the daemon).
+    mutating func readPackages(_ t: Int) {
+        let root = targets[t].root
         let inventory = options.cache?.packageInventory(root: root) ?? PackageDatabases.read(root: root)
-        report.statistics.packages = inventory.packages.count
-        report.packageDatabases = inventory.databases
+        targets[t].inventory = inventory
+        if t == 0 {
+            report.statistics.packages = inventory.packages.count
+            report.packageDatabases = inventory.databases
+        } else {
+            // A container's databases are its own: an unreadable one is a gap named by its container.
+            report.packageDatabases += inventory.databases.map { database in
+                var database = database
+                database.path = targets[t].target.label + ": " + database.path
+                return database
+            }
+        }
+        let name = t == 0 ? options.root : targets[t].target.label
         if inventory.databases.isEmpty {
-            report.notes.append("no package database found in \(options.root) (dpkg, rpm, apk, pacman); package checks had nothing to check")
+            report.notes.append("no package database found in \(name) (dpkg, rpm, apk, pacman); package checks had nothing to check")
         }
         if inventory.fileCount == 0 && (plan.checksIntegrity || options.collectInventory) {
             let which = inventory.databases.isEmpty ? "no package database was found"
                 : inventory.databases.map { "\($0.path) (\($0.format))" }.joined(separator: ", ") + " records no file lists"
-            report.notes.append("file ownership unknown: \(which); no file is called unowned, and none is compared with a package")
+            report.notes.append("file ownership unknown in \(name): \(which); no file is called unowned, and none is compared with a package")
         }
-        report.notes += inventory.problems
-        if plan.checksIntegrity || options.collectInventory { index.integrity = (root, inventory) }
-        return inventory
+        report.notes += inventory.problems.map { t == 0 ? $0 : "\(name): \($0)" }
+        if plan.checksIntegrity || options.collectInventory { index.integrity[root] = inventory }
     }
 
-    /// Processes: every running process's executable mappings (the host only; an offline root has none).
-    mutating func readProcesses() -> [Probes.ProcessInfo] {
-        guard options.scanProcesses && root.isHost else {
-            report.notes.append("process checks skipped: \(root.isHost ? "disabled" : "offline scan of \(options.root)")")
-            return []
+    /// Processes: every running process's executable mappings (the host only; an offline root has none), each
+    /// in its own root: the host's, or its container's, which becomes a target of its own.
+    mutating func readProcesses() {
+        guard options.scanProcesses && primary.root.isHost else {
+            report.notes.append("process checks skipped: \(primary.root.isHost ? "disabled" : "offline scan of \(options.root)")")
+            return
         }
-        let table = ProcessTable.read(procPath: options.procPath) { plan.checksRuntime(of: $0) }
+        let placement = ProcessPlacement(procPath: options.procPath)
+        let table = ProcessTable.read(procPath: options.procPath, keepMappings: { plan.checksRuntime(of: $0) }, placement: placement)
         report.statistics.processes = table.processes.count
         report.statistics.processesSkipped = table.skipped.count
         report.skipped += table.skipped
-        for mapped in table.mappedFiles { index.addMapped(mapped) }
-        // The objects of a program whose GOT is checked: their exports say where each slot should point.
-        for process in table.processes where plan.got.checks(process.executable) {
-            index.wantSymbols(of: (process.mappings ?? []).filter(\.isExecutable).map(\.identity))
+        let excluded = addContainers(placement.containers)
+        for mapped in table.mappedFiles where !excluded.contains(mapped.root) { index.addMapped(mapped) }
+        var position: [ConfinedRoot: Int] = [:]
+        for (t, target) in targets.enumerated() { position[target.root] = t }
+        for process in table.processes where !excluded.contains(process.root) {
+            guard let t = position[process.root] else { continue }
+            targets[t].processes.append(process)
+            // The objects of a program whose GOT is checked: their exports say where each slot should point.
+            if plan.got.checks(process.executable) {
+                index.wantSymbols(of: (process.mappings ?? []).filter(\.isExecutable).map(\.identity))
+            }
         }
-        return table.processes
     }
 
-    /// Program graphs: each program a dependency-chain rule names, wherever it is installed or running, and the
-    /// libraries ld.so would load for it.
-    mutating func walkProgramGraphs(inventory: PackageInventory, processes: [Probes.ProcessInfo]) -> [(ProgramLocation, DependencyGraph)] {
-        report.notes += resolver.problems
-        var graphs: [(ProgramLocation, DependencyGraph)] = []
+    /// The containers the process table found, as targets: named from their runtime's state on disk, at most
+    /// `options.maximumContainers`, pods' sandbox containers left out. Returns the roots not scanned.
+    private mutating func addContainers(_ containers: [ProcessPlacement.Container]) -> Set<ConfinedRoot> {
+        var excluded: Set<ConfinedRoot> = []
+        let state = RuntimeState(hostPrefix: options.runtimeStatePrefix)
+        var sandboxes = 0
+        for container in containers {
+            let (metadata, problem) = container.reference.runtime == .unknown ? (nil, nil) : state.metadata(for: container.reference)
+            var target = ScanTarget.container(container.reference, metadata: metadata)
+            if metadata?.isSandbox == true {
+                sandboxes += 1
+                excluded.insert(container.root)
+                continue
+            }
+            guard targets.count <= options.maximumContainers else {
+                excluded.insert(container.root)
+                report.skipped.append(Skip(subject: target.label, reason: "over the limit of \(options.maximumContainers) containers a scan looks at; not scanned", code: .limit))
+                continue
+            }
+            if target.runtime == .unknown { target.name = nil }
+            var scan = TargetScan(target: target, root: container.root)
+            scan.pids = container.pids
+            if let problem { scan.problems.append(problem) }
+            targets.append(scan)
+            index.targetLabels[container.root] = target.label
+            if let layers = OverlayLayers.read(mountinfo: options.procPath + "/\(container.pids[0])/mountinfo") {
+                index.layers[container.root] = layers
+            }
+        }
+        if sandboxes > 0 {
+            report.notes.append("\(sandboxes) pod sandbox (pause) container\(sandboxes == 1 ? "" : "s") not scanned as workloads")
+        }
+        report.statistics.containers = targets.count - 1
+        return excluded
+    }
+
+    /// Whether a container's root can still be reached: through its first process, else through any other of
+    /// its processes still running (the root is then seen through that one). False when all of them exited.
+    mutating func reachRoot(_ t: Int) -> Bool {
+        guard targets[t].target.kind == .container else { return true }
+        for pid in targets[t].pids {
+            let root = targets[t].root.through(pid: pid, procPath: options.procPath)
+            if (try? FileSystem.status(root.hostPath("/"))) != nil {
+                targets[t].root = root
+                return true
+            }
+        }
+        report.skipped.append(Skip(subject: targets[t].target.label, reason: "every process of the container exited during the scan; its files were not read", code: .exited))
+        return false
+    }
+
+    /// Program graphs: each program a dependency-chain rule names, wherever it is installed or running in the
+    /// target's root, and the libraries ld.so would load for it.
+    mutating func walkProgramGraphs(_ t: Int) {
+        let target = targets[t]
+        if t == 0 { report.notes += target.resolver.problems } else { report.notes += target.resolver.problems.map { "\(target.target.label): \($0)" } }
         for name in plan.programs {
-            let locations = ProgramLocator.locate(name, root: root, packages: inventory, processes: processes)
-            if locations.isEmpty { report.notes.append("\(name): not installed or not found; its dependency checks had nothing to check") }
+            let locations = ProgramLocator.locate(name, root: target.root, packages: target.inventory, processes: target.processes)
+            if locations.isEmpty && t == 0 { report.notes.append("\(name): not installed or not found; its dependency checks had nothing to check") }
             for location in locations {
-                let walkResolver = location.root == root ? resolver : LibraryResolver(root: location.root)
-                let preload = location.root == root ? self.preload : LoaderConfiguration.preload(root: location.root)
+                let walkResolver = location.root == target.root ? target.resolver : LibraryResolver(root: location.root)
+                let preload = location.root == target.root ? target.preload : LoaderConfiguration.preload(root: location.root)
                 do {
                     let graph = try DependencyGraph.walk(program: location.path, resolver: walkResolver,
                                                          preload: preload ?? []) { path in
                         try index.inspectForGraph(root: location.root, path: path)
                     }
                     for node in graph.nodes { index.addGraphNode(node, root: location.root) }
-                    graphs.append((location, graph))
+                    targets[t].graphs.append((location, graph))
                     report.programs.append(ProgramSummary(
                         program: location.root.displayPath(location.path), foundBy: location.foundBy,
                         libraries: graph.nodes.dropFirst().map { ProgramSummary.Library(chain: $0.chain, path: $0.path) },
-                        missing: graph.missing.map { $0.chain.joined(separator: " -> ") }))
+                        missing: graph.missing.map { $0.chain.joined(separator: " -> ") }, target: t == 0 ? nil : target.target.label))
                 } catch {
-                    report.skipped.append(Skip(subject: location.root.displayPath(location.path), reason: "library graph not read: \(error)", code: .damaged))
+                    var skip = Skip(subject: location.root.displayPath(location.path), reason: "library graph not read: \(error)", code: .damaged)
+                    skip.target = index.targetLabels[location.root]
+                    report.skipped.append(skip)
                 }
             }
         }
-        return graphs
     }
 
     /// Libraries at rest in the loader's directories: a bad liblzma is found before anything loads it.
-    /// - Parameter graph: a walked program, whose ELF class and machine pick the directories (x86-64 otherwise).
-    mutating func addLibrariesAtRest(like graph: DependencyGraph?) {
+    mutating func addLibrariesAtRest(_ t: Int) {
         guard options.scanLibraryDirectories else { return }
+        let target = targets[t]
+        let graph = target.graphs.first?.1
         let kind = graph.map { ELFClassAndMachine(is64Bit: $0.nodes[0].elf.fileClass == .elf64, machine: $0.nodes[0].elf.machine) }
             ?? ELFClassAndMachine(is64Bit: true, machine: 62)
         var listed: Set<String> = []
-        for directory in resolver.searchDirectories(for: kind) {
+        var added = 0
+        for directory in target.resolver.searchDirectories(for: kind) {
             // Merged /usr makes /lib/x86_64-linux-gnu and /usr/lib/x86_64-linux-gnu one directory: list it once.
-            guard let (resolved, status) = try? root.status(directory), status.kind == .directory,
+            guard let (resolved, status) = try? target.root.status(directory), status.kind == .directory,
                   listed.insert(resolved).inserted else { continue }
-            for entry in LibraryDirectory.entries(root: root, directory: resolved, status: status, cache: options.cache) {
-                index.addAtRest(entry, root: root, directory: resolved)
+            for entry in LibraryDirectory.entries(root: target.root, directory: resolved, status: status, cache: options.cache) {
+                if t > 0 && added >= options.maximumFilesPerContainer {
+                    report.skipped.append(Skip(subject: target.target.label, reason: "over the limit of \(options.maximumFilesPerContainer) library files per container; the rest of \(resolved) and later directories not read", code: .limit))
+                    return
+                }
+                index.addAtRest(entry, root: target.root, directory: resolved)
+                added += 1
             }
         }
     }
@@ -133,21 +240,24 @@ struct ScanRun {
         report.statistics.bytesRead = index.bytesRead
         report.statistics.filesFromCache = index.filesFromCache
         options.cache?.retain(only: Set(index.records.compactMap { $0.facts?.identity }))
+        options.cache?.retainRoots(only: Set(targets.map(\.root)))
     }
 
-    /// Provenance: for each file read, its package and whether its content is what the package recorded (the
-    /// digest was computed in the same read as the SHA-256), where it lives and who besides root can change it.
-    mutating func assessProvenance(inventory: PackageInventory) {
+    /// Provenance: for each file read in the target, its package and whether its content is what the package
+    /// recorded (the digest was computed in the same read as the SHA-256), where it lives and who besides root can
+    /// change it.
+    mutating func assessProvenance(_ t: Int) {
         guard plan.checksIntegrity || options.collectInventory else { return }
+        let root = targets[t].root, inventory = targets[t].inventory
         let scanned = index.records.indices.filter { index.records[$0].root == root && index.records[$0].facts != nil }
         let paths = scanned.map { index.records[$0].path }
         let (recorded, problems) = options.cache?.recordedDigests(for: paths, inventory: inventory, root: root)
             ?? PackageIntegrity.recordedDigests(for: paths, inventory: inventory, root: root)
-        options.cache?.retainRecordedDigests(only: Set(paths))
+        options.cache?.retainRecordedDigests(only: Set(paths), root: root)
         report.notes += problems
         var writability = WritabilityCheck()
         index.updateRecords { records in
-            for position in records.indices {
+            for position in scanned {
                 guard let facts = records[position].facts else { continue }
                 let record = records[position]
                 let deleted = record.seenAs.contains("mapped (deleted from disk)")
@@ -155,15 +265,18 @@ struct ScanRun {
                 // What is at the path now: the file read, or another one (replaced since a process mapped it).
                 let current = place == .memfd ? nil
                     : record.pathStatus ?? (try? FileSystem.linkStatus(record.root.hostPath(record.path)))
-                let replaced = deleted || current?.identity != facts.identity
+                // A container's file read from its layer: the container sees overlayfs's device, the layer's inode.
+                let sameFile = current.map { $0.identity == facts.identity
+                    || (!root.isHost && $0.identity.inode == facts.identity.inode && $0.size == facts.status.size) } ?? false
+                let replaced = deleted || !sameFile
                 var integrity = Provenance.Integrity.unowned, detail: String?
                 var package: InstalledPackage?
-                if record.root == root && inventory.fileCount == 0 {
+                if inventory.fileCount == 0 {
                     // Unknown is not "unowned": a root whose database lists no files (none at all, dpkg without
                     // info/*.list, a distroless status.d) says nothing about who installed this file.
                     integrity = .notChecked
                     detail = "the package database records no file lists; its owner is unknown"
-                } else if record.root == root, let entry = recorded[record.path] {
+                } else if let entry = recorded[record.path] {
                     (integrity, detail) = Provenance.integrity(recorded: entry, computed: facts.digest, packages: inventory.packages)
                     switch entry {
                     case .recorded(_, _, let index, _), .notRecorded(let index, _): package = inventory.packages[index]
@@ -180,9 +293,6 @@ struct ScanRun {
                             detail = "the file at \(record.path) is no longer the one read (deleted or replaced since it was mapped); not compared"
                         }
                     }
-                } else if record.root != root {
-                    integrity = .notChecked
-                    detail = "in \(record.root.displayPath("/")), whose package database is not read"
                 }
                 records[position].provenance = Provenance(
                     package: package, integrity: integrity, integrityDetail: detail, place: place,
@@ -192,11 +302,12 @@ struct ScanRun {
         }
     }
 
-    /// Live graphs: for each running program a dependency-chain rule names, the chains of what it really mapped
-    /// (LD_LIBRARY_PATH, a library replaced since it started), next to the on-disk walk of what it would load now.
-    mutating func liveGraphs(_ processes: [Probes.ProcessInfo]) -> [(ProgramLocation, DependencyGraph)] {
+    /// Live graphs: for each running program of the target a dependency-chain rule names, the chains of what it
+    /// really mapped (LD_LIBRARY_PATH, a library replaced since it started), next to the on-disk walk of what it
+    /// would load now.
+    mutating func liveGraphs(_ t: Int) -> [(ProgramLocation, DependencyGraph)] {
         var graphs: [(ProgramLocation, DependencyGraph)] = []
-        for process in processes {
+        for process in targets[t].processes {
             guard let mappings = process.mappings, let executable = process.executable.map(ScanPlan.trimmingDeleted),
                   plan.programs.contains(baseName(executable)),
                   let identity = executableIdentity(process, mappings: mappings) else { continue }
@@ -212,7 +323,7 @@ struct ScanRun {
             report.programs.append(ProgramSummary(
                 program: process.root.displayPath(executable), foundBy: location.foundBy,
                 libraries: graph.nodes.dropFirst().map { ProgramSummary.Library(chain: $0.chain, path: process.root.displayPath($0.path)) },
-                missing: graph.missing.map { $0.chain.joined(separator: " -> ") }))
+                missing: graph.missing.map { $0.chain.joined(separator: " -> ") }, target: t == 0 ? nil : targets[t].target.label))
         }
         return graphs
     }
@@ -228,17 +339,18 @@ struct ScanRun {
         return try? FileSystem.status(options.procPath + "/\(process.pid)/exe").identity
     }
 
-    /// Runtime images: for each process a got-integrity rule names, its executable's GOT slots as they are now.
-    mutating func readProcessImages(_ processes: [Probes.ProcessInfo]) -> [ProcessImage] {
+    /// Runtime images: for each process of the target a got-integrity rule names, its executable's GOT slots as
+    /// they are now.
+    mutating func readProcessImages(_ t: Int) -> [ProcessImage] {
         var images: [ProcessImage] = []
-        for process in processes {
+        for process in targets[t].processes {
             guard let mappings = process.mappings, let executable = process.executable,
                   plan.got.checks(executable) else { continue }
             let subject = "pid \(process.pid) (\(executable))"
             // The running inode, whatever its path says now.
             guard let identity = executableIdentity(process, mappings: mappings),
                   let elf = index.facts(of: identity)?.elf, elf.symbolsRead else {
-                report.skipped.append(Skip(subject: subject, reason: "executable not readable as ELF; GOT not checked", code: .damaged))
+                report.skipped.append(targeted(Skip(subject: subject, reason: "executable not readable as ELF; GOT not checked", code: .damaged), t))
                 continue
             }
             do {
@@ -247,18 +359,36 @@ struct ScanRun {
             } catch {
                 let exited: Bool
                 if case .memoryNotReadable(_, let system) = error { exited = system.isNotFound } else { exited = false }
-                report.skipped.append(Skip(subject: subject, reason: error.description, code: exited ? .exited : .unreadable))
+                report.skipped.append(targeted(Skip(subject: subject, reason: error.description, code: exited ? .exited : .unreadable), t))
             }
         }
-        report.statistics.processesChecked = images.count
+        report.statistics.processesChecked += images.count
         return images
     }
 
-    /// Matching: the plan's rules against the facts, all names of every file known by now.
-    mutating func match(inventory: PackageInventory, graphs: [(ProgramLocation, DependencyGraph)], images: [ProcessImage],
-                        running: [Probes.ProcessInfo]) {
-        let findings = plan.findings(ScanFacts(root: root, inventory: inventory, files: index.records, graphs: graphs,
-                                               processes: images, running: running, preload: preload))
+    private func targeted(_ skip: Skip, _ t: Int) -> Skip {
+        var skip = skip
+        if t > 0 { skip.target = targets[t].target.label }
+        return skip
+    }
+
+    /// Matching: the plan's rules against each target's facts, all names of every file known by now. Each finding
+    /// names its target; a rule that says where it applies is matched there only.
+    mutating func match(t: Int, live: [(ProgramLocation, DependencyGraph)], images: [ProcessImage]) -> [Finding] {
+        let target = targets[t]
+        let files = index.records.filter { $0.root == target.root }
+        let facts = ScanFacts(root: target.root, inventory: target.inventory, files: files, graphs: target.graphs + live,
+                              processes: images, running: target.processes, preload: target.preload)
+        return plan.findings(facts).filter { plan.applies($0.rule, to: target.target.kind) }.map { finding in
+            var finding = finding
+            finding.target = target.target
+            return finding
+        }
+    }
+
+    /// Suppressions over every target's findings at once.
+    mutating func suppress(_ findings: [Finding]) {
+        let running = targets.flatMap(\.processes)
         let (active, suppressed, notes) = plan.suppressions.apply(findings, running: running, now: Date().timeIntervalSince1970)
         report.findings = active
         report.suppressed = suppressed
@@ -266,17 +396,25 @@ struct ScanRun {
         report.notes += notes
     }
 
+    /// The targets as the report lists them: the containers with their processes and packages.
+    mutating func summarizeTargets() {
+        report.targets = targets.map { target in
+            TargetSummary(target: target.target, pids: target.pids, packages: target.inventory.packages.count,
+                          packageDatabases: target.inventory.databases.filter(\.wasRead).map(\.path), problems: target.problems)
+        }
+    }
+
     /// The SBOM's material: every package, every file read with its provenance and the processes mapping it,
-    /// each program's DT_NEEDED edges, and the root's os-release.
-    mutating func collectInventory(_ inventory: PackageInventory, graphs: [(ProgramLocation, DependencyGraph)],
-                                   running: [Probes.ProcessInfo]) {
+    /// each program's DT_NEEDED edges, and the root's os-release; one per target.
+    mutating func collectInventory(_ t: Int, live: [(ProgramLocation, DependencyGraph)]) {
         guard options.collectInventory else { return }
-        let executables = Dictionary(running.compactMap { process in process.executable.map { (process.pid, ScanPlan.trimmingDeleted($0)) } },
+        let target = targets[t], inventory = target.inventory, graphs = target.graphs + live
+        let executables = Dictionary(target.processes.compactMap { process in process.executable.map { (process.pid, ScanPlan.trimmingDeleted($0)) } },
                                      uniquingKeysWith: { first, _ in first })
         var packageIndex: [InstalledPackage: Int] = [:]
         for (position, package) in inventory.packages.enumerated() where packageIndex[package] == nil { packageIndex[package] = position }
         var files: [ScannedFile] = []
-        for record in index.records {
+        for record in index.records where record.root == target.root {
             guard let facts = record.facts else { continue }
             let kind: ScannedFile.Kind = !facts.isELF ? .file
                 : (record.seenAs.contains("program") || facts.elf?.interpreter != nil && facts.elf?.soname == nil) ? .program : .library
@@ -290,16 +428,17 @@ struct ScanRun {
         var edges: Set<ScanInventory.Edge> = []
         for (_, graph) in graphs {
             for node in graph.nodes {
-                guard let from = index.record(withIdentity: node.identity) else { continue }
+                guard let from = index.record(withIdentity: node.identity, root: target.root) else { continue }
                 for child in node.children {
-                    guard let to = index.record(withIdentity: graph.nodes[child].identity) else { continue }
+                    guard let to = index.record(withIdentity: graph.nodes[child].identity, root: target.root) else { continue }
                     edges.insert(ScanInventory.Edge(from: from.displayPath, to: to.displayPath))
                 }
             }
         }
-        report.inventory = ScanInventory(
-            system: OSRelease.read(root: root), packages: inventory.packages, files: files,
+        let collected = ScanInventory(
+            system: OSRelease.read(root: target.root), packages: inventory.packages, files: files,
             edges: edges.sorted { ($0.from, $0.to) < ($1.from, $1.to) })
+        if t == 0 { report.inventory = collected } else { report.targets[t].inventory = collected }
     }
 
     /// Gaps of the whole scan, not of one file: run without root, or a root with nothing in it to scan.
@@ -307,7 +446,7 @@ struct ScanRun {
         if effectiveUserID() != 0 {
             report.coverageGaps.append("not run as root: processes, package databases and files only root may read were not looked at; run chainwatch as root")
         }
-        if options.paths.isEmpty && report.packageDatabases.isEmpty && index.records.isEmpty {
+        if options.paths.isEmpty && primary.inventory.databases.isEmpty && !index.records.contains(where: { $0.root == primary.root }) {
             report.coverageGaps.append("nothing to scan in \(options.root): no package database, program or library found (is it the right directory, and is it mounted?)")
         }
     }

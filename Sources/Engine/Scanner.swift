@@ -42,6 +42,15 @@ public struct ScanOptions: Sendable {
     public var progress = ScanProgress()
     /// `--image --platform`: the manifest to take from an image index; nil for this host's platform.
     public var imagePlatform: ImagePlatform?
+    /// What the scan's root is, when the caller knows better than the root's path (an image); nil: the host for
+    /// "/", an offline root otherwise, the given paths for `paths`.
+    public var target: ScanTarget?
+    /// Containers on the host scanned as targets of their own, at most (each one over is a skip).
+    public var maximumContainers = 256
+    /// Library files listed in one container's loader directories, at most.
+    public var maximumFilesPerContainer = 20_000
+    /// Where the runtimes' state directories are looked for ("" for this host; tests point it at a tree).
+    public var runtimeStatePrefix = ""
 
     public init() {}
 }
@@ -78,27 +87,35 @@ public struct Scanner: Sendable {
             // Build inputs and artifacts: content rules only; no packages, processes or program graphs.
             scan.scanPaths(options.paths)
             scan.inspectFiles()
-            scan.match(inventory: PackageInventory(), graphs: [], images: [], running: [])
-            scan.collectInventory(PackageInventory(), graphs: [], running: [])
+            scan.suppress(scan.match(t: 0, live: [], images: []))
+            scan.summarizeTargets()
+            scan.collectInventory(0, live: [])
             scan.noteCoverage()
             return scan.finish(started: started)
         }
         let progress = options.progress
-        let inventory = scan.readPackages()
+        // Processes first: the containers they run in are targets too.
+        scan.readProcesses()
         progress.advance()
-        let processes = scan.readProcesses()
-        progress.advance()
-        let graphs = scan.walkProgramGraphs(inventory: inventory, processes: processes)
-        progress.advance()
-        scan.addLibrariesAtRest(like: graphs.first?.1)
-        progress.advance()
+        for t in scan.targets.indices where scan.reachRoot(t) {
+            scan.readPackages(t)
+            scan.walkProgramGraphs(t)
+            scan.addLibrariesAtRest(t)
+            progress.advance()
+        }
         scan.inspectFiles()
-        scan.assessProvenance(inventory: inventory)
+        var findings: [Finding] = []
+        var lives: [[(ProgramLocation, DependencyGraph)]] = []
+        for t in scan.targets.indices {
+            scan.assessProvenance(t)
+            let live = scan.liveGraphs(t)
+            lives.append(live)
+            findings += scan.match(t: t, live: live, images: scan.readProcessImages(t))
+        }
         progress.advance()
-        let live = scan.liveGraphs(processes)
-        let images = scan.readProcessImages(processes)
-        scan.match(inventory: inventory, graphs: graphs + live, images: images, running: processes)
-        scan.collectInventory(inventory, graphs: graphs + live, running: processes)
+        scan.suppress(findings.sorted(by: Finding.reportOrder))
+        scan.summarizeTargets()
+        for t in scan.targets.indices { scan.collectInventory(t, live: lives[t]) }
         scan.noteCoverage()
         return scan.finish(started: started)
     }

@@ -68,6 +68,15 @@ struct SuppressionMatcher: Sendable {
             let names = (evidence.chain?.first.map { [baseName($0)] } ?? []) + pidExecutables.map(baseName)
             guard names.contains(where: programs.contains) else { return false }
         }
+        if let globs = suppression.containers {
+            guard finding.target?.kind == .container,
+                  let name = finding.target?.name ?? finding.target?.containerName ?? finding.target?.shortID,
+                  globs.contains(where: { Glob.matches($0, name) }) else { return false }
+        }
+        if let globs = suppression.images {
+            guard finding.target?.kind == .container, let image = finding.target?.image,
+                  globs.contains(where: { Glob.matches($0, image) }) else { return false }
+        }
         if let globs = entry.executables {
             guard pidExecutables.contains(where: { executable in globs.contains { Glob.matches($0, executable) } }) else { return false }
         }

@@ -14,8 +14,9 @@ public struct ConfinedRoot: Sendable, Hashable {
         case host
         /// An offline root: a mounted image, a container's files, an unpacked archive.
         case image
-        /// A running process's root (`/proc/PID/root`) when it is not the host's: a container's view.
-        case process(pid: Int32)
+        /// A container's root, seen through `/proc/PID/root` of a live process in it. `key` names the container
+        /// (its runtime and id, or its mount namespace), so every process of one container shares one root.
+        case container(key: String)
     }
 
     /// The root as a path on this host, without a trailing slash ("" for the host's own root).
@@ -40,20 +41,39 @@ public struct ConfinedRoot: Sendable, Hashable {
 
     public static let host = ConfinedRoot("/")
 
-    /// The root of running process `pid`, seen through `procPath` (normally /proc).
-    public static func process(_ pid: Int32, procPath: String = "/proc") -> ConfinedRoot {
-        ConfinedRoot(prefix: procPath + "/\(pid)/root", kind: .process(pid: pid))
+    /// A container's root, through `procPath/PID/root` of one of its live processes.
+    public static func container(_ key: String, pid: Int32, procPath: String = "/proc") -> ConfinedRoot {
+        ConfinedRoot(prefix: procPath + "/\(pid)/root", kind: .container(key: key))
     }
 
     public var isHost: Bool { kind == .host }
 
-    /// How a path inside the root is shown in reports: as is for the host and for an image (the report names the
-    /// image), and through /proc/PID/root for a process's root, where the path alone would name a host file.
+    /// What names this root from one scan to the next: its path, or for a container its key (the process it is
+    /// seen through comes and goes).
+    public var cacheKey: String {
+        if case .container(let key) = kind { return "container:" + key }
+        return prefix
+    }
+
+    /// A container's root is the same root through any of its processes: one may exit and another take over.
+    public static func == (lhs: ConfinedRoot, rhs: ConfinedRoot) -> Bool {
+        lhs.cacheKey == rhs.cacheKey && lhs.kind == rhs.kind
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(cacheKey)
+    }
+
+    /// The same root seen through another process of it (when the first exited).
+    public func through(pid: Int32, procPath: String = "/proc") -> ConfinedRoot {
+        guard case .container(let key) = kind else { return self }
+        return .container(key, pid: pid, procPath: procPath)
+    }
+
+    /// How a path inside the root is shown in reports: as is, inside the root. The report names the root (the
+    /// image, the container) beside it, never through a /proc/PID path that dies with the process.
     public func displayPath(_ inside: String) -> String {
-        switch kind {
-        case .host, .image: return inside
-        case .process: return hostPath(inside)
-        }
+        inside
     }
 
     /// The host path of a path inside the root, without resolving anything.

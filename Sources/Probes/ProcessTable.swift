@@ -8,7 +8,7 @@ public struct ProcessInfo: Sendable, Hashable {
     /// The owner of /proc/PID: the process's effective uid (root for a process that made itself non-dumpable,
     /// which only errs towards treating it as root's).
     public var userID: UInt32?
-    /// The host's root, or the process's own (`/proc/PID/root`) when it runs in another one (a container).
+    /// The host's root, or its container's (`ProcessPlacement`): paths in its maps and exe are inside this root.
     public var root: ConfinedRoot
     /// Every file-backed mapping, executable or not, for the processes whose mappings were asked for (runtime
     /// checks); nil for the others.
@@ -22,7 +22,8 @@ public struct ProcessInfo: Sendable, Hashable {
     public var loaderEnvironment: [String: String] = [:]
 }
 
-/// A file mapped executable into one or more processes, deduplicated by device and inode.
+/// A file mapped executable into one or more processes of one root, deduplicated by device and inode (the same
+/// file mapped in two containers is two of these: each container is named with its own findings).
 public struct MappedFile: Sendable {
     public var identity: FileIdentity
     /// The path as the first process mapping it names it, inside that process's `root`.
@@ -62,22 +63,26 @@ public struct ProcessTable: Sendable {
     public init() {}
 
     /// Reads /proc (or `procPath`, for tests). Processes that vanish or deny access are recorded in `skipped`.
-    /// - Parameter keepMappings: given a process's executable path, whether to keep all its mappings.
-    public static func read(procPath: String = "/proc", keepMappings: (String?) -> Bool = { _ in false }) -> ProcessTable {
+    /// - Parameters:
+    ///   - keepMappings: given a process's executable path, whether to keep all its mappings.
+    ///   - placement: tells each process's root (the host's or a container's) and collects the containers seen.
+    public static func read(procPath: String = "/proc", keepMappings: (String?) -> Bool = { _ in false },
+                            placement: ProcessPlacement? = nil) -> ProcessTable {
+        let placement = placement ?? ProcessPlacement(procPath: procPath)
         var table = ProcessTable()
         let entries: [String]
         do { entries = try FileSystem.directoryEntries(procPath) } catch {
             table.skipped.append(Skip(subject: procPath, reason: error.description))
             return table
         }
-        var index: [FileIdentity: Int] = [:]
-        let hostRoot = try? FileSystem.status("/")
+        var index: [MappingKey: Int] = [:]
         // The scanner itself: its own binary may lie anywhere (a clone in /tmp during an incident) and it maps
         // nothing it did not load itself; reporting it would be a false alarm about the tool, not the host.
         let scanner = procPath == "/proc" ? ProcessIdentity.current : nil
-        for entry in entries where entry.allSatisfy(\.isNumber) {
-            guard let pid = Int32(entry), pid != scanner else { continue }
-            let base = procPath + "/" + entry
+        // In pid order: a container's first process seen is then its oldest, normally its init, whose root is the
+        // container's (a process that chrooted later has another).
+        for pid in entries.compactMap({ $0.allSatisfy(\.isNumber) ? Int32($0) : nil }).sorted() where pid != scanner {
+            let base = procPath + "/\(pid)"
             let executable = try? FileSystem.readLink(base + "/exe")
             let keep = keepMappings(executable)
             let maps: Maps
@@ -91,9 +96,14 @@ public struct ProcessTable: Sendable {
                 table.skipped.append(Skip(subject: "pid \(pid)", reason: "\(maps.overlongLines) lines of its maps over \(Self.maximumMapsLine) bytes; those mappings not read", code: .unreadable))
             }
             let mappings = maps.mappings
-            // A process whose root is the host's (same directory inode) sees host paths; any other sees its own.
-            let sameRoot = (try? FileSystem.status(base + "/root"))?.identity == hostRoot?.identity
-            let root: ConfinedRoot = sameRoot ? .host : .process(pid, procPath: procPath)
+            // A kernel thread (no executable, nothing mapped) has no root of its own to scan (kdevtmpfs's is the
+            // devtmpfs it mounts): the host's.
+            let kernelThread = executable == nil && maps.mappings.isEmpty
+            guard let place = kernelThread ? ProcessPlacement.Place(root: .host, sharesOurMounts: true) : placement.place(of: pid) else {
+                table.skipped.append(Skip(subject: "pid \(pid)", reason: "exited during the scan", code: .exited))
+                continue
+            }
+            let root = place.root
             var process = ProcessInfo(pid: pid, executable: executable, root: root, mappings: keep ? mappings : nil)
             process.userID = (try? FileSystem.status(base))?.owner
             if keep {
@@ -113,20 +123,26 @@ public struct ProcessTable: Sendable {
             for mapping in mappings where mapping.isExecutable {
                 let identity = FileIdentity(device: mapping.device, inode: mapping.inode)
                 let way = MappedFile.Way(pid: pid, mapFiles: base + "/map_files/" + mapping.mapFilesName,
-                                         rootPath: mapping.isDeleted ? nil : base + "/root" + mapping.path)
-                if let existing = index[identity] {
+                                         rootPath: mapping.isDeleted ? nil : place.sharesOurMounts ? mapping.path : base + "/root" + mapping.path)
+                let key = MappingKey(root: root, identity: identity)
+                if let existing = index[key] {
                     if table.mappedFiles[existing].pids.last != pid {
                         table.mappedFiles[existing].pids.append(pid)
                         if table.mappedFiles[existing].ways.count < MappedFile.maximumWays { table.mappedFiles[existing].ways.append(way) }
                     }
                     continue
                 }
-                index[identity] = table.mappedFiles.count
+                index[key] = table.mappedFiles.count
                 table.mappedFiles.append(MappedFile(
                     identity: identity, path: mapping.path, root: root, isDeleted: mapping.isDeleted, pids: [pid], ways: [way]))
             }
         }
         return table
+    }
+
+    private struct MappingKey: Hashable {
+        var root: ConfinedRoot
+        var identity: FileIdentity
     }
 
     /// The LD_* entries of a NUL-separated environ file (the environment the process started with), read as a

@@ -25,6 +25,8 @@ public struct Skip: Sendable, Hashable, Codable {
     public var subject: String
     public var reason: String
     public var code: Code
+    /// The container (its label) the subject is in; nil for the host and offline roots.
+    public var target: String?
 
     public init(subject: String, reason: String, code: Code = .unreadable) {
         self.subject = subject

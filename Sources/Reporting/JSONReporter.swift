@@ -16,7 +16,8 @@ public struct JSONReporter {
                         paths: report.scannedPaths.isEmpty ? nil : report.scannedPaths),
             findings: report.findings.map { JSONFinding($0) },
             suppressed: report.suppressed.map { JSONFinding($0.finding, suppressedBy: $0) },
-            skipped: report.skipped, notes: report.notes, programs: report.programs)
+            skipped: report.skipped, notes: report.notes, programs: report.programs,
+            targets: report.targets.map(JSONTarget.init))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.keyEncodingStrategy = .convertToSnakeCase
@@ -37,6 +38,26 @@ public struct JSONReporter {
         var skipped: [Probes.Skip]
         var notes: [String]
         var programs: [ProgramSummary]
+        /// The host (or the root, the image, the paths) first, then each container scanned.
+        var targets: [JSONTarget]
+    }
+
+    struct JSONTarget: Encodable {
+        var target: ScanTarget
+        var label: String
+        var pids: [Int32]
+        var packages: Int
+        var packageDatabases: [String]
+        var problems: [String]
+
+        init(_ summary: TargetSummary) {
+            target = summary.target
+            label = summary.target.label
+            pids = summary.pids
+            packages = summary.packages
+            packageDatabases = summary.packageDatabases
+            problems = summary.problems
+        }
     }
 
     /// What the exit status says, for a pipeline: `findings` (1), `incomplete` (3: it could not look, with why),
@@ -89,6 +110,9 @@ public struct JSONReporter {
         var title: String
         var messageId: String
         var evidence: Evidence
+        /// What it is about: kind host, container (id, short_id, name, runtime, image, image_id, pod, namespace,
+        /// container_name), root, image or paths.
+        var target: ScanTarget?
         var suppressed: Bool?
         var suppression: Suppression?
 
@@ -109,6 +133,7 @@ public struct JSONReporter {
             title = finding.title
             messageId = finding.messageID
             evidence = finding.evidence
+            target = finding.target
         }
     }
 }

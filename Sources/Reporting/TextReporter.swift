@@ -7,6 +7,12 @@ public struct TextReporter {
 
     public init(verbose: Bool = false) { self.verbose = verbose }
 
+    /// A target named for a heading, every value from the scanned system escaped.
+    static func targetLine(_ target: ScanTarget?) -> String {
+        guard let target else { return "this host" }
+        return TerminalText.escape(target.label)
+    }
+
     public func render(_ report: ScanReport) -> String {
         var lines: [String] = []
         let stats = report.statistics
@@ -27,8 +33,15 @@ public struct TextReporter {
                 ? "  package database \(TerminalText.escape(database.path)) (\(database.format)): \(database.packages) packages"
                 : "  PACKAGE DATABASE NOT READ: \(TerminalText.escape(database.path)) (\(database.format)): \(TerminalText.escape(database.problem ?? "")); its packages were not checked")
         }
+        if report.targets.count > 1 {
+            lines.append("  \(report.targets.count - 1) container\(report.targets.count == 2 ? "" : "s") scanned, each in its own root:")
+            for summary in report.targets.dropFirst() {
+                lines.append("    \(Self.targetLine(summary.target)): \(summary.pids.count) processes, \(summary.packages) packages"
+                    + (summary.problems.isEmpty ? "" : "; " + summary.problems.map(TerminalText.escape).joined(separator: "; ")))
+            }
+        }
         for program in report.programs {
-            lines.append("  \(TerminalText.escape(program.program)) (\(TerminalText.escape(program.foundBy))): \(program.libraries.count) libraries")
+            lines.append("  \(program.target.map { TerminalText.escape($0) + ": " } ?? "")\(TerminalText.escape(program.program)) (\(TerminalText.escape(program.foundBy))): \(program.libraries.count) libraries")
             if verbose {
                 for library in program.libraries {
                     lines.append("      \(Self.chain(library.chain, path: library.path))")
@@ -47,15 +60,27 @@ public struct TextReporter {
         if report.findings.isEmpty {
             lines.append("No findings.")
         }
-        for severity in Severity.allCases {
-            let group = report.findings.filter { $0.severity == severity }
-            guard !group.isEmpty else { continue }
-            lines.append("\(severity.rawValue.uppercased()) (\(group.count))")
-            for finding in group {
-                lines.append("  [\(finding.rule)] \(finding.title)")
-                lines += evidenceLines(finding.evidence).map { "      " + $0 }
+        // One section per target when containers were scanned: the host's findings, then each container's under
+        // a heading that names it.
+        let containers = report.targets.dropFirst().map(\.target)
+        let sections: [(heading: String?, findings: [Finding])] = containers.isEmpty
+            ? [(nil, report.findings)]
+            : [("== " + Self.targetLine(report.targets.first?.target), report.findings.filter { $0.target?.kind != .container })]
+                + containers.map { target in
+                    ("== " + Self.targetLine(target), report.findings.filter { $0.target?.kind == .container && $0.target == target })
+                }
+        for section in sections where !section.findings.isEmpty {
+            if let heading = section.heading { lines.append(heading); lines.append("") }
+            for severity in Severity.allCases {
+                let group = section.findings.filter { $0.severity == severity }
+                guard !group.isEmpty else { continue }
+                lines.append("\(severity.rawValue.uppercased()) (\(group.count))")
+                for finding in group {
+                    lines.append("  [\(finding.rule)] \(finding.title)")
+                    lines += evidenceLines(finding.evidence).map { "      " + $0 }
+                }
+                lines.append("")
             }
-            lines.append("")
         }
 
         if !report.suppressed.isEmpty {
@@ -78,7 +103,9 @@ public struct TextReporter {
                 lines.append("  \(count) × \(TerminalText.escape(reason))")
             }
             if verbose {
-                for skip in report.skipped { lines.append("    \(TerminalText.escape(skip.subject)): \(TerminalText.escape(skip.reason))") }
+                for skip in report.skipped {
+                    lines.append("    \(skip.target.map { TerminalText.escape($0) + ": " } ?? "")\(TerminalText.escape(skip.subject)): \(TerminalText.escape(skip.reason))")
+                }
             }
         }
         for note in report.notes { lines.append("Note: \(TerminalText.escape(note))") }

@@ -14,6 +14,16 @@ public struct Rule: Sendable, Hashable {
     public var match: RuleMatch
     /// Where the rule was defined, for messages that point back at it.
     public var location: SourceLocation
+    /// Where it applies (`targets: [host]`, `[containers]`); nil: everywhere.
+    public var targets: Set<RuleTargetScope>? = nil
+}
+
+/// The targets a rule may be limited to.
+public enum RuleTargetScope: String, Sendable, Hashable, CaseIterable {
+    /// This host, and the offline roots, images and paths scanned in its place.
+    case host
+    /// Each container running on the host.
+    case containers
 }
 
 public enum RuleKind: String, Sendable, Hashable, CaseIterable, Codable {

@@ -4,7 +4,7 @@ import YAML
 /// Turns one rule file's YAML into rules, checking every key strictly and recording each problem with its line.
 struct RuleFileDecoder {
     static let formatVersion = 1
-    static let commonKeys = ["id", "title", "kind", "severity", "message-id", "description", "references", "tags", "match"]
+    static let commonKeys = ["id", "title", "kind", "severity", "message-id", "description", "references", "tags", "match", "targets"]
 
     let file: String
     var problems: [RuleError] = []
@@ -47,7 +47,7 @@ struct RuleFileDecoder {
     private mutating func decodeRule(_ node: Node) -> Rule? {
         guard let map = mapping(node, key: "rules") else { return nil }
         let before = problems.count
-        checkKeys(map, allowed: Self.commonKeys, required: Self.commonKeys.filter { $0 != "references" && $0 != "tags" }, at: node)
+        checkKeys(map, allowed: Self.commonKeys, required: Self.commonKeys.filter { !["references", "tags", "targets"].contains($0) }, at: node)
         let id = string(map, "id")
         if let id, !Self.isValidID(id) {
             fail(map["id"]!, key: "id", "'\(id)' is not a valid id: use lowercase letters, digits, '.', '-' and '_', starting with a letter or digit")
@@ -66,6 +66,15 @@ struct RuleFileDecoder {
         let description = string(map, "description")
         let references = stringList(map, "references") ?? []
         let tags = stringList(map, "tags") ?? []
+        var targets: Set<RuleTargetScope>?
+        if map["targets"] != nil, let names = nonEmptyList(map, "targets") {
+            targets = []
+            for name in names {
+                if let scope = RuleTargetScope(rawValue: name) { targets!.insert(scope) } else {
+                    fail(map["targets"]!, key: "targets", "unknown target '\(name)'; expected host, containers or both")
+                }
+            }
+        }
         var match: RuleMatch?
         if let kind, let matchNode = map["match"] { match = decodeMatch(matchNode, kind: kind) }
         guard problems.count == before, let id, let title, let kind, let severity, let messageID, let description, let match else {
@@ -73,10 +82,10 @@ struct RuleFileDecoder {
         }
         return Rule(id: id, title: title, kind: kind, severity: severity, messageID: messageID, description: description,
                     references: references, tags: tags, match: match,
-                    location: SourceLocation(file: file, line: node.line))
+                    location: SourceLocation(file: file, line: node.line), targets: targets)
     }
 
-    static let suppressionKeys = ["rule", "reason", "expires", "paths", "packages", "programs", "executables"]
+    static let suppressionKeys = ["rule", "reason", "expires", "paths", "packages", "programs", "executables", "containers", "images"]
 
     private mutating func decodeSuppressions(_ node: Node) {
         guard case .sequence(let sequence) = node else {
@@ -101,10 +110,12 @@ struct RuleFileDecoder {
             }
             func list(_ key: String) -> [String]? { map[key] != nil ? nonEmptyList(map, key) : nil }
             let paths = list("paths"), packages = list("packages"), programs = list("programs"), executables = list("executables")
+            let containers = list("containers"), images = list("images")
             guard problems.count == before, let rule, let reason else { continue }
             suppressions.append(Suppression(rule: rule, reason: reason, expires: expires, paths: paths, packages: packages,
                                             programs: programs, executables: executables,
-                                            location: SourceLocation(file: file, line: item.line)))
+                                            location: SourceLocation(file: file, line: item.line),
+                                            containers: containers, images: images))
         }
     }
 

@@ -15,8 +15,14 @@ public struct Suppression: Sendable, Hashable {
     public var programs: [String]?
     public var executables: [String]?
     public var location: SourceLocation
+    /// Globs on the name of the container, and on the image, a finding is in: a finding on the host matches
+    /// neither.
+    public var containers: [String]? = nil
+    public var images: [String]? = nil
 
-    public var disablesRule: Bool { paths == nil && packages == nil && programs == nil && executables == nil }
+    public var disablesRule: Bool {
+        paths == nil && packages == nil && programs == nil && executables == nil && containers == nil && images == nil
+    }
 
     /// Whether it still applies at `time` (seconds since 1970): through the end of its `expires` day, UTC.
     public func applies(at time: Double) -> Bool {
