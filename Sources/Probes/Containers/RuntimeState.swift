@@ -57,23 +57,25 @@ public struct RuntimeState: Sendable {
     func path(_ absolute: String) -> String { hostPrefix + absolute }
 }
 
-/// One source's answer.
-enum Lookup {
-    case found(ContainerMetadata, note: String? = nil)
-    case absent
-    case failed([String])
+extension RuntimeState {
+    /// One source's answer.
+    enum Lookup {
+        case found(ContainerMetadata, note: String? = nil)
+        case absent
+        case failed([String])
 
-    /// The first source that knows the container; otherwise every problem met on the way.
-    static func first(of sources: [() -> Lookup]) -> (metadata: ContainerMetadata?, problem: String?) {
-        var problems: [String] = []
-        for source in sources {
-            switch source() {
-            case .found(let metadata, let note): return (metadata, note)
-            case .absent: continue
-            case .failed(let more): problems += more
+        /// The first source that knows the container; otherwise every problem met on the way.
+        static func first(of sources: [() -> Lookup]) -> (metadata: ContainerMetadata?, problem: String?) {
+            var problems: [String] = []
+            for source in sources {
+                switch source() {
+                case .found(let metadata, let note): return (metadata, note)
+                case .absent: continue
+                case .failed(let more): problems += more
+                }
             }
+            return (nil, problems.isEmpty ? nil : problems.joined(separator: "; "))
         }
-        return (nil, problems.isEmpty ? nil : problems.joined(separator: "; "))
     }
 }
 
@@ -109,11 +111,14 @@ extension RuntimeState {
         do {
             return .success(try JSONDecoder().decode(T.self, from: Data(bytes)))
         } catch let error as DecodingError {
-            return .failure(Problem("\(path): not \(format) (\(Self.describe(error))); the container is named by its id"))
+            return .failure(Problem("\(path): not \(format) (\(Self.describe(error))); \(Self.meanwhile)"))
         } catch {
-            return .failure(Problem("\(path): not \(format); the container is named by its id"))
+            return .failure(Problem("\(path): not \(format); \(Self.meanwhile)"))
         }
     }
+
+    /// What a damaged state file means, and what to do.
+    static let meanwhile = "the container is named by its id; if its runtime was rewriting the file, scan again"
 
     static func describe(_ error: DecodingError) -> String {
         func at(_ path: [CodingKey]) -> String {
@@ -151,34 +156,36 @@ extension RuntimeState {
     }
 }
 
-enum StateFile {
-    case bytes([UInt8])
-    case absent
-    case failed(String)
-}
+extension RuntimeState {
+    enum StateFile {
+        case bytes([UInt8])
+        case absent
+        case failed(String)
+    }
 
-enum OwnedDirectory {
-    case present
-    case absent
-    case failed(String)
-}
+    enum OwnedDirectory {
+        case present
+        case absent
+        case failed(String)
+    }
 
-struct Problem: Error {
-    let text: String
-    init(_ text: String) { self.text = text }
-}
+    struct Problem: Error {
+        let text: String
+        init(_ text: String) { self.text = text }
+    }
 
-/// A Docker or OCI image id: podman and CRI-O write the bare hex digest, Docker `sha256:<hex>`.
-func normalisedImageID(_ id: String?) -> String? {
-    guard let id, !id.isEmpty else { return nil }
-    return CgroupPath.isContainerID(id) ? "sha256:" + id : id
-}
+    /// A Docker or OCI image id: podman and CRI-O write the bare hex digest, Docker `sha256:<hex>`.
+    static func normalisedImageID(_ id: String?) -> String? {
+        guard let id, !id.isEmpty else { return nil }
+        return CgroupPath.isContainerID(id) ? "sha256:" + id : id
+    }
 
-/// The Kubernetes labels kubelet gives every container, as Docker and CRI-O keep them.
-enum KubernetesLabel {
-    static let podName = "io.kubernetes.pod.name"
-    static let podNamespace = "io.kubernetes.pod.namespace"
-    static let containerName = "io.kubernetes.container.name"
+    /// The Kubernetes labels kubelet gives every container, as Docker and CRI-O keep them.
+    enum KubernetesLabel {
+        static let podName = "io.kubernetes.pod.name"
+        static let podNamespace = "io.kubernetes.pod.namespace"
+        static let containerName = "io.kubernetes.container.name"
+    }
 }
 
 // MARK: - Docker
@@ -203,7 +210,7 @@ extension RuntimeState {
                 var name = config.name
                 if name?.hasPrefix("/") == true { name?.removeFirst() }
                 return .found(ContainerMetadata(
-                    name: name, image: config.config?.image, imageID: normalisedImageID(config.image), labels: labels,
+                    name: name, image: config.config?.image, imageID: Self.normalisedImageID(config.image), labels: labels,
                     pod: labels[KubernetesLabel.podName], namespace: labels[KubernetesLabel.podNamespace],
                     containerName: labels[KubernetesLabel.containerName],
                     // dockershim and cri-dockerd mark a pod's pause container so.
@@ -213,21 +220,23 @@ extension RuntimeState {
     }
 }
 
-/// The fields of config.v2.json used: `Name` ("/name"), `Image` (the image id), `Config.Image` (the image as
-/// asked for) and `Config.Labels`.
-struct DockerConfig: Decodable {
-    var id: String?
-    var name: String?
-    var image: String?
-    var config: Inner?
-
-    struct Inner: Decodable {
+extension RuntimeState {
+    /// The fields of config.v2.json used: `Name` ("/name"), `Image` (the image id), `Config.Image` (the image as
+    /// asked for) and `Config.Labels`.
+    struct DockerConfig: Decodable {
+        var id: String?
+        var name: String?
         var image: String?
-        var labels: [String: String]?
-        enum CodingKeys: String, CodingKey { case image = "Image", labels = "Labels" }
-    }
+        var config: Inner?
 
-    enum CodingKeys: String, CodingKey { case id = "ID", name = "Name", image = "Image", config = "Config" }
+        struct Inner: Decodable {
+            var image: String?
+            var labels: [String: String]?
+            enum CodingKeys: String, CodingKey { case image = "Image", labels = "Labels" }
+        }
+
+        enum CodingKeys: String, CodingKey { case id = "ID", name = "Name", image = "Image", config = "Config" }
+    }
 }
 
 // MARK: - containerd
@@ -286,9 +295,11 @@ extension RuntimeState {
     }
 }
 
-/// An OCI runtime spec (config.json): only its annotations are used.
-struct OCISpecAnnotations: Decodable {
-    var annotations: [String: String]?
+extension RuntimeState {
+    /// An OCI runtime spec (config.json): only its annotations are used.
+    struct OCISpecAnnotations: Decodable {
+        var annotations: [String: String]?
+    }
 }
 
 // MARK: - CRI-O
@@ -330,7 +341,7 @@ extension RuntimeState {
         return ContainerMetadata(
             name: annotations["io.kubernetes.cri-o.Name"],
             image: annotations["io.kubernetes.cri-o.ImageName"] ?? annotations["io.kubernetes.cri-o.Image"],
-            imageID: normalisedImageID(annotations["io.kubernetes.cri-o.ImageRef"]),
+            imageID: Self.normalisedImageID(annotations["io.kubernetes.cri-o.ImageRef"]),
             labels: labels,
             pod: labels[KubernetesLabel.podName] ?? (isSandbox ? annotations["io.kubernetes.cri-o.KubeName"] : nil),
             namespace: labels[KubernetesLabel.podNamespace] ?? annotations["io.kubernetes.cri-o.Namespace"],
@@ -446,7 +457,7 @@ extension RuntimeState {
         }
         let name = container.names?.first ?? recorded.name
         return .found(ContainerMetadata(
-            name: name, image: recorded.imageName, imageID: normalisedImageID(container.image ?? recorded.imageID),
+            name: name, image: recorded.imageName, imageID: Self.normalisedImageID(container.image ?? recorded.imageID),
             // CRI-O marks a pod's infra container; podman names it `<first 12 digits of the pod id>-infra`
             // (podman pkg/specgen/generate/pod_create.go) and records nothing else about it here.
             isSandbox: recorded.pod == true || name.map(isPodmanInfraName) == true), note: note)
@@ -457,25 +468,27 @@ extension RuntimeState {
     }
 }
 
-/// An entry of containers.json (containers/storage `Container`): only the fields used.
-struct StorageContainer: Decodable {
-    var id: String
-    var names: [String]?
-    /// The image's id, bare hex.
-    var image: String?
-    /// JSON in a string, the caller's own record: podman's `RuntimeContainerMetadata`, or CRI-O's.
-    var metadata: String?
-}
+extension RuntimeState {
+    /// An entry of containers.json (containers/storage `Container`): only the fields used.
+    struct StorageContainer: Decodable {
+        var id: String
+        var names: [String]?
+        /// The image's id, bare hex.
+        var image: String?
+        /// JSON in a string, the caller's own record: podman's `RuntimeContainerMetadata`, or CRI-O's.
+        var metadata: String?
+    }
 
-/// The metadata string's fields podman (`image-name`, `image-id`, `name`) and CRI-O (also `pod`, true for a pod's
-/// infra container) write.
-struct StorageMetadata: Decodable {
-    var pod: Bool?
-    var imageName: String?
-    var imageID: String?
-    var name: String?
+    /// The metadata string's fields podman (`image-name`, `image-id`, `name`) and CRI-O (also `pod`, true for a pod's
+    /// infra container) write.
+    struct StorageMetadata: Decodable {
+        var pod: Bool?
+        var imageName: String?
+        var imageID: String?
+        var name: String?
 
-    init() {}
+        init() {}
 
-    enum CodingKeys: String, CodingKey { case pod, imageName = "image-name", imageID = "image-id", name }
+        enum CodingKeys: String, CodingKey { case pod, imageName = "image-name", imageID = "image-id", name }
+    }
 }
