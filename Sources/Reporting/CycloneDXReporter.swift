@@ -7,8 +7,10 @@ import Rules
 /// The scan as a CycloneDX 1.6 software bill of materials (JSON): the host or image as the subject, a component
 /// per installed package (with its purl) and per file the scan read (SHA-256, its package, who maps it, its
 /// provenance), each program's DT_NEEDED graph and file -> package as dependencies, and the findings that carry a
-/// CVE as vulnerabilities. bom-refs are derived from purls and paths and every list is sorted, so two scans of the
-/// same host differ only where the host did (and in the serial number and timestamp).
+/// CVE as vulnerabilities. Each running container whose inventory the scan kept is a `container` component of its
+/// own (a `pkg:oci` purl for its image) with its operating system, packages and files nested under it.
+/// bom-refs are derived from purls and paths (a container's under its own prefix) and every list is sorted, so two
+/// scans of the same host differ only where the host did (and in the serial number and timestamp).
 public struct CycloneDXReporter {
     public let rules: RuleSet
 
@@ -19,67 +21,52 @@ public struct CycloneDXReporter {
     public func render(_ report: ScanReport) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let data = (try? encoder.encode(document(report))) ?? Data("{}".utf8)
-        return String(decoding: data, as: UTF8.self) + "\n"
+        do {
+            let text = String(decoding: try encoder.encode(document(report)), as: UTF8.self)
+            return Self.escapingInvisibleCharacters(text) + "\n"
+        } catch {
+            // Never an empty "{}" a pipeline would read as a bill of materials with nothing in it.
+            preconditionFailure("the CycloneDX document could not be encoded: \(error)")
+        }
     }
 
     func document(_ report: ScanReport) -> BOM {
-        let inventory = report.inventory ?? ScanInventory(system: [:], packages: [], files: [], edges: [])
-        let system = inventory.system
-        let packageRefs = inventory.packages.map { PackageURL.of($0, system: system) }
+        let host = InventoryComponents(report.inventory ?? ScanInventory(system: [:], packages: [], files: [], edges: []),
+                                       prefix: "")
+        let hostRef = "host"
+        var components = host.components
+        var dependencies = host.dependencies
+        dependencies[hostRef] = Set(host.packageRefs)
 
-        var components: [Component] = []
-        var seenRefs: Set<String> = []
-        for (index, package) in inventory.packages.enumerated() where seenRefs.insert(packageRefs[index]).inserted {
-            components.append(Component(
-                type: "library", bomRef: packageRefs[index], name: package.name, version: package.version,
-                purl: packageRefs[index], hashes: nil, evidence: nil,
-                properties: Property.sorted([
-                    ("chainwatch:package:ecosystem", package.ecosystem.rawValue),
-                    ("chainwatch:package:source", package.source),
-                    ("chainwatch:package:architecture", package.architecture),
-                    ("chainwatch:package:state", package.state),
-                ])))
-        }
-
-        var fileRefs: [String: String] = [:]
-        var dependencies: [String: Set<String>] = [:]
-        for file in inventory.files {
-            // Two files seen at one path (a container's and the host's) keep apart by content.
-            var ref = "file:" + file.path
-            if seenRefs.contains(ref) { ref += "#sha256:" + file.sha256 }
-            guard seenRefs.insert(ref).inserted else { continue }
-            if fileRefs[file.path] == nil { fileRefs[file.path] = ref }
-            var hashes = [Hash(alg: "SHA-256", content: file.sha256)]
-            hashes += file.digests.sorted { $0.key < $1.key }.map { Hash(alg: Self.algorithmName($0.key), content: $0.value) }
-            var properties: [(String, String)] = file.seenAs.map { ("chainwatch:seen-as", $0) }
-            properties += file.pids.map { ("chainwatch:pid", String($0)) }
-            properties += file.mappedBy.map { ("chainwatch:mapped-by", $0) }
-            properties += file.names.map { ("chainwatch:name", $0) }
-            if let provenance = file.provenance {
-                properties.append(("chainwatch:integrity", provenance.integrity.rawValue))
-                properties.append(("chainwatch:location", provenance.place.rawValue))
-                if let writer = provenance.writableBy { properties.append(("chainwatch:writable-by", writer)) }
-                if provenance.deleted { properties.append(("chainwatch:deleted", "true")) }
-                if let detail = provenance.integrityDetail { properties.append(("chainwatch:integrity-detail", detail)) }
+        // Each container is a top-level `container` component with its operating system, packages and files as
+        // its nested `components` (CycloneDX's assembly: "included in the parent component"), and every bom-ref
+        // under the container's own prefix, since the spec wants each bom-ref unique in the whole BOM. Nested, not
+        // top-level, because consumers read it so: syft/grype's decoder walks nested components into packages (one
+        // per bom-ref, so the same package in two containers is matched twice) but takes the distribution for
+        // *all* packages from the first top-level operating-system component, which a container's Alpine or
+        // Fedora must not become; Dependency-Track flattens nested components into the project and keeps
+        // `dependencies` by bom-ref, so "container -> its os and packages" still says which package is where even
+        // where it merges equal purls into one component. Top level, not under the host's metadata component:
+        // older Dependency-Track releases read no components there. The host lists each container in its
+        // dependencies (it runs them), so a consumer walking the graph from the subject reaches every container.
+        var containers: [String: InventoryComponents] = [:]
+        var usedRefs: Set<String> = []
+        for summary in report.targets.dropFirst() where summary.target.kind == .container {
+            guard let inventory = summary.inventory else { continue }
+            var ref = "container:" + (summary.target.id ?? summary.target.shortID ?? summary.target.name ?? "unidentified")
+            if usedRefs.contains(ref) {
+                var number = 2
+                while usedRefs.contains(ref + "#\(number)") { number += 1 }
+                ref += "#\(number)"
             }
-            if let package = file.package {
-                properties.append(("chainwatch:package", packageRefs[package]))
-                dependencies[ref, default: []].insert(packageRefs[package])
-            }
-            components.append(Component(
-                type: file.kind == .program ? "application" : file.kind == .library ? "library" : "file",
-                bomRef: ref, name: baseName(file.path), version: nil, purl: nil,
-                hashes: hashes.sorted { $0.alg < $1.alg },
-                evidence: Evidence(occurrences: [Occurrence(location: file.path)]),
-                properties: Property.sorted(properties)))
+            usedRefs.insert(ref)
+            let container = containerComponent(summary, inventory: inventory, ref: ref)
+            components.append(container.component)
+            dependencies.merge(container.contents.dependencies) { $0.union($1) }
+            dependencies[ref] = container.dependsOn
+            dependencies[hostRef, default: []].insert(ref)
+            if let id = summary.target.id { containers[id] = container.contents }
         }
-        for edge in inventory.edges {
-            guard let from = fileRefs[edge.from], let to = fileRefs[edge.to], from != to else { continue }
-            dependencies[from, default: []].insert(to)
-        }
-        let host = "host"
-        dependencies[host] = Set(packageRefs)
 
         return BOM(
             serialNumber: "urn:uuid:" + report.scanID,
@@ -88,10 +75,141 @@ public struct CycloneDXReporter {
                 tools: Tools(components: [Component(
                     type: "application", bomRef: "chainwatch", name: "chainwatch", version: ChainwatchVersion.current,
                     purl: nil, hashes: nil, evidence: nil, properties: nil)]),
-                component: subject(report, system: system, ref: host)),
+                component: subject(report, system: host.inventory.system, ref: hostRef)),
             components: components.sorted { $0.bomRef < $1.bomRef },
             dependencies: dependencies.keys.sorted().map { Dependency(ref: $0, dependsOn: dependencies[$0]!.sorted()) },
-            vulnerabilities: vulnerabilities(report, inventory: inventory, packageRefs: packageRefs, fileRefs: fileRefs))
+            vulnerabilities: vulnerabilities(report) { finding in
+                // A container's finding is about its files and packages, never the host's at the same path.
+                guard let target = finding.target, target.kind == .container else { return host }
+                return target.id.flatMap { containers[$0] }
+            })
+    }
+
+    /// One root's packages and files as components, with the file -> package and DT_NEEDED dependencies among
+    /// them. bom-refs are `prefix` + the purl or "file:" + the path: the host's prefix is empty (its refs are as
+    /// they always were), a container's is its own ref and "/", so the same package in two containers is two
+    /// components.
+    struct InventoryComponents {
+        let inventory: ScanInventory
+        var components: [Component] = []
+        /// bom-ref of each package, by its index in `inventory.packages`.
+        let packageRefs: [String]
+        /// bom-ref of the first file read at each path.
+        var fileRefs: [String: String] = [:]
+        var dependencies: [String: Set<String>] = [:]
+
+        init(_ inventory: ScanInventory, prefix: String) {
+            self.inventory = inventory
+            let system = inventory.system
+            let purls = inventory.packages.map { PackageURL.of($0, system: system) }
+            packageRefs = purls.map { prefix + $0 }
+
+            var seenRefs: Set<String> = []
+            for (index, package) in inventory.packages.enumerated() where seenRefs.insert(packageRefs[index]).inserted {
+                components.append(Component(
+                    type: "library", bomRef: packageRefs[index], name: package.name, version: package.version,
+                    purl: purls[index], hashes: nil, evidence: nil,
+                    properties: Property.sorted([
+                        ("chainwatch:package:ecosystem", package.ecosystem.rawValue),
+                        ("chainwatch:package:source", package.source),
+                        ("chainwatch:package:architecture", package.architecture),
+                        ("chainwatch:package:state", package.state),
+                    ])))
+            }
+
+            for file in inventory.files {
+                // Two files seen at one path (a container's and the host's) keep apart by content.
+                var ref = prefix + "file:" + file.path
+                if seenRefs.contains(ref) { ref += "#sha256:" + file.sha256 }
+                guard seenRefs.insert(ref).inserted else { continue }
+                if fileRefs[file.path] == nil { fileRefs[file.path] = ref }
+                var hashes = [Hash(alg: "SHA-256", content: file.sha256)]
+                hashes += file.digests.sorted { $0.key < $1.key }.map { Hash(alg: CycloneDXReporter.algorithmName($0.key), content: $0.value) }
+                var properties: [(String, String)] = file.seenAs.map { ("chainwatch:seen-as", $0) }
+                properties += file.pids.map { ("chainwatch:pid", String($0)) }
+                properties += file.mappedBy.map { ("chainwatch:mapped-by", $0) }
+                properties += file.names.map { ("chainwatch:name", $0) }
+                if let provenance = file.provenance {
+                    properties.append(("chainwatch:integrity", provenance.integrity.rawValue))
+                    properties.append(("chainwatch:location", provenance.place.rawValue))
+                    if let writer = provenance.writableBy { properties.append(("chainwatch:writable-by", writer)) }
+                    if provenance.deleted { properties.append(("chainwatch:deleted", "true")) }
+                    if let detail = provenance.integrityDetail { properties.append(("chainwatch:integrity-detail", detail)) }
+                }
+                if let package = file.package {
+                    properties.append(("chainwatch:package", packageRefs[package]))
+                    dependencies[ref, default: []].insert(packageRefs[package])
+                }
+                components.append(Component(
+                    type: file.kind == .program ? "application" : file.kind == .library ? "library" : "file",
+                    bomRef: ref, name: baseName(file.path), version: nil, purl: nil,
+                    hashes: hashes.sorted { $0.alg < $1.alg },
+                    evidence: Evidence(occurrences: [Occurrence(location: file.path)]),
+                    properties: Property.sorted(properties)))
+            }
+            for edge in inventory.edges {
+                guard let from = fileRefs[edge.from], let to = fileRefs[edge.to], from != to else { continue }
+                dependencies[from, default: []].insert(to)
+            }
+        }
+
+        /// The bom-refs a finding's evidence names: the file at its path, the package of its name and version.
+        func refs(of evidence: Engine.Evidence) -> [String] {
+            var refs: [String] = []
+            if let path = evidence.path, let ref = fileRefs[path] { refs.append(ref) }
+            if let name = evidence.package,
+               let index = inventory.packages.firstIndex(where: { $0.name == name && (evidence.version == nil || $0.version == evidence.version) }) {
+                refs.append(packageRefs[index])
+            }
+            return refs
+        }
+    }
+
+    /// A container with its contents: the component, what goes under it, and what it depends on.
+    struct ContainerComponents {
+        var component: Component
+        var contents: InventoryComponents
+        var dependsOn: Set<String>
+    }
+
+    /// The `container` component of one running container: named as its runtime names it (else by its short
+    /// id), its image's purl and digest, its identity as properties, and its operating system, packages and
+    /// files nested under it; it depends on its operating system and its packages.
+    private func containerComponent(_ summary: TargetSummary, inventory: ScanInventory, ref: String) -> ContainerComponents {
+        let target = summary.target
+        let contents = InventoryComponents(inventory, prefix: ref + "/")
+        var children = contents.components
+        var dependsOn = Set(contents.packageRefs)
+        if let system = operatingSystem(inventory.system, ref: ref + "/os") {
+            children.append(system)
+            dependsOn.insert(system.bomRef)
+        }
+        let image = OCIImage(image: target.image, imageID: target.imageID)
+        var properties: [(String, String)] = []
+        if let id = target.id { properties.append(("chainwatch:container:id", id)) }
+        if let runtime = target.runtime { properties.append(("chainwatch:container:runtime", runtime.rawValue)) }
+        if let name = target.image { properties.append(("chainwatch:container:image", name)) }
+        if let imageID = target.imageID { properties.append(("chainwatch:container:image-id", imageID)) }
+        if let pod = target.pod { properties.append(("chainwatch:container:pod", pod)) }
+        if let namespace = target.namespace { properties.append(("chainwatch:container:namespace", namespace)) }
+        if let name = target.containerName { properties.append(("chainwatch:container:pod-container", name)) }
+        if let reason = image.purlMissing { properties.append(("chainwatch:container:no-purl", reason)) }
+        properties += summary.packageDatabases.map { ("chainwatch:container:package-database", $0) }
+        properties += summary.problems.map { ("chainwatch:container:problem", $0) }
+        let component = Component(
+            type: "container", bomRef: ref, name: target.name ?? target.shortID ?? target.id ?? "unidentified container",
+            version: image.digest, purl: image.purl, hashes: nil, evidence: nil, properties: Property.sorted(properties),
+            components: children.sorted { $0.bomRef < $1.bomRef })
+        return ContainerComponents(component: component, contents: contents, dependsOn: dependsOn)
+    }
+
+    /// A container's operating system from its os-release, named by its ID as syft names one (nil without
+    /// os-release).
+    private func operatingSystem(_ system: [String: String], ref: String) -> Component? {
+        guard let name = system["ID"] ?? system["NAME"] else { return nil }
+        return Component(
+            type: "operating-system", bomRef: ref, name: name, version: system["VERSION_ID"], purl: nil, hashes: nil,
+            evidence: nil, properties: Property.sorted(Self.osReleaseProperties(system)))
     }
 
     /// The host or image the scan was of, with its os-release facts.
@@ -102,19 +220,22 @@ public struct CycloneDXReporter {
         } else {
             name = report.root
         }
-        var properties: [(String, String)] = [("chainwatch:root", report.root)]
-        for key in ["ID", "ID_LIKE", "NAME", "PRETTY_NAME", "VERSION", "VERSION_ID", "VERSION_CODENAME", "BUILD_ID"] {
-            if let value = system[key] { properties.append(("chainwatch:os-release:" + key, value)) }
-        }
+        let properties: [(String, String)] = [("chainwatch:root", report.root)] + Self.osReleaseProperties(system)
         return Component(
             type: "operating-system", bomRef: ref, name: name, version: system["VERSION_ID"], purl: nil, hashes: nil,
             evidence: nil, properties: Property.sorted(properties))
     }
 
+    static func osReleaseProperties(_ system: [String: String]) -> [(String, String)] {
+        ["ID", "ID_LIKE", "NAME", "PRETTY_NAME", "VERSION", "VERSION_ID", "VERSION_CODENAME", "BUILD_ID"].compactMap { key in
+            system[key].map { ("chainwatch:os-release:" + key, $0) }
+        }
+    }
+
     /// One vulnerability per CVE named by the tags of a rule that found something above info, affecting the files
-    /// and packages of those findings, rated by the highest severity among them.
-    private func vulnerabilities(_ report: ScanReport, inventory: ScanInventory, packageRefs: [String],
-                                 fileRefs: [String: String]) -> [Vulnerability] {
+    /// and packages of those findings (in the finding's own target: `components` gives the host's or a
+    /// container's), rated by the highest severity among them.
+    private func vulnerabilities(_ report: ScanReport, components: (Finding) -> InventoryComponents?) -> [Vulnerability] {
         let rulesByID = Dictionary(rules.rules.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         var byCVE: [String: (severity: Severity, affects: Set<String>, rules: Set<String>, advisories: Set<String>, titles: Set<String>)] = [:]
         for finding in report.findings where finding.severity > .info {
@@ -122,11 +243,7 @@ public struct CycloneDXReporter {
             for cve in Self.cves(of: rule) {
                 var entry = byCVE[cve] ?? (finding.severity, [], [], [], [])
                 entry.severity = max(entry.severity, finding.severity)
-                if let path = finding.evidence.path, let ref = fileRefs[path] { entry.affects.insert(ref) }
-                if let name = finding.evidence.package,
-                   let index = inventory.packages.firstIndex(where: { $0.name == name && (finding.evidence.version == nil || $0.version == finding.evidence.version) }) {
-                    entry.affects.insert(packageRefs[index])
-                }
+                entry.affects.formUnion(components(finding)?.refs(of: finding.evidence) ?? [])
                 entry.rules.insert(rule.id)
                 entry.titles.insert(rule.title)
                 entry.advisories.formUnion(rule.references)
@@ -171,6 +288,25 @@ public struct CycloneDXReporter {
         Date(timeIntervalSince1970: seconds.rounded(.down)).formatted(Date.ISO8601FormatStyle())
     }
 
+    /// JSONEncoder escapes only what JSON requires (quotes, backslashes, C0 controls). A container, file or package
+    /// name may also hold characters that reorder or hide what a person reading the SBOM sees: DEL, C1 controls,
+    /// U+2028/U+2029, bidi overrides and isolates, directional marks and U+FEFF (the set TerminalText escapes in
+    /// the text report). They are written as JSON's \uXXXX, which decodes to the same value; the document's
+    /// structure is ASCII, so they can only be inside strings.
+    static func escapingInvisibleCharacters(_ json: String) -> String {
+        var out = String.UnicodeScalarView()
+        for scalar in json.unicodeScalars {
+            switch scalar.value {
+            case 0x7f, 0x80..<0xa0, 0x2028, 0x2029, 0x202a...0x202e, 0x2066...0x2069, 0x200e, 0x200f, 0x061c, 0xfeff:
+                let hex = String(scalar.value, radix: 16, uppercase: true)
+                out.append(contentsOf: ("\\u" + String(repeating: "0", count: 4 - hex.count) + hex).unicodeScalars)
+            default:
+                out.append(scalar)
+            }
+        }
+        return String(out)
+    }
+
     // MARK: The document
 
     struct BOM: Encodable {
@@ -203,9 +339,11 @@ public struct CycloneDXReporter {
         var hashes: [Hash]?
         var evidence: Evidence?
         var properties: [Property]?
+        /// What the component is made of (a container's operating system, packages and files); left out when nil.
+        var components: [Component]? = nil
 
         enum CodingKeys: String, CodingKey {
-            case type, bomRef = "bom-ref", name, version, purl, hashes, evidence, properties
+            case type, bomRef = "bom-ref", name, version, purl, hashes, evidence, properties, components
         }
     }
 
@@ -303,13 +441,16 @@ enum PackageURL {
         return "pkg:\(type)/\(encode(namespace))/\(encode(package.name))@\(encode(version))" + (query.isEmpty ? "" : "?" + query)
     }
 
-    /// Percent-encodes everything but RFC 3986's unreserved characters (so `+` and the epoch's `:` are encoded).
-    static func encode(_ text: String) -> String {
+    /// Percent-encodes everything but RFC 3986's unreserved characters (so `+` and the epoch's `:` are encoded)
+    /// and the bytes in `keeping`.
+    static func encode(_ text: String, keeping: Set<UInt8> = []) -> String {
         var out = ""
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
                  UInt8(ascii: "."), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                out.append(Character(Unicode.Scalar(byte)))
+            case _ where keeping.contains(byte):
                 out.append(Character(Unicode.Scalar(byte)))
             default:
                 let hex = String(byte, radix: 16, uppercase: true)
@@ -317,5 +458,80 @@ enum PackageURL {
             }
         }
         return out
+    }
+}
+
+/// A container's image as a `pkg:oci` purl (purl-spec PURL-TYPES, oci): no namespace; the name is the last path
+/// component of the repository, lower-cased; the version is the image's digest, which the type requires; the
+/// repository (where it may be fetched) and tag are qualifiers:
+/// pkg:oci/debian@sha256%3A244f...?repository_url=docker.io/library/debian&tag=12.
+/// The digest is the image id the runtime records (the image configuration's digest: what a running container
+/// was made from), else a digest the image reference itself names (`repo@sha256:...`).
+struct OCIImage {
+    /// "docker.io/library/debian": Docker's short names completed as Docker resolves them.
+    var repository: String?
+    var tag: String?
+    var digest: String?
+
+    init(image: String?, imageID: String?) {
+        var reference = image?.trimmingWhitespace() ?? ""
+        var referenceDigest: String?
+        if let at = reference.lastIndex(of: "@") {
+            referenceDigest = Self.digest(String(reference[reference.index(after: at)...]))
+            reference = String(reference[..<at])
+        }
+        if Self.digest(reference) != nil {
+            // The runtime names the image only by its id (a container created from an image id).
+            referenceDigest = referenceDigest ?? Self.digest(reference)
+            reference = ""
+        }
+        if let colon = reference.lastIndex(of: ":"), !reference[colon...].contains("/") {
+            tag = String(reference[reference.index(after: colon)...])
+            reference = String(reference[..<colon])
+        }
+        if !reference.isEmpty, !reference.hasPrefix("/"), !reference.hasSuffix("/") {
+            let first = reference.prefix { $0 != "/" }
+            if first.count == reference.count {
+                repository = "docker.io/library/" + reference
+            } else if !first.contains("."), !first.contains(":"), first != "localhost" {
+                repository = "docker.io/" + reference
+            } else {
+                repository = reference
+            }
+        }
+        var id = imageID ?? ""
+        if let at = id.lastIndex(of: "@") { id = String(id[id.index(after: at)...]) }
+        digest = Self.digest(id) ?? referenceDigest
+    }
+
+    /// "sha256:<hex>" from an OCI digest ("algorithm:hex") or podman's and CRI-O's bare 64-digit id; nil for
+    /// anything else.
+    static func digest(_ text: String) -> String? {
+        let text = text.lowercased()
+        let isHex = { (part: Substring) in !part.isEmpty && part.allSatisfy { $0.isHexDigit && $0.isASCII } }
+        if text.count == 64, isHex(Substring(text)) { return "sha256:" + text }
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, parts[0].allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }),
+              parts[1].count >= 32, isHex(parts[1]) else { return nil }
+        return text
+    }
+
+    var name: String? {
+        repository.map { String($0.split(separator: "/").last ?? Substring($0)).lowercased() }
+    }
+
+    var purl: String? {
+        guard let name, let digest else { return nil }
+        var qualifiers = [("repository_url", PackageURL.encode(repository ?? "", keeping: [UInt8(ascii: "/")]))]
+        if let tag { qualifiers.append(("tag", PackageURL.encode(tag))) }
+        return "pkg:oci/\(PackageURL.encode(name))@\(PackageURL.encode(digest))?"
+            + qualifiers.map { "\($0.0)=\($0.1)" }.joined(separator: "&")
+    }
+
+    /// Why there is no purl, for a property saying so.
+    var purlMissing: String? {
+        if repository == nil { return "the runtime records no image name for this container" }
+        if digest == nil { return "the runtime records no image digest for this container (a pkg:oci purl requires one)" }
+        return nil
     }
 }
