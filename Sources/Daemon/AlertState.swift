@@ -11,6 +11,8 @@ public struct AlertState: Codable, Sendable, Equatable {
         public var fingerprint: String
         public var firstSeen: Double
         public var lastSent: Double
+        /// The last scan that found it (state files from before containers: nil, read as `lastSent`).
+        public var lastSeen: Double?
     }
 
     public var version = 1
@@ -112,8 +114,13 @@ public enum AlertPlanner {
     /// `unexamined` are the subjects the scan could not look at (`ScanReport.incompleteSubjects`: display paths
     /// and "pid N"). A remembered finding about one of them is not "gone", only unseen: it stays tracked as it
     /// was, neither cleared nor re-announced, until a scan looks at its subject again.
+    /// - Parameters:
+    ///   - scannedTargets: the `stableKey`s of the targets this scan looked at. A finding in a container this scan
+    ///     did not see at all (stopped, or between its stop and start) is kept for `containerGrace` seconds: a
+    ///     restart is not "cleared" and "new" for the same problem; a container gone for longer is cleared.
     public static func plan(
-        _ state: inout AlertState, findings: [Finding], unexamined: Set<String> = [], now: Double, reminder: Double
+        _ state: inout AlertState, findings: [Finding], unexamined: Set<String> = [], now: Double, reminder: Double,
+        scannedTargets: Set<String>? = nil, containerGrace: Double = 0
     ) -> [AlertEvent] {
         var events: [AlertEvent] = []
         var current: [String: AlertState.Tracked] = [:]
@@ -129,15 +136,19 @@ public enum AlertPlanner {
                 }
                 tracked.finding = finding
                 tracked.fingerprint = fingerprint
+                tracked.lastSeen = now
                 current[finding.key] = tracked
             } else {
                 events.append(.new(finding))
-                current[finding.key] = AlertState.Tracked(finding: finding, fingerprint: fingerprint, firstSeen: now, lastSent: now)
+                current[finding.key] = AlertState.Tracked(finding: finding, fingerprint: fingerprint, firstSeen: now, lastSent: now, lastSeen: now)
             }
         }
         let unseen = Unexamined(unexamined)
         for (key, tracked) in state.findings.sorted(by: { $0.key < $1.key }) where current[key] == nil {
             if unseen.covers(tracked.finding) {
+                current[key] = tracked
+            } else if let target = tracked.finding.target, target.kind == .container, let scannedTargets,
+                      !scannedTargets.contains(target.stableKey), now - (tracked.lastSeen ?? tracked.lastSent) < containerGrace {
                 current[key] = tracked
             } else {
                 events.append(.cleared(tracked.finding))

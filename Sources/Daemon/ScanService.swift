@@ -83,8 +83,12 @@ public struct ScanService: Service {
             }
             guard report.completed else { break }   // stopped mid-scan: a partial scan must not clear findings
             // A finding whose file or process this scan could not look at is not cleared (AlertPlanner).
+            // A container restarting between two scans keeps its findings: missing from one scan (or for 30 s) is
+            // a restart, not "cleared" then "new".
             let events = AlertPlanner.plan(&state, findings: report.findings, unexamined: report.incompleteSubjects,
-                                           now: Date().timeIntervalSince1970, reminder: configuration.reminder.secondsValue)
+                                           now: Date().timeIntervalSince1970, reminder: configuration.reminder.secondsValue,
+                                           scannedTargets: Set(report.targets.map(\.target.stableKey)),
+                                           containerGrace: max(30, 1.5 * configuration.interval.secondsValue))
             let aboveInfo = report.findings.filter { $0.severity > .info }.count
             sink.deliver(events.map { JournalEntries.event($0, scanID: report.scanID) }
                          + [JournalEntries.summary(report, findingsAboveInfo: aboveInfo)], state: &state)

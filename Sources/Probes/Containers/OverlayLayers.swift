@@ -45,8 +45,9 @@ public struct OverlayLayers: Sendable, Hashable {
     static func layers(fromOptions options: String) -> OverlayLayers? {
         var upper: String?
         var lower: [String] = []
-        for option in split(options, on: ",") {
-            if option.hasPrefix("upperdir=") { upper = String(option.dropFirst("upperdir=".count)) }
+        // Options split on unescaped commas (escapes kept for the paths), then each path list on unescaped colons.
+        for option in split(options, on: ",", keepingEscapes: true) {
+            if option.hasPrefix("upperdir=") { upper = split(String(option.dropFirst("upperdir=".count)), on: ":").first }
             if option.hasPrefix("lowerdir=") { lower = split(String(option.dropFirst("lowerdir=".count)), on: ":") }
         }
         // containers/storage names lower layers relative to its overlay directory when the options would be too
@@ -64,11 +65,15 @@ public struct OverlayLayers: Sendable, Hashable {
         return directories.isEmpty ? nil : OverlayLayers(directories: directories)
     }
 
-    private static func split(_ text: String, on separator: Character) -> [String] {
+    private static func split(_ text: String, on separator: Character, keepingEscapes: Bool = false) -> [String] {
         var parts: [String] = [], current = "", escaped = false
         for character in text {
             if escaped { current.append(character); escaped = false; continue }
-            if character == "\\" { escaped = true; continue }
+            if character == "\\" {
+                escaped = true
+                if keepingEscapes { current.append(character) }
+                continue
+            }
             if character == separator { parts.append(current); current = ""; continue }
             current.append(character)
         }

@@ -61,7 +61,10 @@ public final class ProcessPlacement {
             let inode = namespace!.filter { $0.isASCII && $0.isNumber }
             reference = ContainerReference(runtime: .unknown, id: "mnt-" + inode)
         }
-        let key = reference.runtime.rawValue + ":" + reference.id
+        // The cgroup is only a name: a process that may create cgroups can put itself in one named like another
+        // container's. The mount namespace is what the kernel gives it, so it is part of the key: a process
+        // claiming another container's id is a target of its own, its paths read in its own root.
+        let key = reference.runtime.rawValue + ":" + reference.id + "@" + (namespace ?? "").filter { $0.isASCII && $0.isNumber }
         if let position = byKey[key] {
             containers[position].pids.append(pid)
             return Place(root: containers[position].root, sharesOurMounts: false)
