@@ -254,6 +254,49 @@ extension LiveSystemTests {
         #expect((target["image_id"] as? String)?.hasPrefix("sha256:") == true)
     }
 
+    /// containerd end to end: Debian's containerd started here (state in /run/containerd, as the package keeps it),
+    /// the image imported with `ctr image import` from a docker-archive, a task started with `ctr run` under a
+    /// 64-hex id (ctr puts it in cgroup /<namespace>/<id>): scanned in its own root, named by runtime and id.
+    @Test func containerdTaskIsScannedAndNamed() throws {
+        try Containers.images.get()
+        let work = try Support.temporaryDirectory("containerd")
+        defer { Support.remove(work) }
+        let socket = "/run/containerd/containerd.sock"
+        var started = false
+        defer {
+            if started { _ = try? Containers.command("/bin/sh", ["-c", "kill $(cat \(work)/containerd.pid) 2>/dev/null; sleep 1"]) }
+        }
+        if (try? Containers.command("/usr/bin/ctr", ["--address", socket, "version"]))?.status != 0 {
+            let start = try Containers.command("/bin/sh", ["-c", "setsid /usr/bin/containerd >\(work)/containerd.log 2>&1 & echo $! > \(work)/containerd.pid"])
+            try #require(start.status == 0)
+            started = true
+        }
+        #expect(Support.waitUntil(30) { (try? Containers.command("/usr/bin/ctr", ["--address", socket, "version"]))?.status == 0 },
+                "containerd did not start: \(Support.text(work + "/containerd.log").suffix(1500))")
+        let ctr = ["--address", socket, "--namespace", "chainwatch-test"]
+        let archive = work + "/xz.tar"
+        let saved = try Containers.podman(["save", "--format", "docker-archive", "-o", archive, Self.xzImage])
+        try #require(saved.status == 0, "\(saved.stderr)")
+        let imported = try Containers.command("/usr/bin/ctr", ctr + ["image", "import", archive])
+        try #require(imported.status == 0, "\(imported.stderr)")
+        let id = String(repeating: "c0ffee", count: 11).prefix(64)
+        let remove = { _ = try? Containers.command("/bin/sh", ["-c", "ctr --address \(socket) -n chainwatch-test task kill -s KILL \(id); sleep 1; ctr --address \(socket) -n chainwatch-test container rm \(id)"]) }
+        remove()
+        defer { remove() }
+        let run = try Containers.command("/usr/bin/ctr", ctr + ["run", "-d", Self.xzImage, String(id), "sleep", "infinity"])
+        try #require(run.status == 0, "\(run.stderr)")
+        let (_, document) = try Support.scanJSON(["--rules", Support.hostRulesDirectory])
+        let package = try #require(Support.findings(document).first {
+            $0["rule"] as? String == "xz-backdoor-pkg-debian" && Containers.target($0)["id"] as? String == String(id)
+        }, "\(Support.findings(document).map { Containers.target($0) })")
+        let target = Containers.target(package)
+        #expect(target["runtime"] as? String == "containerd")
+        #expect(target["short_id"] as? String == String(id.prefix(12)))
+        #expect(Containers.evidence(Support.findings(document).first {
+            $0["rule"] as? String == "xz-backdoor-sig-openwall-detect-sh" && Containers.target($0)["id"] as? String == String(id)
+        } ?? [:])["path"] as? String == "/usr/lib/x86_64-linux-gnu/liblzma.so.5.6.1")
+    }
+
     /// The daemon with the real journald: container findings carry CHAINWATCH_CONTAINER_* fields, and a container
     /// recreated under its name (new id, new pid) is the same problem: no "cleared", no second "new".
     @Test func daemonJournalsContainerFieldsAndDoesNotRealertOnRestart() throws {
