@@ -3,6 +3,7 @@ import Testing
 @testable import Daemon
 @testable import Engine
 import Journal
+@testable import Rules
 
 /// Real containers (Tests/Fixtures/make-container-images.sh's images, run by podman with runc) on this host.
 enum Containers {
@@ -295,6 +296,24 @@ extension LiveSystemTests {
         #expect(Containers.evidence(Support.findings(document).first {
             $0["rule"] as? String == "xz-backdoor-sig-openwall-detect-sh" && Containers.target($0)["id"] as? String == String(id)
         } ?? [:])["path"] as? String == "/usr/lib/x86_64-linux-gnu/liblzma.so.5.6.1")
+    }
+
+    /// More containers than a scan looks at: each one over the limit is a `limit` skip naming it, and the verdict
+    /// is incomplete, never clean. A container every process of which exits before its root is read is an
+    /// `exited` skip naming it.
+    @Test func containersOverTheLimitAreNamedSkips() throws {
+        let first = try Containers.Running(Self.cleanImage, name: "cw-test-limit-a")
+        defer { first.remove() }
+        let second = try Containers.Running(Self.cleanImage, name: "cw-test-limit-b")
+        defer { second.remove() }
+        var options = ScanOptions()
+        options.maximumContainers = 1
+        let report = Engine.Scanner(rules: try RuleLoader.load(from: [Support.hostRulesDirectory]), options: options).run()
+        let limited = report.skipped.filter { $0.code == .limit && $0.subject.hasPrefix("container ") }
+        #expect(limited.count >= 1, "\(report.skipped)")
+        #expect(report.targets.count == 2, "\(report.targets.map(\.target.label))")
+        #expect(report.isIncomplete)
+        #expect(report.incompleteReasons.contains { $0.contains("over the limit of 1 containers") }, "\(report.incompleteReasons)")
     }
 
     /// The daemon with the real journald: container findings carry CHAINWATCH_CONTAINER_* fields, and a container
