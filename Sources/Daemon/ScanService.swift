@@ -87,7 +87,7 @@ public struct ScanService: Service {
             // a restart, not "cleared" then "new".
             let events = AlertPlanner.plan(&state, findings: report.findings, unexamined: report.incompleteSubjects,
                                            now: Date().timeIntervalSince1970, reminder: configuration.reminder.secondsValue,
-                                           scannedTargets: Set(report.targets.map(\.target.stableKey)),
+                                           scannedTargets: Set(report.targets.filter(\.scanned).map(\.target.stableKey)),
                                            containerGrace: max(30, 1.5 * configuration.interval.secondsValue))
             let aboveInfo = report.findings.filter { $0.severity > .info }.count
             sink.deliver(events.map { JournalEntries.event($0, scanID: report.scanID) }

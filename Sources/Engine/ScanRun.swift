@@ -15,6 +15,8 @@ struct TargetScan {
     var graphs: [(ProgramLocation, DependencyGraph)] = []
     var pids: [Int32] = []
     var problems: [String] = []
+    /// False when its root could no longer be reached (a container whose processes all exited).
+    var reached = true
 
     init(target: ScanTarget, root: ConfinedRoot) {
         self.target = target
@@ -76,8 +78,9 @@ struct ScanRun {
             report.statistics.packages = inventory.packages.count
             report.packageDatabases = inventory.databases
         } else {
-            // A container's databases are its own: an unreadable one is a gap named by its container.
-            report.packageDatabases += inventory.databases.map { database in
+            // A container's databases are its own (its summary lists them): an unreadable one is a gap of the
+            // scan, named by its container.
+            report.packageDatabases += inventory.databases.filter { !$0.wasRead }.map { database in
                 var database = database
                 database.path = targets[t].target.label + ": " + database.path
                 return database
@@ -170,6 +173,7 @@ struct ScanRun {
             }
         }
         report.skipped.append(Skip(subject: targets[t].target.label, reason: "every process of the container exited during the scan; its files were not read", code: .exited))
+        targets[t].reached = false
         return false
     }
 
@@ -400,7 +404,8 @@ struct ScanRun {
     mutating func summarizeTargets() {
         report.targets = targets.map { target in
             TargetSummary(target: target.target, pids: target.pids, packages: target.inventory.packages.count,
-                          packageDatabases: target.inventory.databases.filter(\.wasRead).map(\.path), problems: target.problems)
+                          packageDatabases: target.inventory.databases.filter(\.wasRead).map(\.path), problems: target.problems,
+                          scanned: target.reached)
         }
     }
 

@@ -85,12 +85,17 @@ public struct TargetSummary: Sendable, Codable {
     public var problems: [String]
     /// A container's SBOM material, when the scan keeps it (the host's is the report's own).
     public var inventory: ScanInventory?
+    /// False when its root could not be reached (every process of the container exited during the scan): its
+    /// findings are unknown this time, not gone.
+    public var scanned: Bool
 
-    public init(target: ScanTarget, pids: [Int32] = [], packages: Int = 0, packageDatabases: [String] = [], problems: [String] = []) {
+    public init(target: ScanTarget, pids: [Int32] = [], packages: Int = 0, packageDatabases: [String] = [], problems: [String] = [],
+                scanned: Bool = true) {
         self.target = target
         self.pids = pids
         self.packages = packages
         self.packageDatabases = packageDatabases
         self.problems = problems
+        self.scanned = scanned
     }
 }

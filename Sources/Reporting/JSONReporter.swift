@@ -49,8 +49,10 @@ public struct JSONReporter {
         var packages: Int
         var packageDatabases: [String]
         var problems: [String]
+        var scanned: Bool
 
         init(_ summary: TargetSummary) {
+            scanned = summary.scanned
             target = summary.target
             label = summary.target.label
             pids = summary.pids

@@ -3,6 +3,7 @@ import Testing
 @testable import Daemon
 @testable import Engine
 import Journal
+@testable import Probes
 @testable import Rules
 
 /// Real containers (Tests/Fixtures/make-container-images.sh's images, run by podman with runc) on this host.
@@ -350,4 +351,43 @@ extension LiveSystemTests {
         #expect(recreated.allSatisfy { $0["CHAINWATCH_EVENT"] as? String != "new" })
     }
 }
+}
+
+/// The daemon's memory of container findings: keyed by the container's name (or image), never its id or pid.
+@Suite struct ContainerAlertTests {
+    static func inContainer(id: String, name: String?, image: String? = "localhost/app:1", pid: Int32) -> Finding {
+        var finding = DaemonUnitTests.finding("/usr/lib/x86_64-linux-gnu/liblzma.so.5.6.1", pids: [pid])
+        finding.target = ScanTarget.container(ContainerReference(runtime: .podman, id: id), metadata: ContainerMetadata(name: name, image: image))
+        return finding
+    }
+
+    static let first = String(repeating: "a", count: 64), second = String(repeating: "b", count: 64)
+
+    @Test func recreatedContainerIsTheSameFinding() {
+        var state = AlertState()
+        let before = Self.inContainer(id: Self.first, name: "web", pid: 10)
+        #expect(AlertPlanner.plan(&state, findings: [before], now: 0, reminder: 1000).map(\.name) == ["new"])
+        let after = Self.inContainer(id: Self.second, name: "web", pid: 20)
+        #expect(before.key == after.key)
+        #expect(AlertPlanner.plan(&state, findings: [after], now: 10, reminder: 1000).isEmpty)
+        // Unnamed containers are keyed by image; containers of another name are other findings.
+        #expect(Self.inContainer(id: Self.first, name: nil, pid: 1).key == Self.inContainer(id: Self.second, name: nil, pid: 2).key)
+        #expect(Self.inContainer(id: Self.first, name: "db", pid: 1).key != before.key)
+        // The host's key is what it was before containers.
+        #expect(DaemonUnitTests.finding("/usr/lib/x86_64-linux-gnu/liblzma.so.5.6.1").key.hasPrefix("r|"))
+    }
+
+    @Test func aContainerMissingFromAScanKeepsItsFindingsForTheGrace() {
+        var state = AlertState()
+        let finding = Self.inContainer(id: Self.first, name: "web", pid: 10)
+        let web = finding.target!.stableKey
+        _ = AlertPlanner.plan(&state, findings: [finding], now: 0, reminder: 1000, scannedTargets: ["host", web], containerGrace: 30)
+        // Restarting: not in this scan at all.
+        #expect(AlertPlanner.plan(&state, findings: [], now: 10, reminder: 1000, scannedTargets: ["host"], containerGrace: 30).isEmpty)
+        // Gone for longer than the grace: cleared.
+        #expect(AlertPlanner.plan(&state, findings: [], now: 45, reminder: 1000, scannedTargets: ["host"], containerGrace: 30).map(\.name) == ["cleared"])
+        // Scanned and no longer found: cleared at once.
+        _ = AlertPlanner.plan(&state, findings: [finding], now: 50, reminder: 1000, scannedTargets: ["host", web], containerGrace: 30)
+        #expect(AlertPlanner.plan(&state, findings: [], now: 51, reminder: 1000, scannedTargets: ["host", web], containerGrace: 30).map(\.name) == ["cleared"])
+    }
 }
