@@ -35,9 +35,17 @@ public struct TextReporter {
         }
         if report.targets.count > 1 {
             lines.append("  \(report.targets.count - 1) container\(report.targets.count == 2 ? "" : "s") scanned, each in its own root:")
-            for summary in report.targets.dropFirst() {
+            let containers = report.targets.dropFirst()
+            // Those with findings first; a long list is cut unless --verbose.
+            let withFindings = Set(report.findings.compactMap { $0.target?.kind == .container ? $0.target : nil })
+            let ordered = containers.filter { withFindings.contains($0.target) } + containers.filter { !withFindings.contains($0.target) }
+            let shown = verbose ? ordered.count : 20
+            for summary in ordered.prefix(shown) {
                 lines.append("    \(Self.targetLine(summary.target)): \(summary.pids.count) processes, \(summary.packages) packages"
                     + (summary.problems.isEmpty ? "" : "; " + summary.problems.map(TerminalText.escape).joined(separator: "; ")))
+            }
+            if ordered.count > shown {
+                lines.append("    ... and \(ordered.count - shown) more (--verbose lists them)")
             }
         }
         for program in report.programs {
