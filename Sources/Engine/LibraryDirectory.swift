@@ -28,7 +28,13 @@ enum LibraryDirectory {
             // Entries that resolved elsewhere may have changed without this directory changing: resolve them again.
             return kept.map { $0.staysInDirectory ? $0 : resolve(root: root, entry: $0.entry, in: directory) }
         }
-        guard let names = try? root.entries(directory) else { return [] }
+        let names: [String]
+        do { names = try root.entries(directory) } catch {
+            // A directory that cannot be listed (a path too long, an I/O error) hides whatever it holds.
+            if error.isNotFound { return [] }
+            return [LibraryEntry(entry: "", outcome: .skipped(reason: "directory not listed (\(error.reason)); its libraries were not read", code: Self.code(error)),
+                                 staysInDirectory: false)]
+        }
         let entries = names.filter { $0.contains(".so") }.map { resolve(root: root, entry: $0, in: directory) }
         cache?.storeListing(entries, root: root, directory: directory, status: status)
         return entries

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc   // ENOTDIR, ELOOP
+#endif
 import ELFReader
 import FoundationEssentials
 import HostIO
@@ -34,6 +37,8 @@ struct ScanRun {
     var targets: [TargetScan]
     var report: ScanReport
     var index: FileIndex
+    /// Holds the containers' roots open for the whole scan.
+    var placement: ProcessPlacement?
 
     init(plan: ScanPlan, options: ScanOptions) {
         self.plan = plan
@@ -107,6 +112,7 @@ struct ScanRun {
             return
         }
         let placement = ProcessPlacement(procPath: options.procPath)
+        self.placement = placement
         let table = ProcessTable.read(procPath: options.procPath, keepMappings: { plan.checksRuntime(of: $0) }, placement: placement)
         report.statistics.processes = table.processes.count
         report.statistics.processesSkipped = table.skipped.count
@@ -131,17 +137,34 @@ struct ScanRun {
         var excluded: Set<ConfinedRoot> = []
         let state = RuntimeState(hostPrefix: options.runtimeStatePrefix)
         var sandboxes = 0
+        // A cgroup is a name a process can choose: when several roots claim one container id, none of them gets
+        // the runtime's name and image (which suppressions match), and each says why.
+        var claims: [String: Int] = [:]
+        for container in containers where container.reference.runtime != .unknown { claims[container.reference.id, default: 0] += 1 }
+        var perContainer: [String: Int] = [:]
+        let mounts = MountTable.read()
         for container in containers {
-            let (metadata, problem) = container.reference.runtime == .unknown ? (nil, nil) : state.metadata(for: container.reference)
+            let contested = (claims[container.reference.id] ?? 0) > 1
+            var (metadata, problem) = container.reference.runtime == .unknown ? (nil, nil) : state.metadata(for: container.reference)
+            if contested {
+                metadata?.name = nil
+                metadata?.image = nil
+                metadata?.imageID = nil
+                problem = "\(claims[container.reference.id]!) different roots claim this container id in their cgroup; its name and image are not trusted"
+            }
             var target = ScanTarget.container(container.reference, metadata: metadata)
             if metadata?.isSandbox == true {
                 sandboxes += 1
                 excluded.insert(container.root)
                 continue
             }
-            guard targets.count <= options.maximumContainers else {
+            perContainer[container.reference.id, default: 0] += 1
+            guard targets.count <= options.maximumContainers, perContainer[container.reference.id]! <= Self.maximumRootsPerContainer else {
                 excluded.insert(container.root)
-                report.skipped.append(Skip(subject: target.label, reason: "over the limit of \(options.maximumContainers) containers a scan looks at; not scanned", code: .limit))
+                let reason = targets.count > options.maximumContainers
+                    ? "over the limit of \(options.maximumContainers) containers a scan looks at; not scanned"
+                    : "over the limit of \(Self.maximumRootsPerContainer) roots in one container (namespaces of its own processes); not scanned"
+                report.skipped.append(Skip(subject: target.label, reason: reason, code: .limit))
                 continue
             }
             if target.runtime == .unknown { target.name = nil }
@@ -150,7 +173,9 @@ struct ScanRun {
             if let problem { scan.problems.append(problem) }
             targets.append(scan)
             index.targetLabels[container.root] = target.label
-            if let layers = OverlayLayers.read(mountinfo: options.procPath + "/\(container.pids[0])/mountinfo") {
+            // The layers from the host's own mount table (the runtime mounted the container's root there), never
+            // from the container's, which a privileged container can forge.
+            if let device = try? container.pinned.status().identity.device, let layers = OverlayLayers.find(device: device, in: mounts) {
                 index.layers[container.root] = layers
             }
         }
@@ -161,20 +186,20 @@ struct ScanRun {
         return excluded
     }
 
-    /// Whether a container's root can still be reached: through its first process, else through any other of
-    /// its processes still running (the root is then seen through that one). False when all of them exited.
+    /// Roots (mount namespaces with roots of their own) one container may have before the rest are a limit skip.
+    static let maximumRootsPerContainer = 8
+
+    /// Whether a container's root can be read (it is held open, so its processes exiting does not take it away).
     mutating func reachRoot(_ t: Int) -> Bool {
         guard targets[t].target.kind == .container else { return true }
-        for pid in targets[t].pids {
-            let root = targets[t].root.through(pid: pid, procPath: options.procPath)
-            if (try? FileSystem.status(root.hostPath("/"))) != nil {
-                targets[t].root = root
-                return true
-            }
+        do {
+            _ = try FileSystem.status(targets[t].root.hostPath("/"))
+            return true
+        } catch {
+            report.skipped.append(Skip(subject: targets[t].target.label, reason: "its root could not be read (\(error.reason)); its files were not read", code: .unreadable))
+            targets[t].reached = false
+            return false
         }
-        report.skipped.append(Skip(subject: targets[t].target.label, reason: "every process of the container exited during the scan; its files were not read", code: .exited))
-        targets[t].reached = false
-        return false
     }
 
     /// Program graphs: each program a dependency-chain rule names, wherever it is installed or running in the
@@ -212,15 +237,31 @@ struct ScanRun {
     mutating func addLibrariesAtRest(_ t: Int) {
         guard options.scanLibraryDirectories else { return }
         let target = targets[t]
-        let graph = target.graphs.first?.1
-        let kind = graph.map { ELFClassAndMachine(is64Bit: $0.nodes[0].elf.fileClass == .elf64, machine: $0.nodes[0].elf.machine) }
-            ?? ELFClassAndMachine(is64Bit: true, machine: 62)
+        // This machine's own kind always (ld.so's directories for it are searched whatever a root's programs are),
+        // and the kind of every program walked: a root cannot steer the listing away by its first program's header.
+        var kinds = [ELFClassAndMachine(is64Bit: true, machine: 62)]
+        for (_, graph) in target.graphs {
+            let kind = ELFClassAndMachine(is64Bit: graph.nodes[0].elf.fileClass == .elf64, machine: graph.nodes[0].elf.machine)
+            if !kinds.contains(kind) { kinds.append(kind) }
+        }
+        var directories: [String] = []
+        for kind in kinds { directories += target.resolver.searchDirectories(for: kind).filter { !directories.contains($0) } }
         var listed: Set<String> = []
         var added = 0
-        for directory in target.resolver.searchDirectories(for: kind) {
+        for directory in directories {
             // Merged /usr makes /lib/x86_64-linux-gnu and /usr/lib/x86_64-linux-gnu one directory: list it once.
-            guard let (resolved, status) = try? target.root.status(directory), status.kind == .directory,
-                  listed.insert(resolved).inserted else { continue }
+            let resolved: String, status: FileStatus
+            do { (resolved, status) = try target.root.status(directory) } catch {
+                // Absent is nothing to list; anything else (a path past PATH_MAX, an I/O error) hides what is there.
+                if !error.isNotFound && error.errno != ENOTDIR {
+                    var skip = Skip(subject: target.root.displayPath(directory), reason: "loader directory not read (\(error.reason))",
+                                    code: error.errno == ELOOP ? .notApplicable : .unreadable)
+                    skip.target = index.targetLabels[target.root]
+                    report.skipped.append(skip)
+                }
+                continue
+            }
+            guard status.kind == .directory, listed.insert(resolved).inserted else { continue }
             for entry in LibraryDirectory.entries(root: target.root, directory: resolved, status: status, cache: options.cache) {
                 if t > 0 && added >= options.maximumFilesPerContainer {
                     report.skipped.append(Skip(subject: target.target.label, reason: "over the limit of \(options.maximumFilesPerContainer) library files per container; the rest of \(resolved) and later directories not read", code: .limit))

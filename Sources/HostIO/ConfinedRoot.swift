@@ -41,9 +41,9 @@ public struct ConfinedRoot: Sendable, Hashable {
 
     public static let host = ConfinedRoot("/")
 
-    /// A container's root, through `procPath/PID/root` of one of its live processes.
-    public static func container(_ key: String, pid: Int32, procPath: String = "/proc") -> ConfinedRoot {
-        ConfinedRoot(prefix: procPath + "/\(pid)/root", kind: .container(key: key))
+    /// A container's root, at `prefix` on the host (a `PinnedDirectory`'s path).
+    public static func container(_ key: String, prefix: String) -> ConfinedRoot {
+        ConfinedRoot(prefix: prefix, kind: .container(key: key))
     }
 
     public var isHost: Bool { kind == .host }
@@ -62,12 +62,6 @@ public struct ConfinedRoot: Sendable, Hashable {
 
     public func hash(into hasher: inout Hasher) {
         hasher.combine(cacheKey)
-    }
-
-    /// The same root seen through another process of it (when the first exited).
-    public func through(pid: Int32, procPath: String = "/proc") -> ConfinedRoot {
-        guard case .container(let key) = kind else { return self }
-        return .container(key, pid: pid, procPath: procPath)
     }
 
     /// How a path inside the root is shown in reports: as is, inside the root. The report names the root (the

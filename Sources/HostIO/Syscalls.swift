@@ -33,6 +33,11 @@ enum Syscall {
         try valueOrErrno("open", path) { Glibc.open(path, flags, mode_t(permissions)) }
     }
 
+    /// openat(2) relative to a directory descriptor.
+    static func openAt(_ directory: Int32, _ name: String, _ flags: Int32, path: String) throws(SystemError) -> Int32 {
+        try valueOrErrno("openat", path) { Glibc.openat(directory, name, flags) }
+    }
+
     /// close(2). Not retried on EINTR: Linux releases the descriptor even then, and a retry could close a
     /// descriptor another thread has just been given.
     static func close(_ fd: Int32, path: String) throws(SystemError) {

@@ -8,6 +8,8 @@ public struct MountTable: Sendable {
         public var device: UInt64
         public var mountPoint: String
         public var type: String
+        /// The superblock's options (an overlay's layers), kept for overlay mounts only.
+        public var superOptions: String? = nil
     }
 
     public private(set) var mounts: [Mount] = []
@@ -36,9 +38,11 @@ public struct MountTable: Sendable {
             guard numbers.count == 2, let major = UInt64(String(decoding: numbers[0], as: UTF8.self)),
                   let minor = UInt64(String(decoding: numbers[1], as: UTF8.self)) else { return }
             var examined = 0
+            let type = String(decoding: fields[dash + 1], as: UTF8.self)
             mounts.append(Mount(device: MemoryMapParser.makeDevice(major: major, minor: minor),
-                                mountPoint: MemoryMapParser.unescape(fields[4], examined: &examined),
-                                type: String(decoding: fields[dash + 1], as: UTF8.self)))
+                                mountPoint: MemoryMapParser.unescape(fields[4], examined: &examined), type: type,
+                                superOptions: type == "overlay" && dash + 3 < fields.count
+                                    ? MemoryMapParser.unescape(fields[dash + 3], examined: &examined) : nil))
         }
         return MountTable(mounts: mounts)
     }

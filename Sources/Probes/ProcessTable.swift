@@ -99,8 +99,17 @@ public struct ProcessTable: Sendable {
             // A kernel thread (no executable, nothing mapped) has no root of its own to scan (kdevtmpfs's is the
             // devtmpfs it mounts): the host's.
             let kernelThread = executable == nil && maps.mappings.isEmpty
-            guard let place = kernelThread ? ProcessPlacement.Place(root: .host, sharesOurMounts: true) : placement.place(of: pid) else {
+            let place: ProcessPlacement.Place
+            switch kernelThread ? .placed(ProcessPlacement.Place(root: .host, sharesOurMounts: true)) : placement.place(of: pid) {
+            case .placed(let found): place = found
+            case .gone:
                 table.skipped.append(Skip(subject: "pid \(pid)", reason: "exited during the scan", code: .exited))
+                continue
+            case .failed(let error):
+                // Not "exited": a root that cannot be read (a hung or failing filesystem under it) hides its files.
+                table.skipped.append(Skip(subject: "pid \(pid)" + (executable.map { " (\($0))" } ?? ""),
+                                          reason: "its root or mount namespace could not be read (\(error.reason)); its files were not looked at",
+                                          code: error.isPermissionDenied && effectiveUserID() != 0 ? .notPermitted : .unreadable))
                 continue
             }
             let root = place.root
@@ -123,7 +132,8 @@ public struct ProcessTable: Sendable {
             for mapping in mappings where mapping.isExecutable {
                 let identity = FileIdentity(device: mapping.device, inode: mapping.inode)
                 let way = MappedFile.Way(pid: pid, mapFiles: base + "/map_files/" + mapping.mapFilesName,
-                                         rootPath: mapping.isDeleted ? nil : place.sharesOurMounts ? mapping.path : base + "/root" + mapping.path)
+                                         rootPath: mapping.isDeleted ? nil : place.sharesOurMounts ? mapping.path
+                                             : place.root.isHost ? base + "/root" + mapping.path : place.root.hostPath(mapping.path))
                 let key = MappingKey(root: root, identity: identity)
                 if let existing = index[key] {
                     if table.mappedFiles[existing].pids.last != pid {

@@ -22,7 +22,9 @@ public struct JSONReporter {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.keyEncodingStrategy = .convertToSnakeCase
         do {
-            return String(decoding: try encoder.encode(document), as: UTF8.self) + "\n"
+            // Characters that reorder or hide text (bidi controls, C1, U+2028) as \uXXXX: the same values to a parser,
+            // nothing a person or a terminal showing the JSON can be misled by.
+            return TerminalText.escapingInvisibleInJSON(String(decoding: try encoder.encode(document), as: UTF8.self)) + "\n"
         } catch {
             // Never an empty "{}" a pipeline would read as a clean scan.
             preconditionFailure("the JSON report could not be encoded: \(error)")

@@ -18,4 +18,23 @@ public enum TerminalText {
         }
         return out
     }
+
+    /// JSONEncoder escapes only what JSON requires (quotes, backslashes, C0 controls). A container, file or package
+    /// name may also hold characters that reorder or hide what a person reading the SBOM sees: DEL, C1 controls,
+    /// U+2028/U+2029, bidi overrides and isolates, directional marks and U+FEFF (the set `escape` escapes in
+    /// the text report). They are written as JSON's \uXXXX, which decodes to the same value; the document's
+    /// structure is ASCII, so they can only be inside strings.
+    static func escapingInvisibleInJSON(_ json: String) -> String {
+        var out = String.UnicodeScalarView()
+        for scalar in json.unicodeScalars {
+            switch scalar.value {
+            case 0x7f, 0x80..<0xa0, 0x2028, 0x2029, 0x202a...0x202e, 0x2066...0x2069, 0x200e, 0x200f, 0x061c, 0xfeff:
+                let hex = String(scalar.value, radix: 16, uppercase: true)
+                out.append(contentsOf: ("\\u" + String(repeating: "0", count: 4 - hex.count) + hex).unicodeScalars)
+            default:
+                out.append(scalar)
+            }
+        }
+        return String(out)
+    }
 }

@@ -3,6 +3,7 @@ import Testing
 @testable import Daemon
 @testable import Engine
 import Journal
+import Reporting
 @testable import Probes
 @testable import Rules
 
@@ -196,6 +197,37 @@ extension LiveSystemTests {
         #expect(Containers.findings(document, in: container.name).allSatisfy { $0["severity"] as? String == "info" })
     }
 
+    /// A container whose every process chrooted into an empty directory: its root is still the container's (the
+    /// namespace's root, found by walking up from the chroot), and the library at rest there is found.
+    @Test func chrootInsideAContainerDoesNotHideItsRoot() throws {
+        let container = try Containers.Running(Self.xzImage, name: "cw-test-chrooted",
+                                               command: ["perl", "-e", #"mkdir "/e"; chroot("/e") or die; chdir("/"); sleep 100000"#])
+        defer { container.remove() }
+        let (_, document) = try Support.scanJSON(["--rules", Support.hostRulesDirectory])
+        let rules = Containers.findings(document, in: container.name).compactMap { $0["rule"] as? String }
+        #expect(rules.contains("xz-backdoor-sig-openwall-detect-sh") && rules.contains("xz-backdoor-pkg-debian"), "\(rules)")
+    }
+
+    /// A loader directory whose real path is longer than PATH_MAX (a symlink into a deep tree): it cannot be
+    /// listed by path, and the scan says so (incomplete, naming it) instead of passing it over.
+    @Test func aLoaderDirectoryPastPathMaxIsASkipNotASilence() throws {
+        let container = try Containers.Running(Self.cleanImage, name: "cw-test-deep")
+        defer { container.remove() }
+        let name = String(repeating: "d", count: 250)
+        // Built one directory at a time, and reached through two symlinks of ~2.3 KB each (no single path a tool
+        // is given is past PATH_MAX; the resolved path is ~4.5 KB).
+        let moved = try container.exec(["/bin/bash", "-c", """
+            set -e; mkdir /q; cd /q; for i in $(seq 18); do mkdir \(name); cd \(name); [ $i = 9 ] && pwd > /tmp/nine; done
+            cp -a /usr/lib/x86_64-linux-gnu/libz.so.1* .; cd $(cat /tmp/nine); ln -s $(printf '\(name)/%.0s' $(seq 9)) n
+            rm -rf /usr/local/lib; ln -s $(cat /tmp/nine)/n /usr/local/lib; ls /usr/local/lib/libz.so.1
+            """])
+        #expect(moved.status == 0, "\(moved.stderr)")
+        let (_, document) = try Support.scanJSON(["--rules", Support.hostRulesDirectory])
+        let skips = (document["skipped"] as? [[String: Any]] ?? []).filter { ($0["target"] as? String)?.contains(container.name) == true }
+        #expect(skips.contains { ($0["subject"] as? String) == "/usr/local/lib" && ($0["code"] as? String) == "unreadable" }, "\(skips)")
+        #expect((document["verdict"] as? [String: Any])?["complete"] as? Bool == false)
+    }
+
     /// A process chrooted into a directory on the host: its paths are the host's, shown once, never
     /// /proc/PID/root followed by the chroot's own host path.
     @Test func chrootedProcessPathsAreHostPaths() throws {
@@ -362,6 +394,20 @@ extension LiveSystemTests {
     }
 
     static let first = String(repeating: "a", count: 64), second = String(repeating: "b", count: 64)
+
+    /// Names from a container reach the JSON report with their bidi and C1 characters as \\u escapes.
+    @Test func jsonEscapesCharactersThatReorderText() throws {
+        var finding = Self.inContainer(id: Self.first, name: "web\u{202E}gnp.exe", pid: 1)
+        finding.evidence.path = "/usr/lib/lib\u{9B}x.so\u{2028}"
+        var report = ScanReport(scanID: "s", root: "/", startedAt: 0, findings: [finding], skipped: [], notes: [],
+                                statistics: ScanStatistics(), programs: [])
+        report.targets = [TargetSummary(target: ScanTarget(kind: .host)), TargetSummary(target: finding.target!)]
+        let json = JSONReporter().render(report)
+        #expect(!json.unicodeScalars.contains { [0x202E, 0x9B, 0x2028].contains($0.value) })
+        #expect(json.contains(#"web\u202Egnp.exe"#) && json.contains(#"lib\u009Bx.so\u2028"#))
+        let decoded = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]
+        #expect(((decoded?["findings"] as? [[String: Any]])?.first?["target"] as? [String: Any])?["name"] as? String == "web\u{202E}gnp.exe")
+    }
 
     @Test func recreatedContainerIsTheSameFinding() {
         var state = AlertState()

@@ -25,6 +25,13 @@ public struct OverlayLayers: Sendable, Hashable {
         return parse(bytes)
     }
 
+    /// The layers of the overlay mount with superblock `device` in `table` (the scanner's own mount table: the
+    /// runtime mounted the container's root on the host); nil when the table has no such overlay.
+    public static func find(device: UInt64, in table: MountTable) -> OverlayLayers? {
+        guard let mount = table.mounts.last(where: { $0.device == device && $0.type == "overlay" }), let options = mount.superOptions else { return nil }
+        return layers(fromOptions: options)
+    }
+
     public static func parse(_ bytes: [UInt8]) -> OverlayLayers? {
         var found: OverlayLayers?
         ByteSearch.forEachLine(in: bytes) { range in

@@ -1,20 +1,50 @@
+#if canImport(Glibc)
+import Glibc   // ESRCH
+#endif
 import HostIO
 
 /// Which root each process runs in, and so which scan target it belongs to: the host, or a container (known to a
 /// runtime by its cgroup, or only by its mount namespace). One container is one root, shared by all its processes.
 ///
-/// - A process whose root directory is the host's is the host's, whatever its mount namespace (a service with
-///   PrivateTmp, an `unshare -m`).
-/// - A process in the scanner's own mount namespace with another root is a chroot: the kernel already prints its
-///   paths (maps, exe) as host paths, so it is the host's too, never `/proc/PID/root` + a host path.
-/// - Any other process is in a container: its cgroup names the runtime and id; a mount namespace no runtime claims
-///   is a container of `unknown` runtime, named by the namespace's inode.
+/// - A process in the scanner's own mount namespace is the host's, chrooted or not: the kernel already prints its
+///   paths (maps, exe) as host paths, never `/proc/PID/root` + a host path.
+/// - Any other process's paths are relative to the root of its mount namespace, wherever it chrooted. That root is
+///   found by walking `..` up from `/proc/PID/root` (the kernel resolves it against the scanner's root, so a chroot
+///   does not stop it) and held open, so it stays readable when the container's processes exit. A namespace whose
+///   root is the host's own `/` is the host's (a service with private mounts).
+/// - Otherwise the process is in a container: its cgroup names the runtime and id; a namespace no runtime claims is
+///   a container of `unknown` runtime. A container is keyed by that name and its root's identity: a cgroup is only
+///   a name a process may choose, the root is what the kernel gives it, and every namespace of one container
+///   (`unshare -m` inside it) shares its root.
 public final class ProcessPlacement {
     public struct Container: Sendable {
         public var reference: ContainerReference
         public var root: ConfinedRoot
-        /// Its processes, in the order seen (lowest pid first when /proc is read in order).
+        /// The namespace root, held open for the scan.
+        public var pinned: PinnedDirectory
+        /// Its processes, in the order seen.
         public var pids: [Int32]
+    }
+
+    /// Where a process runs.
+    public struct Place: Sendable {
+        public var root: ConfinedRoot
+        /// Whether its paths are the scanner's own (its mount namespace is ours): then a file it maps is opened at
+        /// that path.
+        public var sharesOurMounts: Bool
+
+        public init(root: ConfinedRoot, sharesOurMounts: Bool) {
+            self.root = root
+            self.sharesOurMounts = sharesOurMounts
+        }
+    }
+
+    public enum Outcome: Sendable {
+        case placed(Place)
+        /// The process exited.
+        case gone
+        /// Its root or namespace could not be read (the error says why): its files are unknown.
+        case failed(SystemError)
     }
 
     let procPath: String
@@ -32,46 +62,36 @@ public final class ProcessPlacement {
     /// The largest /proc/PID/cgroup read (a process in thousands of v1 hierarchies is still a few KiB).
     static let maximumCgroupFile = 256 << 10
 
-    /// Where a process runs.
-    public struct Place: Sendable {
-        public var root: ConfinedRoot
-        /// Whether its paths are the scanner's own (its mount namespace is ours): then a file it maps is opened at
-        /// that path, not through /proc/PID/root (which, for a chroot, would add the chroot's directory twice).
-        public var sharesOurMounts: Bool
-
-        public init(root: ConfinedRoot, sharesOurMounts: Bool) {
-            self.root = root
-            self.sharesOurMounts = sharesOurMounts
-        }
-    }
-
-    /// The root `pid` runs in; nil when the process is gone (or its root cannot be told).
-    public func place(of pid: Int32) -> Place? {
+    public func place(of pid: Int32) -> Outcome {
         let base = procPath + "/\(pid)"
-        guard let rootStatus = try? FileSystem.status(base + "/root") else { return nil }
-        let namespace = try? FileSystem.readLink(base + "/ns/mnt")
-        let shared = namespace != nil && namespace == ownMountNamespace
-        if rootStatus.identity == hostRoot || namespace == nil || shared { return Place(root: .host, sharesOurMounts: shared) }
-        var reference: ContainerReference
+        let namespace: String
+        do { namespace = try FileSystem.readLink(base + "/ns/mnt") } catch {
+            return error.isNotFound || error.errno == ESRCH ? .gone : .failed(error)
+        }
+        if namespace == ownMountNamespace { return .placed(Place(root: .host, sharesOurMounts: true)) }
+        let top: (directory: PinnedDirectory, status: FileStatus)
+        do { top = try PinnedDirectory(base + "/root").top() } catch {
+            return error.isNotFound || error.errno == ESRCH ? .gone : .failed(error)
+        }
+        if top.status.identity == hostRoot { return .placed(Place(root: .host, sharesOurMounts: false)) }
+        let reference: ContainerReference
         if let bytes = try? FileSystem.readKernelFile(base + "/cgroup", limit: Self.maximumCgroupFile),
            let found = CgroupPath.container(in: String(decoding: bytes, as: UTF8.self)) {
             reference = found
         } else {
             // "mnt:[4026532451]": the namespace's inode names it while it exists.
-            let inode = namespace!.filter { $0.isASCII && $0.isNumber }
-            reference = ContainerReference(runtime: .unknown, id: "mnt-" + inode)
+            reference = ContainerReference(runtime: .unknown, id: "mnt-" + namespace.filter { $0.isASCII && $0.isNumber })
         }
-        // The cgroup is only a name: a process that may create cgroups can put itself in one named like another
-        // container's. The mount namespace is what the kernel gives it, so it is part of the key: a process
-        // claiming another container's id is a target of its own, its paths read in its own root.
-        let key = reference.runtime.rawValue + ":" + reference.id + "@" + (namespace ?? "").filter { $0.isASCII && $0.isNumber }
+        let identity = top.status.identity
+        let key = (reference.runtime == .unknown ? "unknown" : reference.runtime.rawValue + ":" + reference.id)
+            + "@\(identity.device)-\(identity.inode)"
         if let position = byKey[key] {
             containers[position].pids.append(pid)
-            return Place(root: containers[position].root, sharesOurMounts: false)
+            return .placed(Place(root: containers[position].root, sharesOurMounts: false))
         }
-        let root = ConfinedRoot.container(key, pid: pid, procPath: procPath)
+        let root = ConfinedRoot.container(key, prefix: top.directory.path)
         byKey[key] = containers.count
-        containers.append(Container(reference: reference, root: root, pids: [pid]))
-        return Place(root: root, sharesOurMounts: false)
+        containers.append(Container(reference: reference, root: root, pinned: top.directory, pids: [pid]))
+        return .placed(Place(root: root, sharesOurMounts: false))
     }
 }
