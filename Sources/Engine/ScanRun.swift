@@ -190,8 +190,18 @@ struct ScanRun {
     static let maximumRootsPerContainer = 8
 
     /// Whether a container's root can be read (it is held open, so its processes exiting does not take it away).
+    /// A container with a FUSE or network filesystem mounted in it is not walked by path (a lookup that enters
+    /// one can wait for good; the scan must end): a blocked skip naming it, unless --read-blocking-filesystems.
     mutating func reachRoot(_ t: Int) -> Bool {
         guard targets[t].target.kind == .container else { return true }
+        if !options.readBlockingFilesystems, let pid = targets[t].pids.first {
+            let blocking = MountTable.read(options.procPath + "/\(pid)/mountinfo").mounts.filter { MountTable.readsMayBlock($0.type) }
+            if !blocking.isEmpty {
+                report.skipped.append(Skip(subject: targets[t].target.label, reason: "has \(blocking.map { "\($0.type) at \($0.mountPoint)" }.prefix(3).joined(separator: ", ")) mounted, whose lookups can block for good; its packages and files at rest were not read (use --read-blocking-filesystems)", code: .blocked))
+                targets[t].reached = false
+                return false
+            }
+        }
         do {
             _ = try FileSystem.status(targets[t].root.hostPath("/"))
             return true
