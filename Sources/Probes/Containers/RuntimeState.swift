@@ -1,5 +1,6 @@
 import FoundationEssentials
 import HostIO
+import Synchronization
 
 /// What the container runtimes' own files on disk say about a container: its name, image and pod. Read-only,
 /// without any daemon or socket (issue 26): a stopped or compromised dockerd cannot hide a container from this.
@@ -24,6 +25,13 @@ public struct RuntimeState: Sendable {
     static let maximumHomes = 64
     /// containers/storage's drivers: each keeps its containers in `<driver>-containers/`.
     static let storageDrivers = ["overlay", "vfs", "btrfs", "zfs", "devicemapper", "aufs"]
+
+    /// Store lists already decoded by this value, by path: a podman store lists every container, and a scan of
+    /// fifty containers must not decode it fifty times.
+    final class Memo: Sendable {
+        let stores = Mutex<[String: Result<[StorageContainer], Problem>]>([:])
+    }
+    let memo = Memo()
 
     public init(hostPrefix: String = "") {
         var prefix = hostPrefix
@@ -169,7 +177,7 @@ extension RuntimeState {
         case failed(String)
     }
 
-    struct Problem: Error {
+    struct Problem: Error, Sendable {
         let text: String
         init(_ text: String) { self.text = text }
     }
@@ -366,16 +374,25 @@ extension RuntimeState {
         var files = rootfulStoreFiles()
         if rootless { files += rootlessStoreFiles(problems: &problems) }
         for store in files {
-            switch readStateFile(store.path, owner: store.owner) {
-            case .absent: continue
-            case .failed(let problem): problems.append(problem)
-            case .bytes(let bytes):
-                switch decode([StorageContainer].self, bytes, path: store.path, format: "a containers/storage container list") {
-                case .failure(let problem): problems.append(problem.text)
-                case .success(let containers):
-                    if let container = containers.first(where: { $0.id == id }) {
-                        return storageMetadata(container, file: store.path)
-                    }
+            let decoded: Result<[StorageContainer], Problem>
+            if let known = memo.stores.withLock({ $0[store.path] }) {
+                decoded = known
+            } else {
+                switch readStateFile(store.path, owner: store.owner) {
+                case .absent:
+                    decoded = .success([])
+                case .failed(let problem):
+                    decoded = .failure(Problem(problem))
+                case .bytes(let bytes):
+                    decoded = decode([StorageContainer].self, bytes, path: store.path, format: "a containers/storage container list")
+                }
+                memo.stores.withLock { $0[store.path] = decoded }
+            }
+            switch decoded {
+            case .failure(let problem): problems.append(problem.text)
+            case .success(let containers):
+                if let container = containers.first(where: { $0.id == id }) {
+                    return storageMetadata(container, file: store.path)
                 }
             }
         }
@@ -470,7 +487,7 @@ extension RuntimeState {
 
 extension RuntimeState {
     /// An entry of containers.json (containers/storage `Container`): only the fields used.
-    struct StorageContainer: Decodable {
+    struct StorageContainer: Decodable, Sendable {
         var id: String
         var names: [String]?
         /// The image's id, bare hex.
