@@ -39,6 +39,13 @@ struct ScanRun {
     var index: FileIndex
     /// Holds the containers' roots open for the whole scan.
     var placement: ProcessPlacement?
+    /// The filesystem under all of a container's overlay layers, when they share one: its package databases are
+    /// then files of that filesystem, named by inode, whichever container's overlay shows them.
+    var backingDevice: [ConfinedRoot: UInt64] = [:]
+    /// Package inventories parsed in this scan, by the databases' files on that filesystem: fifty containers of
+    /// one image parse its dpkg database once (a container that installed or removed a package has database files
+    /// of its own, in its writable layer, and is parsed on its own).
+    var inventories: [String: PackageInventory] = [:]
 
     init(plan: ScanPlan, options: ScanOptions) {
         self.plan = plan
@@ -77,7 +84,19 @@ struct ScanRun {
     /// Packages: every package database of the target's root (parsed again only when one changed, for the daemon).
     mutating func readPackages(_ t: Int) {
         let root = targets[t].root
-        let inventory = options.cache?.packageInventory(root: root) ?? PackageDatabases.read(root: root)
+        var key: String?
+        if let device = backingDevice[root] {
+            key = "\(device)|" + PackageDatabases.stamp(root: root).map { status in
+                status.map { "\($0.kind.rawValue):\($0.identity.inode):\($0.size):\($0.modified):\($0.changed)" } ?? "-"
+            }.joined(separator: ",")
+        }
+        let inventory: PackageInventory
+        if let key, let known = inventories[key] {
+            inventory = known
+        } else {
+            inventory = options.cache?.packageInventory(root: root) ?? PackageDatabases.read(root: root)
+            if let key, inventory.problems.isEmpty { inventories[key] = inventory }
+        }
         targets[t].inventory = inventory
         if t == 0 {
             report.statistics.packages = inventory.packages.count
@@ -177,6 +196,8 @@ struct ScanRun {
             // from the container's, which a privileged container can forge.
             if let device = try? container.pinned.status().identity.device, let layers = OverlayLayers.find(device: device, in: mounts) {
                 index.layers[container.root] = layers
+                let devices = Set(layers.directories.compactMap { try? FileSystem.status($0).identity.device })
+                if devices.count == 1 { backingDevice[container.root] = devices.first }
             }
         }
         if sandboxes > 0 {

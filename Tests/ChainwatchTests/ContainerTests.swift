@@ -177,6 +177,13 @@ extension LiveSystemTests {
         let modified = Support.findings(after).filter { ($0["evidence"] as? [String: Any])?["integrity"] as? String == "modified" }
             .compactMap { Containers.target($0)["name"] as? String }
         #expect(modified.contains(second.name) && !modified.contains(first.name), "\(modified)")
+        // A package database changed in one container is that container's: the image's parsed once is not reused.
+        let downgraded = try second.exec(["sed", "-i", "s/^Version: 5.6.1-1$/Version: 5.4.1-1/", "/var/lib/dpkg/status"])
+        #expect(downgraded.status == 0, "\(downgraded.stderr)")
+        let (_, third) = try Support.scanJSON(["--rules", Support.hostRulesDirectory])
+        let packageFindings = Support.findings(third).filter { $0["rule"] as? String == "xz-backdoor-pkg-debian" }
+            .compactMap { Containers.target($0)["name"] as? String }
+        #expect(packageFindings.contains(first.name) && !packageFindings.contains(second.name), "\(packageFindings)")
     }
 
     /// A container whose loader directory holds symlinks to host files: absolute links resolve inside the
