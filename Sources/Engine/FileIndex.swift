@@ -32,6 +32,12 @@ struct FileIndex {
     var layers: [ConfinedRoot: OverlayLayers] = [:]
     /// How skips name the root a file was in (containers: their label); the host's files have none.
     var targetLabels: [ConfinedRoot: String] = [:]
+    /// A container's mapped file as its process's maps name it (the overlay's device, on kernels that show it)
+    /// to the layer file it is: one record, one read, whichever way it was seen.
+    private(set) var aliases: [FileIdentity: FileIdentity] = [:]
+
+    /// The identity records use for a file a mapping names.
+    func canonical(_ identity: FileIdentity) -> FileIdentity { aliases[identity] ?? identity }
 
     /// The scanner's mount namespace, to tell which files lie on filesystems whose reads may block for good.
     private let mounts: MountTable
@@ -93,7 +99,17 @@ struct FileIndex {
     }
 
     mutating func addMapped(_ mapped: MappedFile) {
-        let position = record(for: mapped.identity, opener: .mapped(mapped.ways), root: mapped.root, path: mapped.path)
+        var identity = mapped.identity, opener = FileRecord.Opener.mapped(mapped.ways)
+        // In a container, maps may name the overlay's device: the file is then located in its layer, like one
+        // at rest, so one image's libraries are read once for all its containers.
+        if !mapped.isDeleted, layers[mapped.root] != nil, let (_, status) = try? mapped.root.status(mapped.path),
+           status.identity == mapped.identity, case let (.root(_, hostPath), real) = located(root: mapped.root, path: mapped.path, status: status),
+           real != mapped.identity {
+            aliases[mapped.identity] = real
+            identity = real
+            opener = .root(.host, hostPath)
+        }
+        let position = record(for: identity, opener: opener, root: mapped.root, path: mapped.path)
         // Where it lies, for when every mapping process has exited by the time it is read: taken only if the file
         // there is still this one (same identity).
         if !mapped.isDeleted { records[position].addAlternative(.root(mapped.root, mapped.path)) }
@@ -138,18 +154,19 @@ struct FileIndex {
 
     /// The record of the file with this identity in `root` (nil: in any root).
     func record(withIdentity identity: FileIdentity, root: ConfinedRoot? = nil) -> FileRecord? {
+        let identity = canonical(identity)
         if let root { return positions[RecordKey(root: root, identity: identity)].map { records[$0] } }
         return sharing[identity]?.first.map { records[$0] }
     }
 
     /// What was read of the file with this identity, if it was (in whichever root: the read is shared).
     func facts(of identity: FileIdentity) -> FileFacts? {
-        sharing[identity]?.lazy.compactMap { records[$0].facts }.first
+        sharing[canonical(identity)]?.lazy.compactMap { records[$0].facts }.first
     }
 
     /// Reads the symbol tables of these files too (the objects of a process whose GOT is checked).
     mutating func wantSymbols(of identities: [FileIdentity]) {
-        symbolsWanted.formUnion(identities)
+        symbolsWanted.formUnion(identities.map(canonical))
     }
 
     private func wantsSymbols(_ record: FileRecord) -> Bool {

@@ -17,10 +17,13 @@ struct ScanFacts {
     /// The libraries /etc/ld.so.preload names in the scanned root, or nil when it has none.
     let preload: [String]?
     private let positions: [FileIdentity: Int]
+    /// Identities maps gave a container's files (the overlay's device) to those of the layer files they are.
+    let aliases: [FileIdentity: FileIdentity]
 
     init(root: ConfinedRoot, inventory: PackageInventory, files: [FileRecord],
          graphs: [(ProgramLocation, DependencyGraph)], processes: [ProcessImage] = [],
-         running: [Probes.ProcessInfo] = [], preload: [String]? = nil) {
+         running: [Probes.ProcessInfo] = [], preload: [String]? = nil, aliases: [FileIdentity: FileIdentity] = [:]) {
+        self.aliases = aliases
         self.root = root
         self.inventory = inventory
         self.files = files
@@ -61,6 +64,6 @@ struct ScanFacts {
     }
 
     func file(withIdentity identity: FileIdentity) -> FileRecord? {
-        positions[identity].map { files[$0] }
+        positions[aliases[identity] ?? identity].map { files[$0] }
     }
 }

@@ -389,10 +389,11 @@ struct ScanRun {
                   let identity = executableIdentity(process, mappings: mappings) else { continue }
             var seen: Set<FileIdentity> = []
             let objects = mappings.filter(\.isExecutable).compactMap { mapping -> DependencyGraph.MappedObject? in
-                guard seen.insert(mapping.identity).inserted, let elf = index.facts(of: mapping.identity)?.elf else { return nil }
-                return DependencyGraph.MappedObject(identity: mapping.identity, path: mapping.path, elf: elf)
+                let identity = index.canonical(mapping.identity)
+                guard seen.insert(identity).inserted, let elf = index.facts(of: identity)?.elf else { return nil }
+                return DependencyGraph.MappedObject(identity: identity, path: mapping.path, elf: elf)
             }
-            guard let graph = DependencyGraph.mapped(program: executable, executable: identity, objects: objects) else { continue }
+            guard let graph = DependencyGraph.mapped(program: executable, executable: index.canonical(identity), objects: objects) else { continue }
             let location = ProgramLocation(root: process.root, path: executable,
                                            foundBy: "running pid \(process.pid), as mapped", pid: process.pid)
             graphs.append((location, graph))
@@ -454,7 +455,7 @@ struct ScanRun {
         let target = targets[t]
         let files = index.records.filter { $0.root == target.root }
         let facts = ScanFacts(root: target.root, inventory: target.inventory, files: files, graphs: target.graphs + live,
-                              processes: images, running: target.processes, preload: target.preload)
+                              processes: images, running: target.processes, preload: target.preload, aliases: index.aliases)
         return plan.findings(facts).filter { plan.applies($0.rule, to: target.target.kind) }.map { finding in
             var finding = finding
             finding.target = target.target

@@ -61,7 +61,7 @@ struct GOTIntegrityMatcher: RuleKindMatcher {
                     evidence.slotAddress = "0x" + String(image.bias &+ slot.offset, radix: 16)
                     evidence.pointsTo = wrong.pointsTo
                     evidence.expected = wrong.expected
-                    grouped[key] = Finding(rule: compiled.rule, evidence: evidence, fileIdentity: wrong.target)
+                    grouped[key] = Finding(rule: compiled.rule, evidence: evidence, fileIdentity: wrong.target.map { facts.aliases[$0] ?? $0 })
                     order.append(key)
                 }
             }
