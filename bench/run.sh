@@ -775,7 +775,7 @@ s = json.load(open(sys.argv[1]))["scan"]["statistics"]; print(s["containers"], s
 containers_scenario() {
   local steps=($CONTAINER_STEPS) n have=0 first last
   [ "${#steps[@]}" -gt 0 ] || return 0
-  command -v podman > /dev/null || die "the containers part needs podman and runc (scripts/setup.sh installs them)"
+  command -v podman > /dev/null || die "the containers part needs podman and runc (scripts/setup.sh --tests installs them)"
   "$REPO/Tests/Fixtures/make-container-images.sh" > /dev/null || die "Tests/Fixtures/make-container-images.sh failed"
   if podman ps -a --format '{{.Names}}' | grep -q '^cw-bench-'; then
     die "containers named cw-bench-* exist (another bench run?): remove them (podman rm -f NAME) and run again"

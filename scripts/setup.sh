@@ -15,8 +15,12 @@ packages=(
   umoci skopeo zstd bzip2 zip unzip rpm2cpio xxd cpio # image and archive fixtures: OCI layouts (umoci), docker-save tars (skopeo), tarballs
   db5.3-util python3-bsddb3 # make-rpm-bdb.sh: Berkeley DB hash Packages fixtures (db5.3_load/_dump/_verify; bsddb3 for --delete)
   fuse3 python3-fusepy # blocking-fuse.py: a FUSE file whose read never returns (the daemon must still stop)
-  podman runc docker.io containerd debootstrap # make-container-images.sh: Debian 12 images to run as containers (podman --runtime runc; docker import with --docker)
 )
+# Container engines only for the test suite (`setup.sh --tests`): installing docker.io or containerd on a server
+# being checked would start new daemons there (on a systemd host their units start at install).
+if [ "${1:-}" = --tests ]; then
+  packages+=(podman runc docker.io containerd debootstrap) # make-container-images.sh and the container tests
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -3,6 +3,6 @@
 # (unit tests, ELF fixtures built with gcc, the real sshd and journald where behaviour depends on them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./scripts/setup.sh
+./scripts/setup.sh --tests
 swift build --build-tests
 exec swift test --skip-build "$@"
