@@ -173,9 +173,16 @@ struct ScanRun {
             }
             var target = ScanTarget.container(container.reference, metadata: metadata)
             if metadata?.isSandbox == true {
-                sandboxes += 1
-                excluded.insert(container.root)
-                continue
+                // A label or a name says "sandbox", and whoever runs containers can set either: left out only when
+                // every process in it is a pause program; otherwise scanned like any container, and said.
+                let programs = container.pids.map { (try? FileSystem.readLink(options.procPath + "/\($0)/exe")).map(baseName) }
+                if programs.allSatisfy({ $0 == "pause" || $0 == "catatonit" }) {
+                    sandboxes += 1
+                    excluded.insert(container.root)
+                    continue
+                }
+                problem = [problem, "its runtime state marks it as a pod sandbox, but it runs other programs; scanned as a workload"]
+                    .compactMap { $0 }.joined(separator: "; ")
             }
             perContainer[container.reference.id, default: 0] += 1
             guard targets.count <= options.maximumContainers, perContainer[container.reference.id]! <= Self.maximumRootsPerContainer else {

@@ -341,6 +341,16 @@ extension LiveSystemTests {
         } ?? [:])["path"] as? String == "/usr/lib/x86_64-linux-gnu/liblzma.so.5.6.1")
     }
 
+    /// A container named like a podman pod's infra container (anyone who runs containers can choose the name) that
+    /// runs something else than a pause program is scanned like any other, not left out as a sandbox.
+    @Test func aContainerNamedLikeASandboxIsStillScanned() throws {
+        let container = try Containers.Running(Self.xzImage, name: "abcdef012345-infra")
+        defer { container.remove() }
+        let (_, document) = try Support.scanJSON(["--rules", Support.hostRulesDirectory])
+        let rules = Containers.findings(document, in: container.name).compactMap { $0["rule"] as? String }
+        #expect(rules.contains("xz-backdoor-pkg-debian"), "\(rules) \(document["notes"] ?? "")")
+    }
+
     /// More containers than a scan looks at: each one over the limit is a `limit` skip naming it, and the verdict
     /// is incomplete, never clean. A container every process of which exits before its root is read is an
     /// `exited` skip naming it.
