@@ -110,7 +110,7 @@ public struct Scanner: Sendable {
             scan.assessProvenance(t)
             let live = scan.liveGraphs(t)
             lives.append(live)
-            findings += scan.match(t: t, live: live, images: scan.readProcessImages(t))
+            findings += scan.match(t: t, live: live, images: scan.readProcessImages(t), memory: scan.scanProcessMemory(t))
         }
         progress.advance()
         scan.suppress(findings.sorted(by: Finding.reportOrder))
