@@ -14,7 +14,8 @@ public struct ScanPlan: Sendable {
     let got: GOTIntegrityMatcher
     let injection: LoaderInjectionMatcher
     let provenance: ProvenanceMatcher
-    let yara: YARAMatcher
+    /// `var`: a scan sets its YARA limits from its options (`ScanRun.init`).
+    var yara: YARAMatcher
     let suppressions: SuppressionMatcher
     /// Programs whose graphs the scan walks: those chain and provenance rules name, each once.
     let programs: [String]
@@ -57,7 +58,7 @@ public struct ScanPlan: Sendable {
     /// rule names it (its GOT is read), a loader-injection rule does, or a dependency-chain rule does (its chains are
     /// also taken from what it really mapped).
     func checksRuntime(of executable: String?) -> Bool {
-        got.checks(executable) || injection.checks(executable)
+        yara.scansMemoryOfEveryProcess || got.checks(executable) || injection.checks(executable)
             || executable.map { programs.contains(baseName(Self.trimmingDeleted($0))) } == true
     }
 

@@ -48,6 +48,8 @@ struct ScanRun {
     var inventories: [String: PackageInventory] = [:]
 
     init(plan: ScanPlan, options: ScanOptions) {
+        var plan = plan
+        plan.yara.limits = options.yara
         self.plan = plan
         self.options = options
         let root = ConfinedRoot(options.root)

@@ -51,6 +51,8 @@ public struct ScanOptions: Sendable {
     public var maximumFilesPerContainer = 20_000
     /// Where the runtimes' state directories are looked for ("" for this host; tests point it at a tree).
     public var runtimeStatePrefix = ""
+    /// YARA rules' bounds, and whether every process's code outside files is scanned (docs/yara.md).
+    public var yara = YARALimits()
 
     public init() {}
 }

@@ -21,6 +21,9 @@ public struct YARALimits: Sendable, Hashable {
     public var maximumMemoryPerProcess: Int64 = 64 << 20
     /// Seconds of YARA scanning per process, whatever its number of mappings.
     public var memorySecondsPerProcess = 20
+    /// Scan the code outside files of every process, not only of those the runtime checks look at (the programs
+    /// got-integrity, loader-injection and dependency-chain rules name): `--yara-memory all`.
+    public var memoryOfEveryProcess = false
 
     public init() {}
 }

@@ -36,6 +36,11 @@ struct YARAMatcher: RuleKindMatcher {
 
     var isActive: Bool { compiled != nil }
 
+    /// Whether every process's mappings are read, for its code outside files.
+    var scansMemoryOfEveryProcess: Bool {
+        limits.memoryOfEveryProcess && rules.values.contains { $0.match.appliesToMemory }
+    }
+
     /// Runs the rules over one file's bytes (the read's own, held while it was read).
     func scanFile(_ held: YARAHeldBytes, path: String, owner: UInt32, names: UserNames) -> YARAOutcome {
         guard let compiled else { return .scanned([]) }
