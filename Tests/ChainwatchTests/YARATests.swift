@@ -208,6 +208,58 @@ import YARA
         #expect((skip["reason"] as? String)?.contains("unk_liblzma_backdoor.yara") == true)
     }
 
+    /// Rules that would take too long on a file (a quadratic loop) are stopped at the timeout: a recorded skip
+    /// naming the file and the rule file, the scan incomplete, and the YAML rule loaded beside them still fires on it.
+    @Test func aRuleSetThatTimesOutIsARecordedSkip() throws {
+        let parent = try Support.temporaryDirectory("yara-slow")
+        defer { Support.remove(parent) }
+        let file = parent + "/zeros.bin"
+        var bytes = [UInt8](repeating: 0, count: 1 << 20)
+        bytes.replaceSubrange(4096..<4100, with: [0xde, 0xad, 0xbe, 0xef])
+        try Data(bytes).write(to: URL(fileURLWithPath: file))
+        let yaml = """
+            chainwatch-rules: 1
+            rules:
+              - id: test-yara-neighbour
+                title: Marker bytes
+                kind: byte-signature
+                severity: medium
+                message-id: 5e0c2b7d9a1f4e3c8b6d0a2f4c6e8b1d
+                description: A YAML rule loaded next to a slow YARA file.
+                references: []
+                tags: [test]
+                match:
+                  patterns: ["deadbeef"]
+
+            """
+        let rules = try Self.rulesDirectory(parent, texts: [
+            "slow.yar": "rule slow { condition: for any i in (0..filesize) : (for any j in (0..filesize) : (i + j == filesize * 3)) }\n",
+            "neighbour.yaml": yaml,
+        ])
+        let (result, document) = try Support.scanJSON(["--rules", rules, "--path", file, "--yara-timeout", "1"])
+        #expect(result.status == 1)   // the YAML finding (medium); the skip is listed too
+        #expect(Support.findings(document).map { $0["rule"] as? String } == ["test-yara-neighbour"])
+        let skipped = document["skipped"] as? [[String: Any]] ?? []
+        let skip = try #require(skipped.first { $0["subject"] as? String == file }, "\(skipped)")
+        #expect((skip["reason"] as? String)?.contains("the YARA rules of \(rules)/slow.yar took more than 1 s") == true, "\(skip)")
+        let verdict = document["verdict"] as? [String: Any] ?? [:]
+        #expect((verdict["incomplete_reasons"] as? [String])?.isEmpty == false, "\(verdict)")
+    }
+
+    /// A rule with more strings than libyara allows is a compile error with file and line, not a slow load.
+    @Test func aRuleWithTooManyStringsIsAnError() throws {
+        let parent = try Support.temporaryDirectory("yara-many")
+        defer { Support.remove(parent) }
+        var text = "rule many {\n  strings:\n"
+        for index in 0..<12_000 { text += "    $s\(index) = \"marker\(index)xyz\"\n" }
+        text += "  condition:\n    any of them\n}\n"
+        let rules = try Self.rulesDirectory(parent, texts: ["many.yar": text])
+        let result = try Support.chainwatch(["--check-rules", rules])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains(rules + "/many.yar:"), "\(result.stderr)")
+        #expect(result.stderr.contains("too many strings"), "\(result.stderr)")
+    }
+
     /// One read per file: the same files, scanned with and without YARA rules, read the same bytes, by chainwatch's
     /// count and by the kernel's (rchar of the process, from /proc/PID/io of the shell that reaped it).
     @Test func yaraRulesAddNoRead() throws {
