@@ -137,12 +137,13 @@ struct FileIndex {
     }
 
     /// A file or archive member read by `PathScan` in the pass that read its archive.
-    mutating func addRead(path: String, facts: FileFacts, hits: Set<Int>, archive: [String]?, seenAs: String) {
+    mutating func addRead(path: String, facts: FileFacts, hits: Set<Int>, archive: [String]?, seenAs: String, yara: YARAOutcome? = nil) {
         let position = record(for: facts.identity, opener: archive == nil ? .root(.host, path) : .member, root: .host, path: path)
         records[position].addName(baseName(archive?.last ?? path))
         records[position].addSeen(seenAs)
         records[position].archive = archive
-        records[position].take(facts, hits: hits)
+        records[position].take(facts, hits: hits, yara: yara)
+        if case .notScanned(let reason, let code)? = yara { skipped.append(skip(records[position], reason: reason, code: code)) }
         filesRead += 1
         bytesRead += facts.status.size
     }

@@ -33,19 +33,30 @@ public struct YARALimits: Sendable, Hashable {
 final class YARAHeldBytes {
     private(set) var bytes: [UInt8] = []
     /// The file's size, when over the limit: nothing is held.
-    let tooLarge: Int64?
+    private(set) var tooLarge: Int64?
+    private let limit: Int64
 
+    /// - Parameter size: the size the file is expected to have (an archive member may not say: 0).
     init(size: Int64, limit: Int64) {
+        self.limit = limit
         if size > limit {
             tooLarge = size
         } else {
-            tooLarge = nil
             bytes.reserveCapacity(Int(size))
         }
     }
 
     func append(_ chunk: ArraySlice<UInt8>) {
-        guard tooLarge == nil else { return }
+        if let seen = tooLarge {
+            tooLarge = seen + Int64(chunk.count)
+            return
+        }
+        // A file that grows past its stat (or a member whose size was not said) stops being held at the limit.
+        guard Int64(bytes.count + chunk.count) <= limit else {
+            tooLarge = Int64(bytes.count + chunk.count)
+            bytes = []
+            return
+        }
         bytes.append(contentsOf: chunk)
     }
 }

@@ -171,6 +171,25 @@ import YARA
         #expect(roth["message_id"] as? String == YARAConventions.messageID)
     }
 
+    /// Archive members are scanned too, from the one streaming read of the archive: a library inside a .tar.gz
+    /// inside a .tar is found under its member name.
+    @Test func archiveMembersAreScanned() throws {
+        let parent = try Support.temporaryDirectory("yara-archive")
+        defer { Support.remove(parent) }
+        let inner = parent + "/inner"
+        try FileManager.default.createDirectory(atPath: inner, withIntermediateDirectories: true)
+        try Self.library(inner + "/libxc1.so", [Self.xc1])
+        try #require(try Support.run("/bin/tar", ["-czf", parent + "/inner.tar.gz", "-C", inner, "libxc1.so"]).status == 0)
+        try #require(try Support.run("/bin/tar", ["-cf", parent + "/outer.tar", "-C", parent, "inner.tar.gz"]).status == 0)
+        let rules = try Self.rulesDirectory(parent + "/r", copying: Self.publicFiles)
+        let (_, document) = try Support.scanJSON(["--rules", rules, "--path", parent + "/outer.tar"])
+        let paths = Set(Support.findings(document).compactMap { finding -> String? in
+            guard finding["rule"] as? String == "yara.bkdr_xz_util_cve_2024_3094.bkdr_xzutil_binary_cve_2024_3094_mar24_1" else { return nil }
+            return (finding["evidence"] as? [String: Any])?["path"] as? String
+        })
+        #expect(paths == [parent + "/outer.tar!inner.tar.gz!libxc1.so"])
+    }
+
     /// LOKI's and THOR's variables are set per file: filename, filepath (the directory), extension, filetype, owner.
     @Test func scannerVariablesAreSetPerFile() throws {
         let parent = try Support.temporaryDirectory("yara-vars")
