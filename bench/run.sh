@@ -939,11 +939,12 @@ lap containers
 yara_scenario() {
   local yrules="$WORK/yara-rules" ydir="$REPO/Tests/Fixtures/yara" files
   files=("$ydir/bkdr_xz_util_cve_2024_3094.yar" "$ydir/Linux_Trojan_XZBackdoor.yar" "$ydir/unk_liblzma_backdoor.yara")
-  mkdir -p "$yrules" && cp -r "$RULES"/. "$yrules"/ && cp "${files[@]}" "$yrules"/ && chmod -R go-w "$yrules"
+  # a rules directory of the three files alone, loaded beside the shipped rules
+  mkdir -p "$yrules" && cp "${files[@]}" "$yrules"/ && chmod -R go-w "$yrules"
   echo "== yara: $(nprocs) processes, shipped rules + ${#files[@]} YARA files" >&2
   fileset yara / --rules "$yrules"
   local json="$WORK/yara.json"
-  "$CW" --scan-now --rules "$yrules" --format json > "$json"
+  "$CW" --scan-now --rules "$RULES" --rules "$yrules" --format json > "$json"
   # verdicts, file by file: chainwatch's YARA findings on files against yara's own output on the same list
   python3 -c 'import json,sys
 for f in json.load(open(sys.argv[1]))["findings"]:
@@ -959,7 +960,7 @@ for f in json.load(open(sys.argv[1]))["findings"]:
     | tee -a "$WORK/verdicts" >&2
 
   local with without ycli
-  with=$(timeit warm "'$CW' --scan-now --rules '$yrules' --format json")
+  with=$(timeit warm "'$CW' --scan-now --rules '$RULES' --rules '$yrules' --format json")
   without=$(timeit warm "'$CW' --scan-now --rules '$RULES' --format json")
   ycli=$(timeit warm "yara -p $JOBS -N --scan-list ${files[*]} '$WORK/yara.lines' > /dev/null")
   compare yara "warm: with the 3 YARA files vs yara + without" "$with" "yara -p2 (3 files) + chainwatch without" \
@@ -968,11 +969,11 @@ for f in json.load(open(sys.argv[1]))["findings"]:
   compare yara "warm: yara -p2 with the 3 files, same list" "$ycli" "chainwatch, shipped rules only" "$without" -
   # one read: chainwatch's count, and the kernel's (rchar of the reaped child, in its shell's /proc/PID/io)
   local b_with b_without r_with r_without
-  b_with=$("$CW" --scan-now --rules "$yrules" --format json --no-processes \
+  b_with=$("$CW" --scan-now --rules "$RULES" --rules "$yrules" --format json --no-processes \
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["scan"]["statistics"]["bytes_read"])')
   b_without=$("$CW" --scan-now --rules "$RULES" --format json --no-processes \
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["scan"]["statistics"]["bytes_read"])')
-  r_with=$(sh -c '"$0" --scan-now --rules "$1" --format json --no-processes > /dev/null; awk "/^rchar/ {print \$2}" /proc/$$/io' "$CW" "$yrules")
+  r_with=$(sh -c '"$0" --scan-now --rules "$1" --rules "$2" --format json --no-processes > /dev/null; awk "/^rchar/ {print \$2}" /proc/$$/io' "$CW" "$RULES" "$yrules")
   r_without=$(sh -c '"$0" --scan-now --rules "$1" --format json --no-processes > /dev/null; awk "/^rchar/ {print \$2}" /proc/$$/io' "$CW" "$RULES")
   local bst="met (same bytes)"
   if [ "$b_with" != "$b_without" ]; then bst="MISSED: $b_with vs $b_without bytes"; MISSED=$((MISSED + 1)); fi
@@ -980,7 +981,8 @@ for f in json.load(open(sys.argv[1]))["findings"]:
   local rst="met (+$((r_with - r_without)) bytes: the rule files)"
   if [ $((r_with - r_without)) -gt $((1 << 20)) ]; then rst="MISSED: +$((r_with - r_without)) bytes"; MISSED=$((MISSED + 1)); fi
   row yara "kernel rchar, YARA files vs none (--no-processes)" "$r_with" "shipped rules only" "$r_without" "-" "+ <= 1 MiB" "$rst"
-  absolute yara "peak RSS --scan-now, with the 3 YARA files" "$(peak_rss_mb "$CW" --scan-now --rules "$yrules" --format json)" MiB -
+  absolute yara "peak RSS --scan-now, with the 3 YARA files" "$(peak_rss_mb "$CW" --scan-now --rules "$RULES" --rules "$yrules" --format json)" MiB -
+  absolute yara "peak RSS --scan-now, shipped rules only" "$(peak_rss_mb "$CW" --scan-now --rules "$RULES" --format json)" MiB -
   rm -rf "$yrules"
 }
 part yara && yara_scenario

@@ -143,7 +143,7 @@ struct FileIndex {
         records[position].addSeen(seenAs)
         records[position].archive = archive
         records[position].take(facts, hits: hits, yara: yara)
-        if case .notScanned(let reason, let code)? = yara { skipped.append(skip(records[position], reason: reason, code: code)) }
+        noteYARASkip(position, yara)
         filesRead += 1
         bytesRead += facts.status.size
     }
@@ -231,6 +231,7 @@ struct FileIndex {
             records[position].addName(name)
             records[position].take(cached.boxedFacts, hits: cached.hits, yara: cached.yara)
             records[position].pathStatus = cached.pathStatus
+            noteYARASkip(position, cached.yara)
             return cached.facts.loaderFacts
         }
         let facts = try inspector.loaderFacts(of: try Self.open(opener))
@@ -334,11 +335,11 @@ struct FileIndex {
         let next = Atomic<Int>(0)
         let inspector = self.inspector, cache = self.cache, plan = self.plan, names = plan.yara.isActive ? userNames : UserNames()
         for item in work.prefix(readAhead) { Self.prefetch(item.opener) }
+        let paths = Dictionary(work.map { ($0.position, $0.path) }, uniquingKeysWith: { first, _ in first })
         DispatchQueue.concurrentPerform(iterations: max(1, min(jobs, work.count))) { _ in
             // Each worker reads up to a lane width of files at once (their MD5s advance together); the byte search
             // of each file in progress is kept here by its record's position.
             var searches: [Int: (search: SearchInProgress, opener: FileRecord.Opener)] = [:]
-            let paths = Dictionary(work.map { ($0.position, $0.path) }, uniquingKeysWith: { first, _ in first })
             InspectionLanes().run(next: {
                 while true {
                     let slot = next.add(1, ordering: .relaxed).oldValue
@@ -412,12 +413,16 @@ struct FileIndex {
         for position in [item.position] + item.others {
             records[position].take(read.boxedFacts, hits: read.hits, yara: read.yara)
             records[position].pathStatus = read.pathStatus
-            // Unknown is not clean: a file the YARA rules could not run on is a skip of its own.
-            if case .notScanned(let reason, let code)? = read.yara {
-                skipped.append(skip(records[position], reason: reason, code: code))
-            }
+            noteYARASkip(position, read.yara)
         }
         progress.advance()
+    }
+
+    /// Unknown is not clean: a file the YARA rules could not run on (too large, too slow) is a skip of its own.
+    private mutating func noteYARASkip(_ position: Int, _ outcome: YARAOutcome?) {
+        if case .notScanned(let reason, let code)? = outcome {
+            skipped.append(skip(records[position], reason: reason, code: code))
+        }
     }
 
     /// The filesystem type of a record's file when reads on it may block for good, from the kernel's mount table
