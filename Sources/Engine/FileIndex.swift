@@ -253,8 +253,7 @@ struct FileIndex {
             for item in work {
                 if let type = blockingFilesystem(of: records[item.position]) { guarded.append((item, type)) } else { direct.append(item) }
             }
-            let (lanes, large) = splitForYARA(direct)
-            read(Self.largestFirst(lanes, jobs: jobs), jobs: jobs, readAhead: readAhead, shouldStop: shouldStop)
+            let large = read(Self.largestFirst(direct, jobs: jobs), jobs: jobs, readAhead: readAhead, shouldStop: shouldStop)
             readHeldAlone(large, jobs: jobs, shouldStop: shouldStop)
             readGuarded(guarded, shouldStop: shouldStop)
             rereadChanged(shouldStop: shouldStop)
@@ -329,9 +328,11 @@ struct FileIndex {
     /// Bytes per read while files are read in lanes: each worker holds one buffer per lane (at most 16 x 256 KiB).
     static let laneChunkSize = 256 << 10
 
+    /// Reads `work` in lanes; returns the files left for `readHeldAlone` (too large to hold in a lane for YARA).
     private mutating func read(_ work: [Work], jobs: Int, readAhead: Int,
-                               shouldStop: @escaping @Sendable () -> Bool) {
+                               shouldStop: @escaping @Sendable () -> Bool) -> [Work] {
         let results = Mutex<[(Int, Result<Inspection, Error>)]>([])
+        let large = Mutex<[Work]>([])
         let next = Atomic<Int>(0)
         let inspector = self.inspector, cache = self.cache, plan = self.plan, names = plan.yara.isActive ? userNames : UserNames()
         for item in work.prefix(readAhead) { Self.prefetch(item.opener) }
@@ -340,6 +341,8 @@ struct FileIndex {
             // Each worker reads up to a lane width of files at once (their MD5s advance together); the byte search
             // of each file in progress is kept here by its record's position.
             var searches: [Int: (search: SearchInProgress, opener: FileRecord.Opener)] = [:]
+            // Bytes this worker's lanes hold for the YARA rules.
+            var held: Int64 = 0
             InspectionLanes().run(next: {
                 while true {
                     let slot = next.add(1, ordering: .relaxed).oldValue
@@ -353,10 +356,18 @@ struct FileIndex {
                             continue
                         }
                         let (file, opener) = try Self.open(item.openers, identity: item.identity)
+                        if plan.yara.isActive {
+                            let size = file.status.size
+                            guard size <= Self.laneHoldLimit && held + size <= Self.laneHoldBudget else {
+                                large.withLock { $0.append(item) }
+                                continue
+                            }
+                        }
                         let search = SearchInProgress(plan, size: file.status.size)
                         let inspection = try inspector.begin(file, tag: item.position, readSymbols: item.symbols,
                                                              digests: item.digests, chunkSize: Self.laneChunkSize) { search.feed($0) }
                         searches[item.position] = (search, opener)
+                        if plan.yara.isActive { held += file.status.size }
                         return inspection
                     } catch {
                         results.withLock { $0.append((item.position, .failure(error))) }
@@ -364,6 +375,7 @@ struct FileIndex {
                 }
             }, done: { inspection, result in
                 let (search, opener) = searches.removeValue(forKey: inspection.tag)!
+                if plan.yara.isActive { held -= inspection.file.status.size }
                 let hits = search.stream.found
                 let read = result.map { facts in
                     let yara = search.yaraOutcome(plan, path: paths[inspection.tag] ?? "", owner: facts.status.owner, names: names)
@@ -397,6 +409,7 @@ struct FileIndex {
                 }
             }
         }
+        return large.withLock { $0 }
     }
 
     /// A read that failed: marked as matched (nothing found) so the second pass does not try again; each root
@@ -487,20 +500,11 @@ struct FileIndex {
 
     static let snapshotAttempts = 4
 
-    /// Files larger than this are not read in lanes when the plan has YARA rules: a file's bytes are held until
-    /// its YARA scan, and a lane reader holds up to 16 files at once; these are read one per worker instead.
+    /// When the plan has YARA rules a file's bytes are held until its YARA scan, and a lane reader has up to 16
+    /// files open: a file over `laneHoldLimit`, or one that would take the worker's held bytes over
+    /// `laneHoldBudget`, is left for `readHeldAlone` (one per worker) instead of being held beside 15 others.
     static let laneHoldLimit: Int64 = 8 << 20
-
-    /// The work for the lanes, and the files too large to be held in them (only when YARA rules need the bytes).
-    private func splitForYARA(_ work: [Work]) -> (lanes: [Work], large: [Work]) {
-        guard plan.yara.isActive else { return (work, []) }
-        var lanes: [Work] = [], large: [Work] = []
-        for item in work {
-            let size = (try? Self.status(item.openers, identity: item.identity))?.0.size ?? 0
-            if size > Self.laneHoldLimit { large.append(item) } else { lanes.append(item) }
-        }
-        return (lanes, large)
-    }
+    static let laneHoldBudget: Int64 = 64 << 20
 
     /// Large files read one per worker, each held whole only while it is read and scanned; the same single read
     /// (hashes, byte search, YARA) as in the lanes, with MD5 alone.
