@@ -253,8 +253,14 @@ struct FileIndex {
             for item in work {
                 if let type = blockingFilesystem(of: records[item.position]) { guarded.append((item, type)) } else { direct.append(item) }
             }
-            let large = read(Self.largestFirst(direct, jobs: jobs), jobs: jobs, readAhead: readAhead, shouldStop: shouldStop)
-            readHeldAlone(large, jobs: jobs, shouldStop: shouldStop)
+            let (sorted, sizes) = Self.largestFirst(direct, jobs: jobs)
+            // With YARA rules, files too large to hold in a lane are read first, one per worker: the largest start
+            // early, and the lanes' many small files even out the end.
+            let large = plan.yara.isActive ? sorted.indices.filter { sizes[$0] > Self.laneHoldLimit } : []
+            readHeldAlone(large.map { sorted[$0] }, jobs: jobs, shouldStop: shouldStop)
+            let lanes = large.isEmpty ? sorted : sorted.indices.filter { sizes[$0] <= Self.laneHoldLimit }.map { sorted[$0] }
+            let deferred = read(lanes, jobs: jobs, readAhead: readAhead, shouldStop: shouldStop)
+            readHeldAlone(deferred, jobs: jobs, shouldStop: shouldStop)
             readGuarded(guarded, shouldStop: shouldStop)
             rereadChanged(shouldStop: shouldStop)
         }
@@ -319,10 +325,12 @@ struct FileIndex {
 
     /// The work with the largest files first, when several workers share it: one file's hashing cannot be split,
     /// so the biggest (a 117 MB libLLVM) must start early or the scan waits on it alone at the end. One lstat each.
-    private static func largestFirst(_ work: [Work], jobs: Int) -> [Work] {
-        guard jobs > 1 else { return work }
+    /// Also returns each file's size, in the new order (all 0 with one worker: not stat'ed).
+    private static func largestFirst(_ work: [Work], jobs: Int) -> (work: [Work], sizes: [Int64]) {
+        guard jobs > 1 else { return (work, [Int64](repeating: 0, count: work.count)) }
         let sizes = work.map { (try? status($0.openers, identity: $0.identity))?.0.size ?? 0 }
-        return work.indices.sorted { sizes[$0] > sizes[$1] || (sizes[$0] == sizes[$1] && $0 < $1) }.map { work[$0] }
+        let order = work.indices.sorted { sizes[$0] > sizes[$1] || (sizes[$0] == sizes[$1] && $0 < $1) }
+        return (order.map { work[$0] }, order.map { sizes[$0] })
     }
 
     /// Bytes per read while files are read in lanes: each worker holds one buffer per lane (at most 16 x 256 KiB).

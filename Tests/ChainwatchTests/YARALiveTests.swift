@@ -27,7 +27,7 @@ extension LiveSystemTests {
             return n;
         }
         int main(int argc, char **argv) {
-            if (argc != 3) return 2;
+            if (argc != 3 && argc != 4) return 2;
             unsigned char buffer[4096] = {0};
             size_t n = decode(argv[1], buffer);
             int fd = memfd_create("cw-yara-code", MFD_CLOEXEC);
@@ -39,6 +39,8 @@ extension LiveSystemTests {
             n = decode(argv[2], buffer);
             memcpy(anon + 64, buffer, n);
             if (mprotect(anon, 4096, PROT_READ | PROT_EXEC) != 0) return 1;
+            /* optional: a large anonymous executable mapping (MiB), left zero */
+            if (argc == 4 && mmap(NULL, (size_t)atoi(argv[3]) << 20, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) == MAP_FAILED) return 1;
             printf("ready\n");
             fflush(stdout);
             pause();
@@ -82,7 +84,8 @@ extension LiveSystemTests {
         let fileOnly = "rule file_only_a1 { meta: scan_context = \"file\" strings: $a = \"yolAbejyiejuvnup=Evjtgvsh5okmkAvj\" condition: $a }\n"
         let rules = try YARATests.rulesDirectory(parent + "/named", copying: YARATests.publicFiles,
                                                  texts: ["naming.yaml": naming, "file-only.yar": fileOnly])
-        let process = try Support.Background(mapper, [Self.elasticB, Self.elasticA1])
+        // A third mapping of 80 MiB: over the 64 MiB scanned per process, a recorded skip.
+        let process = try Support.Background(mapper, [Self.elasticB, Self.elasticA1, "80"])
         defer { process.stop() }
         try #require(process.waitForLine() == "ready")
         let pid = Int(process.pid)
@@ -103,6 +106,12 @@ extension LiveSystemTests {
         // The memfd: its bytes (all of $b*) are found, with the pid, as a file read through map_files.
         #expect(mine.contains { $0["rule"] as? String == elastic && (Self.evidence($0)["path"] as? String)?.hasPrefix("/memfd:cw-yara-code") == true },
                 "\(mine)")
+        // The 80 MiB mapping is over the per-process bound: a limit skip naming the pid and the mapping.
+        let skipped = document["skipped"] as? [[String: Any]] ?? []
+        #expect(skipped.contains {
+            ($0["subject"] as? String)?.hasPrefix("pid \(pid) (\(mapper)) mapping ") == true
+                && ($0["reason"] as? String)?.contains("over the 64 MiB of memory scanned per process") == true
+        }, "\(skipped)")
         // scan_context = "file": not applied to memory.
         #expect(!mine.contains { $0["rule"] as? String == "yara.file-only.file_only_a1" }, "\(mine)")
 

@@ -97,6 +97,7 @@ import YARA
         let valid = try String(contentsOfFile: Support.rulesDirectory + "/cve-2024-3094/packages.yaml", encoding: .utf8)
         let rules = try Self.rulesDirectory(parent, copying: Self.publicFiles, texts: [
             "packages.yaml": valid,
+            "typo.yaml": valid.replacingOccurrences(of: "    title:", with: "    titel:"),
             "broken.yar": "rule broken {\n  strings:\n    $a = \"x\"\n  condition:\n    $a and not_defined\n}\n",
             "module.yar": "import \"no_such_module\"\nrule m { condition: true }\n",
             "include.yar": "include \"/etc/passwd\"\nrule i { condition: true }\n",
@@ -107,6 +108,10 @@ import YARA
         #expect(result.stderr.contains(rules + "/module.yar:1: YARA:"), "\(result.stderr)")
         #expect(result.stderr.contains("no_such_module"), "\(result.stderr)")
         #expect(result.stderr.contains(rules + "/include.yar:1: YARA:"), "\(result.stderr)")
+        // The YAML files beside them are still checked: the typo is reported in the same run.
+        #expect(result.stderr.contains(rules + "/typo.yaml:"), "\(result.stderr)")
+        #expect(result.stderr.contains("'titel': unknown key"), "\(result.stderr)")
+        try FileManager.default.removeItem(atPath: rules + "/typo.yaml")
         // Without them the directory is valid: YAML and YARA side by side.
         for name in ["broken.yar", "module.yar", "include.yar"] { try FileManager.default.removeItem(atPath: rules + "/" + name) }
         let fixed = try Support.chainwatch(["--check-rules", rules])
