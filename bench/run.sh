@@ -942,22 +942,32 @@ yara_scenario() {
   # a rules directory of the three files alone, loaded beside the shipped rules
   mkdir -p "$yrules" && cp "${files[@]}" "$yrules"/ && chmod -R go-w "$yrules"
   echo "== yara: $(nprocs) processes, shipped rules + ${#files[@]} YARA files" >&2
-  fileset yara / --rules "$yrules"
-  local json="$WORK/yara.json"
-  "$CW" --scan-now --rules "$RULES" --rules "$yrules" --format json > "$json"
-  # verdicts, file by file: chainwatch's YARA findings on files against yara's own output on the same list
-  python3 -c 'import json,sys
+  # verdicts, file by file: chainwatch's YARA findings on files against yara's own output on the same list, on
+  # this host (nothing expected) and on a planted root (make-root.sh --signature: the rules must fire)
+  yara_verdict() {  # yara_verdict NAME ROOT EXPECTED(yes|no) [--root ROOT]
+    local name="$1" root="$2" expect="$3" s=agree got=no; shift 3
+    fileset "$name" "$root" --rules "$yrules" "$@"
+    "$CW" --scan-now --rules "$RULES" --rules "$yrules" "$@" --format json > "$WORK/$name.json"
+    python3 -c 'import json,sys
+prefix = "" if sys.argv[2] == "/" else sys.argv[2]
 for f in json.load(open(sys.argv[1]))["findings"]:
     e = f["evidence"]
-    if f["kind"] == "yara" and "process memory" not in (e.get("seen_as") or []): print(e["yara_rule"], e.get("path"))' "$json"     | sort -u > "$WORK/yara.cwyara"
-  yara -w -p "$JOBS" -N --scan-list "${files[@]}" "$WORK/yara.lines" 2>/dev/null | sort -u > "$WORK/yara.yarayara"
-  local s=agree
-  if ! cmp -s "$WORK/yara.cwyara" "$WORK/yara.yarayara"; then
-    s=DIFFERS; VERDICT_FAIL=1
-    diff "$WORK/yara.cwyara" "$WORK/yara.yarayara" | sed 's/^/  /' >&2
-  fi
-  echo "verdict yara: chainwatch $(wc -l < "$WORK/yara.cwyara") (rule, file) YARA hits, yara CLI $(wc -l < "$WORK/yara.yarayara") on $(fs_count yara) files -> $s" \
-    | tee -a "$WORK/verdicts" >&2
+    if f["kind"] == "yara" and "process memory" not in (e.get("seen_as") or []): print(e["yara_rule"], prefix + e.get("path"))' \
+      "$WORK/$name.json" "$root" | sort -u > "$WORK/$name.cwyara"
+    yara -w -p "$JOBS" -N --scan-list "${files[@]}" "$WORK/$name.lines" 2>/dev/null | sort -u > "$WORK/$name.yarayara"
+    [ -s "$WORK/$name.cwyara" ] && got=yes
+    if ! cmp -s "$WORK/$name.cwyara" "$WORK/$name.yarayara" || [ "$got" != "$expect" ]; then
+      s=DIFFERS; VERDICT_FAIL=1
+      diff "$WORK/$name.cwyara" "$WORK/$name.yarayara" | sed 's/^/  /' >&2
+    fi
+    echo "verdict $name: expected=$expect; chainwatch $(wc -l < "$WORK/$name.cwyara") (YARA rule, file) hits" \
+      "[$(awk '{print $1}' "$WORK/$name.cwyara" | sort -u | paste -sd, -)], yara CLI $(wc -l < "$WORK/$name.yarayara")" \
+      "on the same $(fs_count "$name") files -> $s" | tee -a "$WORK/verdicts" >&2
+  }
+  yara_verdict yara / no
+  "$MAKE_ROOT" "$WORK/yplanted" --signature > /dev/null || die "make-root.sh --signature failed"
+  yara_verdict yplanted "$WORK/yplanted" yes --root "$WORK/yplanted"
+  rm -rf "$WORK/yplanted"
 
   local with without ycli
   with=$(timeit warm "'$CW' --scan-now --rules '$RULES' --rules '$yrules' --format json")
