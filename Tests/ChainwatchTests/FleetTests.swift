@@ -218,7 +218,9 @@ extension FleetTests {
         // Truncated.
         let whole = [UInt8](try Data(contentsOf: URL(fileURLWithPath: good)))
         let truncated = publisher.work + "/truncated.bundle"
-        try Data(whole.prefix(whole.count / 2)).write(to: URL(fileURLWithPath: truncated))
+        // Cut inside a 512-byte tar block: a cut on a block boundary can end the archive cleanly after a member,
+        // which is refused too, but as files missing from the manifest.
+        try Data(whole.prefix(whole.count / 2 + 100)).write(to: URL(fileURLWithPath: truncated))
         try refused(truncated, "not a readable bundle")
 
         // Correctly signed, but a rule does not validate (made by hand: --sign-rules refuses invalid rules).

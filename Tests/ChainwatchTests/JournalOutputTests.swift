@@ -64,7 +64,8 @@ import Probes
             "CHAINWATCH_INCOMPLETE",
         ]
         // The fields each MESSAGE_ID's entries always carry: built with empty evidence, so nothing optional.
-        let rules = try RuleLoader.load(from: [Support.rulesDirectory]).rules
+        // With YARA files too: their findings share one MESSAGE_ID, whose catalog entry is checked the same way.
+        let rules = try RuleLoader.load(from: [Support.rulesDirectory, Support.fixtures + "/yara"]).rules
         let report = ScanReport(scanID: "s", root: "/", startedAt: 0, findings: [], skipped: [], notes: [],
                                 statistics: ScanStatistics(), programs: [])
         var carried: [String: Set<String>] = [

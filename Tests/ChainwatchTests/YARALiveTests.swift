@@ -8,7 +8,9 @@ extension LiveSystemTests {
 @Suite(.serialized) struct YARALiveTests {
     /// Elastic's $a1 and its $b1..$b3 (the ?? of $b1 as zeros): passed to the fixture as hex, so the bytes are never
     /// in any file, the fixture's own binary included.
-    static let elasticA1 = Array("yolAbejyiejuvnup=Evjtgvsh5okmkAvj".utf8).map { String(format: "%02x", $0) }.joined()
+    /// Kept as hex text: the string itself in the test binary would be found by the shipped byte rule (and by
+    /// Elastic's YARA rule) whenever a host scan sees the test runner mapped.
+    static let elasticA1 = "796f6c4162656a7969656a75766e75703d45766a7467767368356f6b6d6b41766a"
     static let elasticB = [YARATests.op1, YARATests.op2, YARATests.op3].joined(separator: " ").replacingOccurrences(of: " ", with: "")
 
     /// A program that maps its first argument's bytes executable from a memfd and its second's as anonymous
@@ -81,7 +83,7 @@ extension LiveSystemTests {
                   code-outside-files: true
 
             """
-        let fileOnly = "rule file_only_a1 { meta: scan_context = \"file\" strings: $a = \"yolAbejyiejuvnup=Evjtgvsh5okmkAvj\" condition: $a }\n"
+        let fileOnly = "rule file_only_a1 { meta: scan_context = \"file\" strings: $a = { \(Self.elasticA1) } condition: $a }\n"
         let rules = try YARATests.rulesDirectory(parent + "/named", copying: YARATests.publicFiles,
                                                  texts: ["naming.yaml": naming, "file-only.yar": fileOnly])
         // A third mapping of 80 MiB: over the 64 MiB scanned per process, a recorded skip.

@@ -16,6 +16,13 @@ import YARA
     static let op2 = "31 c0 49 89 ff b9 16 00 00 00 4d 89 c5 48 8d 7c 24 48 4d 89 ce f3 ab 48 8d 44 24 48"
     static let op3 = "4d 8b 6c 24 08 45 8b 3c 24 4c 8b 63 10 89 85 78 f1 ff ff 31 c0 83 bd 78 f1 ff ff 00 f3 ab 79 07"
 
+    static func hexBytes(_ hex: String) -> [UInt8] {
+        stride(from: 0, to: hex.count, by: 2).map { offset in
+            let start = hex.index(hex.startIndex, offsetBy: offset)
+            return UInt8(hex[start..<hex.index(start, offsetBy: 2)], radix: 16)!
+        }
+    }
+
     static func cBytes(_ hex: String) -> String {
         hex.split(separator: " ").map { "0x" + $0 }.joined(separator: ", ")
     }
@@ -133,7 +140,8 @@ import YARA
         var notELF = Data("#!/bin/sh\n".utf8)
         notELF.append(contentsOf: Self.xc1.split(separator: " ").map { UInt8($0, radix: 16)! })
         try notELF.write(to: URL(fileURLWithPath: files + "/script.sh"))
-        try Data("x=1\neval $zrKcKQ\n".utf8).write(to: URL(fileURLWithPath: files + "/build-to-host.m4"))
+        // Hex, not the text: the test binary must carry no string a shipped rule searches for.
+        try Data([UInt8]("x=1\n".utf8) + Self.hexBytes("6576616c20247a724b634b51") + [0x0a]).write(to: URL(fileURLWithPath: files + "/build-to-host.m4"))
         try Data("plain text\n".utf8).write(to: URL(fileURLWithPath: files + "/clean.txt"))
         let hostLZMA = "/usr/lib/x86_64-linux-gnu/liblzma.so.5"
         var targets = try FileManager.default.contentsOfDirectory(atPath: files).sorted().map { files + "/" + $0 }
