@@ -944,7 +944,7 @@ yara_scenario() {
   echo "== yara: $(nprocs) processes, shipped rules + ${#files[@]} YARA files" >&2
   # verdicts, file by file: chainwatch's YARA findings on files against yara's own output on the same list, on
   # this host (nothing expected) and on a planted root (make-root.sh --signature: the rules must fire)
-  yara_verdict() {  # yara_verdict NAME ROOT EXPECTED(yes|no) [--root ROOT]
+  yara_verdict() {  # yara_verdict NAME ROOT EXPECTED(yes|no|any) [--root ROOT]
     local name="$1" root="$2" expect="$3" s=agree got=no; shift 3
     fileset "$name" "$root" --rules "$yrules" "$@"
     "$CW" --scan-now --rules "$RULES" --rules "$yrules" "$@" --format json > "$WORK/$name.json"
@@ -956,7 +956,7 @@ for f in json.load(open(sys.argv[1]))["findings"]:
       "$WORK/$name.json" "$root" | sort -u > "$WORK/$name.cwyara"
     yara -w -p "$JOBS" -N --scan-list "${files[@]}" "$WORK/$name.lines" 2>/dev/null | sort -u > "$WORK/$name.yarayara"
     [ -s "$WORK/$name.cwyara" ] && got=yes
-    if ! cmp -s "$WORK/$name.cwyara" "$WORK/$name.yarayara" || [ "$got" != "$expect" ]; then
+    if ! cmp -s "$WORK/$name.cwyara" "$WORK/$name.yarayara" || { [ "$expect" != any ] && [ "$got" != "$expect" ]; }; then
       s=DIFFERS; VERDICT_FAIL=1
       diff "$WORK/$name.cwyara" "$WORK/$name.yarayara" | sed 's/^/  /' >&2
     fi
@@ -964,7 +964,9 @@ for f in json.load(open(sys.argv[1]))["findings"]:
       "[$(awk '{print $1}' "$WORK/$name.cwyara" | sort -u | paste -sd, -)], yara CLI $(wc -l < "$WORK/$name.yarayara")" \
       "on the same $(fs_count "$name") files -> $s" | tee -a "$WORK/verdicts" >&2
   }
-  yara_verdict yara / no
+  # the host: the tools must agree; whether anything fires is up to what runs on it (a test runner built from a
+  # tree that carried a rule's string literally once did)
+  yara_verdict yara / any
   "$MAKE_ROOT" "$WORK/yplanted" --signature > /dev/null || die "make-root.sh --signature failed"
   yara_verdict yplanted "$WORK/yplanted" yes --root "$WORK/yplanted"
   rm -rf "$WORK/yplanted"
