@@ -20,6 +20,7 @@ let package = Package(
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         .systemLibrary(name: "CLibArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+        .systemLibrary(name: "CCapstone", pkgConfig: "capstone", providers: [.apt(["libcapstone-dev"])]),
 
         // Thin Swift wrappers: the only modules that touch C or Unsafe* types.
         .target(name: "HostIO"),
@@ -27,7 +28,8 @@ let package = Package(
         // host's ~550 MB through it and unoptimised SIMD code runs at ~5 MB/s.
         .target(name: "Digests", swiftSettings: [.unsafeFlags(["-O"])]),
         .target(name: "XZ", dependencies: ["CLZMA"]),
-        .target(name: "ELFReader", dependencies: ["CLibElf", "XZ"]),
+        .target(name: "Disassembly", dependencies: ["CCapstone"]),
+        .target(name: "ELFReader", dependencies: ["CLibElf", "XZ", "Disassembly"]),
         .target(name: "Journal", dependencies: ["CSystemd", "HostIO"]),
         .target(name: "Archive", dependencies: ["CLibArchive"]),
         .target(name: "YAML", dependencies: ["CYAML"]),
@@ -60,7 +62,7 @@ let package = Package(
         .executableTarget(name: "chainwatch-fuzz", dependencies: ["ELFReader", "HostIO", "XZ", "Probes", "Rules"]),
 
         .testTarget(name: "ChainwatchTests", dependencies: [
-            "HostIO", "XZ", "ELFReader", "Probes", "Rules", "Engine", "Reporting", "Daemon", "Journal", "Archive", "YAML", "Digests",
+            "HostIO", "XZ", "ELFReader", "Probes", "Rules", "Engine", "Reporting", "Daemon", "Journal", "Archive", "YAML", "Digests", "Disassembly",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
     ]

@@ -2,11 +2,11 @@
 # Installs the Debian packages chainwatch needs to build and test. Idempotent: only missing packages are installed.
 set -euo pipefail
 
-# Build: the four C libraries. Tests: gcc/binutils for ELF fixtures, sshd and journald for real-component tests,
+# Build: the C libraries. Tests: gcc/binutils for ELF fixtures, sshd and journald for real-component tests,
 # procps/util-linux for unshare and setpriv, rpm (with rpmbuild) to write real rpm databases for fixtures,
 # python3-venv for the venv of Tests/Fixtures/cyclonedx-validate.sh (CycloneDX validator from PyPI).
 packages=(
-  pkg-config libelf-dev libsystemd-dev liblzma-dev libarchive-dev libyaml-dev
+  pkg-config libelf-dev libsystemd-dev liblzma-dev libarchive-dev libyaml-dev libcapstone-dev
   gcc binutils xz-utils
   openssh-server systemd systemd-journal-remote util-linux procps python3 strace rpm
   python3-venv # cyclonedx-validate.sh

@@ -44,9 +44,9 @@ public final class FactsCache: Sendable {
     /// - Parameter patterns: the digest of the patterns the hits must be for; nil when there are no patterns, and
     ///   so no hits to want.
     func lookup(_ status: FileStatus, needingSymbols: Bool, digests: Set<DigestAlgorithm> = [],
-                patterns: String?) -> (FileFacts, Set<Int>)? {
+                needingResolvers: Bool = false, patterns: String?) -> (FileFacts, Set<Int>)? {
         guard let entry = entries.withLock({ $0[Key(status)] }),
-              entry.facts.answers(needingSymbols: needingSymbols, digests: digests) else {
+              entry.facts.answers(needingSymbols: needingSymbols, digests: digests, needingResolvers: needingResolvers) else {
             return nil
         }
         guard let patterns else { return (entry.facts, []) }
