@@ -44,8 +44,11 @@ public struct IFUNCResolver: Sendable, Hashable {
     public var calls: [String] = []
     /// Names of local functions reached (when the symbol tables name them; a few, sorted).
     public var localFunctions: [String] = []
-    /// Calls and jumps through a register or memory no relocation names: code the walk cannot follow.
-    public var indirectBranches = 0
+    /// Calls through a register or memory no relocation names (a function pointer): code the walk cannot follow,
+    /// and the way the xz backdoor's resolver reached its second stage.
+    public var indirectCalls = 0
+    /// Jumps through a register or memory no relocation names (switch tables, mostly).
+    public var indirectJumps = 0
     /// Imported data read through the GOT (GLOB_DAT slots not called), sorted, unique: `_rtld_global_ro` is
     /// glibc's CPU feature data, `_r_debug` the loader's list of loaded objects.
     public var dataReferences: [String] = []

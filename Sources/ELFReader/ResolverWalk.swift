@@ -12,6 +12,12 @@ public struct ResolverWalk {
         /// Wall time for all the resolvers of one file.
         public var timePerFile: Duration
 
+        public init(instructionsPerResolver: Int, instructionsPerFile: Int, timePerFile: Duration) {
+            self.instructionsPerResolver = instructionsPerResolver
+            self.instructionsPerFile = instructionsPerFile
+            self.timePerFile = timePerFile
+        }
+
         public static let standard = Limits(instructionsPerResolver: 20_000, instructionsPerFile: 200_000,
                                             timePerFile: .milliseconds(500))
     }
@@ -78,6 +84,7 @@ public struct ResolverWalk {
         var calls: Set<String> = []
         var data: Set<String> = []
         var problems: [IFUNCResolver.Problem] = []
+        var jumpTargets: Set<UInt64> = []
         var count = 0
         if !code.isCode(resolver.address) { problems.append(.outsideCode(resolver.address)) }
 
@@ -131,7 +138,7 @@ public struct ResolverWalk {
                     } else if let target {
                         problems.append(.outsideCode(target))
                     } else {
-                        resolver.indirectBranches += 1
+                        resolver.indirectCalls += 1
                     }
                     pc = instruction.end
                     continue
@@ -140,10 +147,11 @@ public struct ResolverWalk {
                         calls.insert(callee)
                     } else if let target, code.isCode(target) {
                         pending.append(target)
+                        jumpTargets.insert(target)
                     } else if let target {
                         problems.append(.outsideCode(target))
                     } else {
-                        resolver.indirectBranches += 1
+                        resolver.indirectJumps += 1
                     }
                     if conditional {
                         pc = instruction.end
@@ -155,6 +163,9 @@ public struct ResolverWalk {
                 if case .next = instruction.flow { continue }
                 break
             }
+        }
+        if let into = branchIntoInstruction(from: resolver.address, targets: jumpTargets), !problems.contains(.intoInstruction(into)) {
+            problems.append(.intoInstruction(into))
         }
         resolver.instructions = count
         resolver.functions = entries.count
@@ -180,6 +191,22 @@ public struct ResolverWalk {
             pc = instruction.end
         }
         return nil
+    }
+
+    /// A jump target a straight decode of the resolver from its entry steps over: a branch into the middle of one of
+    /// its instructions (code that decodes two ways), which a compiler never emits. Only targets within 4 KiB after
+    /// the entry are checked, the resolver's own body.
+    private func branchIntoInstruction(from entry: UInt64, targets: Set<UInt64>) -> UInt64? {
+        let near = targets.filter { $0 > entry && $0 - entry < 4096 }
+        guard let last = near.max() else { return nil }
+        var starts: Set<UInt64> = []
+        var pc = entry
+        while pc <= last {
+            guard let bytes = code.bytes(at: pc), let instruction = decoder.decode(bytes, at: pc) else { return nil }
+            starts.insert(pc)
+            pc = instruction.end
+        }
+        return near.sorted().first { !starts.contains($0) }
     }
 
     /// The start of an instruction already decoded that covers `address` without starting there.

@@ -147,6 +147,8 @@ public struct IFUNCResolverMatch: Sendable, Hashable {
     public var dataReferences: [String]?
     /// More stores through pointers held in registers than this.
     public var pointerWritesOver: Int?
+    /// More calls through function pointers no relocation names than this.
+    public var indirectCallsOver: Int?
     /// A system call instruction.
     public var systemCalls: Bool
     /// The walk stopped at its instruction bound: more code than any resolver the rule was calibrated on.
@@ -156,7 +158,7 @@ public struct IFUNCResolverMatch: Sendable, Hashable {
     public var exceptDynamicLinker: Bool
 
     public init(files: FileSelector, condition: Condition, instructionsOver: Int? = nil, callsOutside: [String]? = nil,
-                dataReferences: [String]? = nil, pointerWritesOver: Int? = nil, systemCalls: Bool = false,
+                dataReferences: [String]? = nil, pointerWritesOver: Int? = nil, indirectCallsOver: Int? = nil, systemCalls: Bool = false,
                 boundReached: Bool = false, exceptDynamicLinker: Bool = false) {
         self.files = files
         self.condition = condition
@@ -164,6 +166,7 @@ public struct IFUNCResolverMatch: Sendable, Hashable {
         self.callsOutside = callsOutside
         self.dataReferences = dataReferences
         self.pointerWritesOver = pointerWritesOver
+        self.indirectCallsOver = indirectCallsOver
         self.systemCalls = systemCalls
         self.boundReached = boundReached
         self.exceptDynamicLinker = exceptDynamicLinker

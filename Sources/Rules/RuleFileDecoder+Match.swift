@@ -9,7 +9,7 @@ extension RuleFileDecoder {
         .byteSignature: ["files", "file-type", "condition", "patterns"],
         .elfFeature: ["files", "condition", "ifunc-symbols", "irelative-relocations", "symbols"],
         .ifuncResolver: ["files", "condition", "instructions-over", "calls-outside", "data-references",
-                         "pointer-writes-over", "system-calls", "bound-reached", "except-dynamic-linker"],
+                         "pointer-writes-over", "indirect-calls-over", "system-calls", "bound-reached", "except-dynamic-linker"],
         .dependencyChain: ["binary", "library", "through", "escalate-to"],
         .gotIntegrity: ["programs", "symbols"],
         .loaderInjection: ["programs", "preload-file", "environment", "audit-entries", "code-outside-files"],
@@ -118,17 +118,18 @@ extension RuleFileDecoder {
         let condition = conditionValue(map)
         let instructions = wholeNumber(map, "instructions-over")
         let writes = wholeNumber(map, "pointer-writes-over")
+        let indirect = wholeNumber(map, "indirect-calls-over")
         let calls = map["calls-outside"] != nil ? stringList(map, "calls-outside") : nil
         let data = map["data-references"] != nil ? nonEmptyList(map, "data-references") : nil
         let systemCalls = bool(map, "system-calls") ?? false
         let bound = bool(map, "bound-reached") ?? false
         let exceptLoader = bool(map, "except-dynamic-linker") ?? false
-        if instructions == nil && writes == nil && calls == nil && data == nil && !systemCalls && !bound {
-            fail(node, key: "match", "an ifunc-resolver rule needs at least one of instructions-over, calls-outside, data-references, pointer-writes-over, system-calls: true, bound-reached: true")
+        if instructions == nil && writes == nil && indirect == nil && calls == nil && data == nil && !systemCalls && !bound {
+            fail(node, key: "match", "an ifunc-resolver rule needs at least one of instructions-over, calls-outside, data-references, pointer-writes-over, indirect-calls-over, system-calls: true, bound-reached: true")
         }
         guard let files, let condition else { return nil }
         return IFUNCResolverMatch(files: files, condition: condition, instructionsOver: instructions, callsOutside: calls,
-                                  dataReferences: data, pointerWritesOver: writes, systemCalls: systemCalls,
+                                  dataReferences: data, pointerWritesOver: writes, indirectCallsOver: indirect, systemCalls: systemCalls,
                                   boundReached: bound, exceptDynamicLinker: exceptLoader)
     }
 

@@ -52,6 +52,12 @@
 #                             lzma_crc64 (a plain function), linked -s: the resolver
 #                             is named by nothing but an R_X86_64_IRELATIVE addend;
 #                             no IFUNC symbol anywhere              MUST BE FLAGGED
+#   libifunc-got-swap.so      lzma_crc64: the backdoor's BOOTSTRAP shape (harmless):
+#                             crc64_resolve -> _get_cpuid -> backdoor_init fills a
+#                             context through a pointer, stores another function in a
+#                             function-pointer slot of its own data, calls through it
+#                             and restores it (xzre's backdoor_entry/backdoor_init);
+#                             no loader data referenced           MUST BE FLAGGED
 #   libifunc-hostile.so       hand-written assembler (src/ifunc/hostile.s), exported
 #                             IFUNCs whose "resolvers" are: cw_loop (a loop of jumps),
 #                             cw_mid_insn (a jump into the middle of a movabs),
@@ -122,12 +128,13 @@ lib libifunc-local-helper.so local-helper.c
 lib libifunc-rtld-walker.so  rtld-walker.c
 lib libifunc-rtld-walker-stripped.so  rtld-walker.c -s
 lib libifunc-rtld-walker-irelative.so rtld-walker.c -s -DCW_HIDDEN_IFUNC
+lib libifunc-got-swap.so     got-swap.c
 lib libifunc-hostile.so      hostile.s
 python3 "$SRC/set-st-value.py" "$tmp/libifunc-hostile.so" \
   cw_in_data @cw_data_object cw_unmapped 0x7ffff0000000
 
 LIBS=(cpuid clones auxval glibc-style local-helper rtld-walker rtld-walker-stripped
-      rtld-walker-irelative hostile)
+      rtld-walker-irelative got-swap hostile)
 
 # --- self-check (on the temporary copies, before anything is installed) -----
 # dynifuncs FILE: the names of .dynsym's IFUNC symbols, sorted, space-separated.  readelf
@@ -154,6 +161,7 @@ expect_ifuncs glibc-style cw_copy
 expect_ifuncs local-helper lzma_crc32 lzma_crc64
 expect_ifuncs rtld-walker lzma_crc64
 expect_ifuncs rtld-walker-stripped lzma_crc64
+expect_ifuncs got-swap lzma_crc64
 expect_ifuncs hostile cw_falls_off cw_in_data cw_invalid cw_loop cw_mid_insn cw_recursive cw_unmapped
 got="$(dynifuncs "$tmp/libifunc-rtld-walker-irelative.so")"
 [ -z "$got" ] || fail "libifunc-rtld-walker-irelative.so: has IFUNC symbols ($got)"

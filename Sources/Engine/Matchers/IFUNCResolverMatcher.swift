@@ -69,6 +69,10 @@ struct IFUNCResolverMatcher: RuleKindMatcher {
             let referenced = resolver.dataReferences.filter(loader.matches)
             if !referenced.isEmpty { passed.append("reads \(referenced.prefix(6).joined(separator: ", ")) through the GOT") }
         }
+        if let limit = match.indirectCallsOver {
+            tests += 1
+            if resolver.indirectCalls > limit { passed.append("\(resolver.indirectCalls) calls through pointers no relocation names (rule: over \(limit))") }
+        }
         if let limit = match.pointerWritesOver {
             tests += 1
             if resolver.pointerWrites > limit { passed.append("\(resolver.pointerWrites) stores through pointers (rule: over \(limit))") }
@@ -92,7 +96,8 @@ struct IFUNCResolverMatcher: RuleKindMatcher {
         if !resolver.calls.isEmpty { parts.append("imports called \(resolver.calls.prefix(8).joined(separator: ", "))") }
         if !resolver.dataReferences.isEmpty { parts.append("GOT data \(resolver.dataReferences.prefix(8).joined(separator: ", "))") }
         parts.append("\(resolver.pointerWrites) pointer stores, \(resolver.fixedWrites) fixed stores")
-        if resolver.indirectBranches > 0 { parts.append("\(resolver.indirectBranches) indirect branches") }
+        if resolver.indirectCalls > 0 { parts.append("\(resolver.indirectCalls) calls through pointers") }
+        if resolver.indirectJumps > 0 { parts.append("\(resolver.indirectJumps) jumps through pointers") }
         if resolver.systemCalls > 0 { parts.append("\(resolver.systemCalls) syscalls") }
         if resolver.cpuid > 0 { parts.append("\(resolver.cpuid) cpuid") }
         if let bound = resolver.bound { parts.append("walk bounded (\(bound.rawValue))") }
