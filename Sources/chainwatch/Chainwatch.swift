@@ -211,7 +211,8 @@ struct Chainwatch: AsyncParsableCommand {
         }
         switch format {
         case .text: print(TextReporter(verbose: verbose).render(report), terminator: "")
-        case .json: print(JSONReporter().render(report), terminator: "")
+        case .json:
+            do { print(try JSONReporter().render(report), terminator: "") } catch { throw failure(error.description) }
         case .cyclonedx: print(CycloneDXReporter(rules: set).render(report), terminator: "")
         }
         if let highest = report.highestSeverity, highest > .info { throw ExitCode(1) }
