@@ -16,7 +16,7 @@ shift || true
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(elf ifunc elf-file xz maps dpkg rpmdb rpm-bdb rpm-ndb ldconf ldcache rules)
 
-./scripts/setup.sh
+./scripts/setup.sh --tests # the seeds are built like test fixtures: gcc, rpm, db5.3-util
 scratch=.build-fuzz
 swift build -c release --scratch-path "$scratch" --product chainwatch-fuzz \
   -Xswiftc -sanitize=fuzzer -Xswiftc -DCHAINWATCH_FUZZING -Xswiftc -parse-as-library >&2
