@@ -48,8 +48,19 @@ import Testing
         let (plantedResult, document) = try Support.scanJSON(["--rules", Support.rulesDirectory, "--root", planted])
         let (cleanResult, _) = try Support.scanJSON(["--rules", Support.rulesDirectory, "--root", clean])
         let (pathResult, paths) = try Support.scanJSON(["--rules", Support.rulesDirectory, "--path", planted + "/usr/lib"])
-        let (valid, output) = try Self.validate([plantedResult.stdout, cleanResult.stdout, pathResult.stdout])
+        // Roots written by the real dpkg and rpm, and an OCI image with two layers.
+        let dpkg = try Support.fixture("make-dpkg-root.sh")
+        let rpm = try Support.fixture("make-rpm-root.sh")
+        let image = try Support.fixture("make-image.sh", ["--keep"])
+        defer { Support.remove(dpkg + "/.."); Support.remove(rpm + "/.."); Support.remove(image + "/..") }
+        let (dpkgResult, _) = try Support.scanJSON(["--rules", Support.rulesDirectory, "--root", dpkg])
+        let (rpmResult, _) = try Support.scanJSON(["--rules", Support.rulesDirectory, "--root", rpm])
+        let (imageResult, imageDocument) = try Support.scanJSON(["--rules", Support.rulesDirectory, "--image", image + "/oci"])
+        let (valid, output) = try Self.validate([plantedResult.stdout, cleanResult.stdout, pathResult.stdout,
+                                                 dpkgResult.stdout, rpmResult.stdout, imageResult.stdout])
         #expect(valid, "\(output)")
+        let imageInput = (imageDocument["scan"] as? [String: Any])?["input"] as? [String: Any]
+        #expect(imageInput?["kind"] as? String == "image" && imageInput?["image"] as? String == image + "/oci")
 
         #expect(document["format_version"] as? Int == 2)
         let scan = try #require(document["scan"] as? [String: Any])
