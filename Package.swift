@@ -21,6 +21,7 @@ let package = Package(
         .systemLibrary(name: "CLibArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         .systemLibrary(name: "CCapstone", pkgConfig: "capstone", providers: [.apt(["libcapstone-dev"])]),
+        .systemLibrary(name: "CYara", pkgConfig: "yara", providers: [.apt(["libyara-dev"])]),
 
         // Thin Swift wrappers: the only modules that touch C or Unsafe* types.
         .target(name: "HostIO"),
@@ -33,15 +34,16 @@ let package = Package(
         .target(name: "Journal", dependencies: ["CSystemd", "HostIO"]),
         .target(name: "Archive", dependencies: ["CLibArchive"]),
         .target(name: "YAML", dependencies: ["CYAML"]),
+        .target(name: "YARA", dependencies: ["CYara"]),
 
         // The domain: facts about the host, rules as data, matching, reporting.
         .target(name: "Probes", dependencies: [
             "HostIO", "ELFReader", "Digests",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        .target(name: "Rules", dependencies: ["YAML", "HostIO", "Probes"]),
+        .target(name: "Rules", dependencies: ["YAML", "HostIO", "Probes", "YARA"]),
         .target(name: "Engine", dependencies: [
-            "Probes", "Rules", "ELFReader", "HostIO", "Archive",
+            "Probes", "Rules", "ELFReader", "HostIO", "Archive", "YARA",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "Reporting", dependencies: ["Engine", "Rules", "Probes"]),
@@ -62,7 +64,8 @@ let package = Package(
         .executableTarget(name: "chainwatch-fuzz", dependencies: ["ELFReader", "HostIO", "XZ", "Probes", "Rules"]),
 
         .testTarget(name: "ChainwatchTests", dependencies: [
-            "HostIO", "XZ", "ELFReader", "Probes", "Rules", "Engine", "Reporting", "Daemon", "Journal", "Archive", "YAML", "Digests", "Disassembly",
+            "HostIO", "XZ", "ELFReader", "Probes", "Rules", "Engine", "Reporting", "Daemon", "Journal", "Archive", "YAML", "Digests",
+            "Disassembly", "YARA",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
     ]

@@ -7,7 +7,7 @@
 # Env (every knob; defaults in brackets):
 #   BENCH_RUNS           runs per figure, the median is printed [3]
 #   BENCH_ONLY           run only these parts, space-separated, of: host planted small startup big image scale
-#                        containers busy [all]
+#                        containers busy yara [all]
 #   BENCH_DAEMON_SCANS   warm ("nothing changed") daemon scans measured, at interval 2s [8]
 #   BENCH_IDLE_SECONDS   how long the idle daemon (interval 1h) is watched for its CPU per second [40]
 #   BENCH_JOBS           --jobs values swept, cold and warm, on the host scan; empty: no sweep ["1 2 3 4"]
@@ -64,6 +64,12 @@
 #   same bytes read.
 # Verdicts: yara's hit of a rule limited by `files:` globs counts only on a file with a matching name (yara itself
 # searches every file, as chainwatch does), so both tools must report the same set of byte rules.
+# YARA rule files (issue 23, part `yara`): the host with the three public xz YARA files (Tests/Fixtures/yara) added
+#   to the shipped rules, against `yara -p 2 -N` with the same three files over the same file list (the file list
+#   from that scan's SBOM): the same (YARA rule, file) verdicts file by file, chainwatch's cost against yara's own
+#   scan plus chainwatch's scan without them (goal <= 1.0x), and bytes read with and without them: chainwatch's
+#   bytes_read and the kernel's rchar of the process (read(2) bytes, /proc/PID/io as reaped by its shell), equal
+#   but for the rule files' few KB.
 # Duration with the defaults: ~15 min on a quiet 2-core machine, up to ~25 min on a loaded one; the containers part
 # adds ~5 min, more while it waits for containers it did not start (BENCH_CONTAINERS_WAIT per step at most).
 #
@@ -93,7 +99,7 @@ SCALE_LIB_MAX="${BENCH_SCALE_LIB_MAX:-204800}"
 CONTAINER_STEPS="${BENCH_CONTAINERS-1 10 50}"
 CONTAINERS_OTHER="${BENCH_CONTAINERS_OTHER:-5}"
 CONTAINERS_WAIT="${BENCH_CONTAINERS_WAIT:-600}"
-ONLY="${BENCH_ONLY:-host planted small startup big image scale containers busy}"
+ONLY="${BENCH_ONLY:-host planted small startup big image scale containers busy yara}"
 part() { case " $ONLY " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 # --scan-now reads and hashes with 2 workers by default: the floor and yara get as many
 JOBS=2
@@ -949,6 +955,69 @@ fi
 # 6. containers: none, then BENCH_CONTAINERS of one image, then BENCH_CONTAINERS_OTHER of another (removed after)
 part containers && containers_scenario
 lap containers
+
+# 8. YARA rule files: the three public xz files added to the shipped rules (issue 23)
+yara_scenario() {
+  local yrules="$WORK/yara-rules" ydir="$REPO/Tests/Fixtures/yara" files
+  files=("$ydir/bkdr_xz_util_cve_2024_3094.yar" "$ydir/Linux_Trojan_XZBackdoor.yar" "$ydir/unk_liblzma_backdoor.yara")
+  # a rules directory of the three files alone, loaded beside the shipped rules
+  mkdir -p "$yrules" && cp "${files[@]}" "$yrules"/ && chmod -R go-w "$yrules"
+  echo "== yara: $(nprocs) processes, shipped rules + ${#files[@]} YARA files" >&2
+  # verdicts, file by file: chainwatch's YARA findings on files against yara's own output on the same list, on
+  # this host (nothing expected) and on a planted root (make-root.sh --signature: the rules must fire)
+  yara_verdict() {  # yara_verdict NAME ROOT EXPECTED(yes|no) [--root ROOT]
+    local name="$1" root="$2" expect="$3" s=agree got=no; shift 3
+    fileset "$name" "$root" --rules "$yrules" "$@"
+    "$CW" --scan-now --rules "$RULES" --rules "$yrules" "$@" --format json > "$WORK/$name.json"
+    python3 -c 'import json,sys
+prefix = "" if sys.argv[2] == "/" else sys.argv[2]
+for f in json.load(open(sys.argv[1]))["findings"]:
+    e = f["evidence"]
+    if f["kind"] == "yara" and "process memory" not in (e.get("seen_as") or []): print(e["yara_rule"], prefix + e.get("path"))' \
+      "$WORK/$name.json" "$root" | sort -u > "$WORK/$name.cwyara"
+    yara -w -p "$JOBS" -N --scan-list "${files[@]}" "$WORK/$name.lines" 2>/dev/null | sort -u > "$WORK/$name.yarayara"
+    [ -s "$WORK/$name.cwyara" ] && got=yes
+    if ! cmp -s "$WORK/$name.cwyara" "$WORK/$name.yarayara" || [ "$got" != "$expect" ]; then
+      s=DIFFERS; VERDICT_FAIL=1
+      diff "$WORK/$name.cwyara" "$WORK/$name.yarayara" | sed 's/^/  /' >&2
+    fi
+    echo "verdict $name: expected=$expect; chainwatch $(wc -l < "$WORK/$name.cwyara") (YARA rule, file) hits" \
+      "[$(awk '{print $1}' "$WORK/$name.cwyara" | sort -u | paste -sd, -)], yara CLI $(wc -l < "$WORK/$name.yarayara")" \
+      "on the same $(fs_count "$name") files -> $s" | tee -a "$WORK/verdicts" >&2
+  }
+  yara_verdict yara / no
+  "$MAKE_ROOT" "$WORK/yplanted" --signature > /dev/null || die "make-root.sh --signature failed"
+  yara_verdict yplanted "$WORK/yplanted" yes --root "$WORK/yplanted"
+  rm -rf "$WORK/yplanted"
+
+  local with without ycli
+  with=$(timeit warm "'$CW' --scan-now --rules '$RULES' --rules '$yrules' --format json")
+  without=$(timeit warm "'$CW' --scan-now --rules '$RULES' --format json")
+  ycli=$(timeit warm "yara -p $JOBS -N --scan-list ${files[*]} '$WORK/yara.lines' > /dev/null")
+  compare yara "warm: with the 3 YARA files vs yara + without" "$with" "yara -p2 (3 files) + chainwatch without" \
+    "$(calc '"%.3f" % (a[0]+a[1])' "$ycli" "$without")" 1.0
+  compare yara "warm: with the 3 YARA files vs without" "$with" "chainwatch, shipped rules only" "$without" -
+  compare yara "warm: yara -p2 with the 3 files, same list" "$ycli" "chainwatch, shipped rules only" "$without" -
+  # one read: chainwatch's count, and the kernel's (rchar of the reaped child, in its shell's /proc/PID/io)
+  local b_with b_without r_with r_without
+  b_with=$("$CW" --scan-now --rules "$RULES" --rules "$yrules" --format json --no-processes \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["scan"]["statistics"]["bytes_read"])')
+  b_without=$("$CW" --scan-now --rules "$RULES" --format json --no-processes \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["scan"]["statistics"]["bytes_read"])')
+  r_with=$(sh -c '"$0" --scan-now --rules "$1" --rules "$2" --format json --no-processes > /dev/null; awk "/^rchar/ {print \$2}" /proc/$$/io' "$CW" "$RULES" "$yrules")
+  r_without=$(sh -c '"$0" --scan-now --rules "$1" --format json --no-processes > /dev/null; awk "/^rchar/ {print \$2}" /proc/$$/io' "$CW" "$RULES")
+  local bst="met (same bytes)"
+  if [ "$b_with" != "$b_without" ]; then bst="MISSED: $b_with vs $b_without bytes"; MISSED=$((MISSED + 1)); fi
+  row yara "bytes_read, YARA files vs none (--no-processes)" "$b_with" "shipped rules only" "$b_without" "-" "equal" "$bst"
+  local rst="met (+$((r_with - r_without)) bytes: the rule files)"
+  if [ $((r_with - r_without)) -gt $((1 << 20)) ]; then rst="MISSED: +$((r_with - r_without)) bytes"; MISSED=$((MISSED + 1)); fi
+  row yara "kernel rchar, YARA files vs none (--no-processes)" "$r_with" "shipped rules only" "$r_without" "-" "+ <= 1 MiB" "$rst"
+  absolute yara "peak RSS --scan-now, with the 3 YARA files" "$(peak_rss_mb "$CW" --scan-now --rules "$RULES" --rules "$yrules" --format json)" MiB -
+  absolute yara "peak RSS --scan-now, shipped rules only" "$(peak_rss_mb "$CW" --scan-now --rules "$RULES" --format json)" MiB -
+  rm -rf "$yrules"
+}
+part yara && yara_scenario
+lap yara
 
 # 7. a busy host: HELPERS processes, each dlopen()ing a different host library (varied maps); last, as they stay
 if part busy && [ "$HELPERS" -gt 0 ]; then

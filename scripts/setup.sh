@@ -33,6 +33,7 @@ test_packages=(
   db5.3-util python3-bsddb3 # make-rpm-bdb.sh: Berkeley DB hash Packages fixtures (db5.3_load/_dump/_verify; bsddb3 for --delete)
   fuse3 python3-fusepy # blocking-fuse.py: a FUSE file whose read never returns (the daemon must still stop)
   podman runc docker.io containerd debootstrap # make-container-images.sh and the container tests
+  yara # YARATests: Debian's yara CLI is the oracle, file by file
 )
 
 tests=0 list=0

@@ -1,3 +1,4 @@
+import Engine
 import HostIO
 
 /// The daemon's settings: defaults, then /etc/chainwatch/chainwatch.conf (or --config), then command-line options.
@@ -15,6 +16,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var readBlockingFilesystems = false
     /// node_exporter textfile to write after every scan (e.g. /var/lib/prometheus/node-exporter/chainwatch.prom).
     public var metricsFile: String?
+    /// YARA rules' bounds and memory scope (`yara-timeout`, `yara-max-file-size`, `yara-memory`; docs/yara.md).
+    public var yara = YARALimits()
 
     public init() {}
 
@@ -25,7 +28,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
         public var description: String { "\(file):\(line): \(message)" }
     }
 
-    static let keys = ["interval", "reminder", "rules", "state-dir", "jobs", "metrics-file"]
+    static let keys = ["interval", "reminder", "rules", "state-dir", "jobs", "metrics-file", "yara-timeout", "yara-max-file-size", "yara-memory"]
 
     /// Reads `key = value` lines; `#` starts a comment; `rules` may repeat.
     public mutating func apply(fileText text: String, file: String) throws(ParseError) {
@@ -58,6 +61,21 @@ public struct DaemonConfiguration: Sendable, Equatable {
                     throw ParseError(file: file, line: number, message: "jobs: '\(value)' must be a number from 1 to 64")
                 }
                 jobs = count
+            case "yara-timeout":
+                guard let seconds = Int(value), (1...3600).contains(seconds) else {
+                    throw ParseError(file: file, line: number, message: "yara-timeout: '\(value)' must be seconds from 1 to 3600")
+                }
+                yara.timeoutSeconds = seconds
+            case "yara-max-file-size":
+                guard let mebibytes = Int64(value), (1...4096).contains(mebibytes) else {
+                    throw ParseError(file: file, line: number, message: "yara-max-file-size: '\(value)' must be MiB from 1 to 4096")
+                }
+                yara.maximumFileSize = mebibytes << 20
+            case "yara-memory":
+                guard ["runtime", "all"].contains(value) else {
+                    throw ParseError(file: file, line: number, message: "yara-memory: '\(value)' must be runtime (the processes runtime rules name) or all")
+                }
+                yara.memoryOfEveryProcess = value == "all"
             default:
                 throw ParseError(file: file, line: number, message: "unknown key '\(key)'; expected one of \(Self.keys.joined(separator: ", "))")
             }

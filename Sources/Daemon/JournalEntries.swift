@@ -66,6 +66,8 @@ public enum JournalEntries {
             ("CHAINWATCH_SLOT_ADDRESS", e.slotAddress), ("CHAINWATCH_POINTS_TO", e.pointsTo),
             ("CHAINWATCH_EXPECTED", e.expected), ("CHAINWATCH_INTEGRITY", e.integrity),
             ("CHAINWATCH_LOCATION", e.location), ("CHAINWATCH_WRITABLE_BY", e.writableBy),
+            ("CHAINWATCH_YARA_RULE", e.yaraRule), ("CHAINWATCH_YARA_NAMESPACE", e.yaraNamespace),
+            ("CHAINWATCH_YARA_STRINGS", e.yaraStrings?.joined(separator: ", ")), ("CHAINWATCH_MAPPING", e.mapping),
             // The container a finding is in, so a SIEM can group and route by it.
             ("CHAINWATCH_TARGET", finding.target?.kind.rawValue),
             ("CHAINWATCH_CONTAINER_ID", container?.id), ("CHAINWATCH_CONTAINER_SHORT_ID", container?.shortID),

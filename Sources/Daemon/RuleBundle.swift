@@ -58,7 +58,7 @@ public enum RuleBundle {
 
     // MARK: Signing
 
-    /// A bundle of the rule files under `directory` (*.yaml, *.yml, *.md), signed with the private key at
+    /// A bundle of the rule files under `directory` (*.yaml, *.yml, *.yar, *.yara, *.md), signed with the private key at
     /// `keyPath`. The rules must validate first: a bundle is never made of rules that would not load.
     public static func sign(directory: String, keyPath: String, version: String) throws -> [UInt8] {
         guard Version(version) != nil else { throw Failure("version '\(version)' must be numbers separated by dots, e.g. 2026.12.1") }
@@ -74,7 +74,7 @@ public enum RuleBundle {
                 let name = relative.isEmpty ? entry : relative + "/" + entry
                 let status = try FileSystem.linkStatus(directory + "/" + name)
                 if status.kind == .directory { try collect(name); continue }
-                guard status.isRegular, [".yaml", ".yml", ".md"].contains(where: entry.hasSuffix) else { continue }
+                guard status.isRegular, [".yaml", ".yml", ".yar", ".yara", ".md"].contains(where: entry.hasSuffix) else { continue }
                 files.append((name, try FileSystem.readBytes(directory + "/" + name, limit: Int64(maximumBundleSize))))
             }
         }

@@ -136,6 +136,7 @@ public struct ScanService: Service {
         var options = ScanOptions()
         options.jobs = configuration.jobs
         options.readBlockingFilesystems = configuration.readBlockingFilesystems
+        options.yara = configuration.yara
         options.cache = cache
         let signals = self.signals
         options.shouldStop = { signals.stop.load(ordering: .relaxed) }

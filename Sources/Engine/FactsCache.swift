@@ -26,8 +26,9 @@ public final class FactsCache: Sendable {
     struct Entry: Sendable {
         var facts: FileFacts
         var hits: Set<Int>
-        /// `ScanPlan.bytePatternDigest` of the patterns `hits` index.
+        /// `ScanPlan.bytePatternDigest` of the patterns `hits` index (and of the YARA rules `yara` is for).
         var patterns: String
+        var yara: YARAOutcome? = nil
     }
 
     private let entries = Mutex<[Key: Entry]>([:])
@@ -44,17 +45,17 @@ public final class FactsCache: Sendable {
     /// - Parameter patterns: the digest of the patterns the hits must be for; nil when there are no patterns, and
     ///   so no hits to want.
     func lookup(_ status: FileStatus, needingSymbols: Bool, digests: Set<DigestAlgorithm> = [],
-                needingResolvers: Bool = false, patterns: String?) -> (FileFacts, Set<Int>)? {
+                needingResolvers: Bool = false, patterns: String?) -> (FileFacts, Set<Int>, YARAOutcome?)? {
         guard let entry = entries.withLock({ $0[Key(status)] }),
               entry.facts.answers(needingSymbols: needingSymbols, digests: digests, needingResolvers: needingResolvers) else {
             return nil
         }
-        guard let patterns else { return (entry.facts, []) }
-        return entry.patterns == patterns ? (entry.facts, entry.hits) : nil
+        guard let patterns else { return (entry.facts, [], nil) }
+        return entry.patterns == patterns ? (entry.facts, entry.hits, entry.yara) : nil
     }
 
-    func store(_ facts: FileFacts, hits: Set<Int>, patterns: String) {
-        entries.withLock { $0[Key(facts.status)] = Entry(facts: facts, hits: hits, patterns: patterns) }
+    func store(_ facts: FileFacts, hits: Set<Int>, patterns: String, yara: YARAOutcome? = nil) {
+        entries.withLock { $0[Key(facts.status)] = Entry(facts: facts, hits: hits, patterns: patterns, yara: yara) }
     }
 
     /// The package inventory of `root`, parsed again only when a database changed since the last scan: parsing

@@ -49,6 +49,8 @@ struct FileIndex {
     let progress: ScanProgress
     /// Whether files on such filesystems are read (on guarded threads) or only reported as not read.
     var readBlockingFilesystems = false
+    /// User names for YARA's `owner` variable, read once per scan when the plan has YARA rules.
+    private(set) lazy var userNames = UserNames.read()
 
     init(plan: ScanPlan, inspector: FileInspector, cache: FactsCache?, stall: Duration = .seconds(10),
          progress: ScanProgress = ScanProgress(), mounts: MountTable = MountTable.read()) {
@@ -156,12 +158,13 @@ struct FileIndex {
     }
 
     /// A file or archive member read by `PathScan` in the pass that read its archive.
-    mutating func addRead(path: String, facts: FileFacts, hits: Set<Int>, archive: [String]?, seenAs: String) {
+    mutating func addRead(path: String, facts: FileFacts, hits: Set<Int>, archive: [String]?, seenAs: String, yara: YARAOutcome? = nil) {
         let position = record(for: facts.identity, opener: archive == nil ? .root(.host, path) : .member, root: .host, path: path)
         records[position].addName(baseName(archive?.last ?? path))
         records[position].addSeen(seenAs)
         records[position].archive = archive
-        records[position].take(facts, hits: hits)
+        records[position].take(facts, hits: hits, yara: yara)
+        noteYARASkip(position, yara)
         filesRead += 1
         bytesRead += facts.status.size
     }
@@ -247,8 +250,9 @@ struct FileIndex {
             count(cached)
             let position = record(for: cached.facts.identity, opener: opener, root: root, path: path)
             records[position].addName(name)
-            records[position].take(cached.boxedFacts, hits: cached.hits)
+            records[position].take(cached.boxedFacts, hits: cached.hits, yara: cached.yara)
             records[position].pathStatus = cached.pathStatus
+            noteYARASkip(position, cached.yara)
             return cached.facts.loaderFacts
         }
         let facts = try inspector.loaderFacts(of: try Self.open(opener))
@@ -270,7 +274,14 @@ struct FileIndex {
             for item in work {
                 if let type = blockingFilesystem(of: records[item.position]) { guarded.append((item, type)) } else { direct.append(item) }
             }
-            read(Self.largestFirst(direct, jobs: jobs), jobs: jobs, readAhead: readAhead, shouldStop: shouldStop)
+            let (sorted, sizes) = Self.largestFirst(direct, jobs: jobs)
+            // With YARA rules, files too large to hold in a lane are read first, one per worker: the largest start
+            // early, and the lanes' many small files even out the end.
+            let large = plan.yara.isActive ? sorted.indices.filter { sizes[$0] > Self.laneHoldLimit } : []
+            readHeldAlone(large.map { sorted[$0] }, jobs: jobs, shouldStop: shouldStop)
+            let lanes = large.isEmpty ? sorted : sorted.indices.filter { sizes[$0] <= Self.laneHoldLimit }.map { sorted[$0] }
+            let deferred = read(lanes, jobs: jobs, readAhead: readAhead, shouldStop: shouldStop)
+            readHeldAlone(deferred, jobs: jobs, shouldStop: shouldStop)
             readGuarded(guarded, shouldStop: shouldStop)
             rereadChanged(shouldStop: shouldStop)
         }
@@ -300,6 +311,8 @@ struct FileIndex {
         var digests: Set<DigestAlgorithm>
         /// Records of the same file in other roots: they take what this read learns.
         var others: [Int] = []
+        /// The record's path in its root, for YARA's `filename` and `filepath`.
+        var path = ""
     }
 
     /// Ways to one file kept for a read shared by several roots (each container's own view of a layer file).
@@ -320,7 +333,7 @@ struct FileIndex {
                 // Hits without facts: the read failed this scan (and was reported); not tried again.
                 continue
             } else if let shared = sharing[record.identity]?.first(where: { records[$0].facts?.answers(needingSymbols: symbols, digests: digests, needingResolvers: plan.walksResolvers) == true }) {
-                records[position].take(records[shared].sharedFacts!, hits: records[shared].patternHits ?? [])
+                records[position].take(records[shared].sharedFacts!, hits: records[shared].patternHits ?? [], yara: records[shared].yara)
                 records[position].pathStatus = records[shared].pathStatus
                 continue
             }
@@ -332,32 +345,40 @@ struct FileIndex {
                 continue
             }
             byIdentity[record.identity] = work.count
-            work.append(Work(position: position, openers: record.openers, identity: record.identity, symbols: symbols, digests: digests))
+            work.append(Work(position: position, openers: record.openers, identity: record.identity, symbols: symbols, digests: digests,
+                             path: record.path))
         }
         return work
     }
 
     /// The work with the largest files first, when several workers share it: one file's hashing cannot be split,
     /// so the biggest (a 117 MB libLLVM) must start early or the scan waits on it alone at the end. One lstat each.
-    private static func largestFirst(_ work: [Work], jobs: Int) -> [Work] {
-        guard jobs > 1 else { return work }
+    /// Also returns each file's size, in the new order (all 0 with one worker: not stat'ed).
+    private static func largestFirst(_ work: [Work], jobs: Int) -> (work: [Work], sizes: [Int64]) {
+        guard jobs > 1 else { return (work, [Int64](repeating: 0, count: work.count)) }
         let sizes = work.map { (try? status($0.openers, identity: $0.identity))?.0.size ?? 0 }
-        return work.indices.sorted { sizes[$0] > sizes[$1] || (sizes[$0] == sizes[$1] && $0 < $1) }.map { work[$0] }
+        let order = work.indices.sorted { sizes[$0] > sizes[$1] || (sizes[$0] == sizes[$1] && $0 < $1) }
+        return (order.map { work[$0] }, order.map { sizes[$0] })
     }
 
     /// Bytes per read while files are read in lanes: each worker holds one buffer per lane (at most 16 x 256 KiB).
     static let laneChunkSize = 256 << 10
 
+    /// Reads `work` in lanes; returns the files left for `readHeldAlone` (too large to hold in a lane for YARA).
     private mutating func read(_ work: [Work], jobs: Int, readAhead: Int,
-                               shouldStop: @escaping @Sendable () -> Bool) {
+                               shouldStop: @escaping @Sendable () -> Bool) -> [Work] {
         let results = Mutex<[(Int, Result<Inspection, Error>)]>([])
+        let large = Mutex<[Work]>([])
         let next = Atomic<Int>(0)
-        let inspector = self.inspector, cache = self.cache, plan = self.plan
+        let inspector = self.inspector, cache = self.cache, plan = self.plan, names = plan.yara.isActive ? userNames : UserNames()
         for item in work.prefix(readAhead) { Self.prefetch(item.opener) }
+        let paths = Dictionary(work.map { ($0.position, $0.path) }, uniquingKeysWith: { first, _ in first })
         DispatchQueue.concurrentPerform(iterations: max(1, min(jobs, work.count))) { _ in
             // Each worker reads up to a lane width of files at once (their MD5s advance together); the byte search
             // of each file in progress is kept here by its record's position.
             var searches: [Int: (search: SearchInProgress, opener: FileRecord.Opener)] = [:]
+            // Bytes this worker's lanes hold for the YARA rules.
+            var held: Int64 = 0
             InspectionLanes().run(next: {
                 while true {
                     let slot = next.add(1, ordering: .relaxed).oldValue
@@ -370,11 +391,19 @@ struct FileIndex {
                             results.withLock { $0.append((item.position, .success(cached))) }
                             continue
                         }
-                        let search = SearchInProgress(plan.bytePatterns)
                         let (file, opener) = try Self.open(item.openers, identity: item.identity)
+                        if plan.yara.isActive {
+                            let size = file.status.size
+                            guard size <= Self.laneHoldLimit && held + size <= Self.laneHoldBudget else {
+                                large.withLock { $0.append(item) }
+                                continue
+                            }
+                        }
+                        let search = SearchInProgress(plan, size: file.status.size)
                         let inspection = try inspector.begin(file, tag: item.position, readSymbols: item.symbols,
-                                                             digests: item.digests, chunkSize: Self.laneChunkSize) { search.stream.feed($0) }
+                                                             digests: item.digests, chunkSize: Self.laneChunkSize) { search.feed($0) }
                         searches[item.position] = (search, opener)
+                        if plan.yara.isActive { held += file.status.size }
                         return inspection
                     } catch {
                         results.withLock { $0.append((item.position, .failure(error))) }
@@ -382,10 +411,12 @@ struct FileIndex {
                 }
             }, done: { inspection, result in
                 let (search, opener) = searches.removeValue(forKey: inspection.tag)!
+                if plan.yara.isActive { held -= inspection.file.status.size }
                 let hits = search.stream.found
                 let read = result.map { facts in
-                    cache?.store(facts, hits: hits, patterns: plan.bytePatternDigest)
-                    return Inspection(facts: facts, hits: hits, fromCache: false, opener: opener)
+                    let yara = search.yaraOutcome(plan, path: paths[inspection.tag] ?? "", owner: facts.status.owner, names: names)
+                    cache?.store(facts, hits: hits, patterns: plan.bytePatternDigest, yara: yara)
+                    return Inspection(facts: facts, hits: hits, fromCache: false, opener: opener, yara: yara)
                 }
                 results.withLock { $0.append((inspection.tag, read)) }
             })
@@ -414,6 +445,7 @@ struct FileIndex {
                 }
             }
         }
+        return large.withLock { $0 }
     }
 
     /// A read that failed: marked as matched (nothing found) so the second pass does not try again; each root
@@ -428,10 +460,18 @@ struct FileIndex {
     private mutating func succeed(_ item: Work, _ read: Inspection) {
         count(read)
         for position in [item.position] + item.others {
-            records[position].take(read.boxedFacts, hits: read.hits)
+            records[position].take(read.boxedFacts, hits: read.hits, yara: read.yara)
             records[position].pathStatus = read.pathStatus
+            noteYARASkip(position, read.yara)
         }
         progress.advance()
+    }
+
+    /// Unknown is not clean: a file the YARA rules could not run on (too large, too slow) is a skip of its own.
+    private mutating func noteYARASkip(_ position: Int, _ outcome: YARAOutcome?) {
+        if case .notScanned(let reason, let code)? = outcome {
+            skipped.append(skip(records[position], reason: reason, code: code))
+        }
     }
 
     /// The filesystem type of a record's file when reads on it may block for good, from the kernel's mount table
@@ -460,8 +500,9 @@ struct FileIndex {
                 fail(item) { Skip(subject: $0.displayPath, reason: "on \(type), whose reads can block for good; not opened (scan it where it is local, or use --read-blocking-filesystems)", code: .blocked) }
                 continue
             }
+            let names = userNames
             let outcome = GuardedReads.shared.run(item.identity, stall: stall, shouldStop: shouldStop) { tick in
-                try Self.readAlone(item, inspector: inspector, plan: plan, cache: cache, progress: tick)
+                try Self.readAlone(item, inspector: inspector, plan: plan, cache: cache, names: names, progress: tick)
             }
             switch outcome {
             case .done(.success(let read)): succeed(item, read)
@@ -480,7 +521,7 @@ struct FileIndex {
         changedWhileRead = []
         for item in work where !shouldStop() {
             do {
-                succeed(item, try Self.readAlone(item, inspector: inspector, plan: plan, cache: cache, progress: {}))
+                succeed(item, try Self.readAlone(item, inspector: inspector, plan: plan, cache: cache, names: userNames, progress: {}))
             } catch let error as FileReadError {
                 if case .changed = error {
                     fail(item) { Skip(subject: $0.displayPath, reason: "its content changed in each of \(Self.snapshotAttempts) reads; what it holds is unknown", code: .unreadable) }
@@ -495,10 +536,40 @@ struct FileIndex {
 
     static let snapshotAttempts = 4
 
+    /// When the plan has YARA rules a file's bytes are held until its YARA scan, and a lane reader has up to 16
+    /// files open: a file over `laneHoldLimit`, or one that would take the worker's held bytes over
+    /// `laneHoldBudget`, is left for `readHeldAlone` (one per worker) instead of being held beside 15 others.
+    static let laneHoldLimit: Int64 = 8 << 20
+    static let laneHoldBudget: Int64 = 64 << 20
+
+    /// Large files read one per worker, each held whole only while it is read and scanned; the same single read
+    /// (hashes, byte search, YARA) as in the lanes, with MD5 alone.
+    private mutating func readHeldAlone(_ work: [Work], jobs: Int, shouldStop: @escaping @Sendable () -> Bool) {
+        guard !work.isEmpty else { return }
+        let results = Mutex<[(Int, Result<Inspection, Error>)]>([])
+        let next = Atomic<Int>(0)
+        let inspector = self.inspector, cache = self.cache, plan = self.plan, names = userNames
+        DispatchQueue.concurrentPerform(iterations: max(1, min(jobs, work.count))) { _ in
+            while true {
+                let slot = next.add(1, ordering: .relaxed).oldValue
+                guard slot < work.count, !shouldStop() else { return }
+                let result = Result { try Self.readAlone(work[slot], inspector: inspector, plan: plan, cache: cache, names: names, progress: {}) }
+                results.withLock { $0.append((slot, result)) }
+            }
+        }
+        for (slot, result) in results.withLock({ $0 }).sorted(by: { $0.0 < $1.0 }) {
+            let item = work[slot]
+            switch result {
+            case .success(let read): succeed(item, read)
+            case .failure(let error): fail(item) { Self.skip($0.displayPath, error) }
+            }
+        }
+    }
+
     /// One file read on its own (no lanes): the cache's answer if it has one, else a snapshot read as
     /// `rereadChanged` describes. `progress` is called after each chunk.
     static func readAlone(_ item: Work, inspector: FileInspector, plan: ScanPlan, cache: FactsCache?,
-                          progress: () -> Void) throws -> Inspection {
+                          names: UserNames = UserNames(), progress: () -> Void) throws -> Inspection {
         if let cached = cached(item.openers, identity: item.identity, needingSymbols: item.symbols, digests: item.digests,
                                plan: plan, cache: cache) {
             return cached
@@ -506,26 +577,43 @@ struct FileIndex {
         var previous: String?
         for _ in 0..<snapshotAttempts {
             let (file, opener) = try open(item.openers, identity: item.identity)
-            let search = SearchInProgress(plan.bytePatterns)
+            let search = SearchInProgress(plan, size: file.status.size)
             let inspection = try inspector.begin(file, tag: item.position, readSymbols: item.symbols, digests: item.digests) {
-                search.stream.feed($0)
+                search.feed($0)
             }
             try inspection.readToEnd(progress: progress)
             let (facts, changed) = try inspection.finish(acceptingChange: true)
             if !changed || facts.sha256 == previous {
                 let hits = search.stream.found
-                if !changed { cache?.store(facts, hits: hits, patterns: plan.bytePatternDigest) }
-                return Inspection(facts: facts, hits: hits, fromCache: false, opener: opener)
+                let yara = search.yaraOutcome(plan, path: item.path, owner: facts.status.owner, names: names)
+                if !changed { cache?.store(facts, hits: hits, patterns: plan.bytePatternDigest, yara: yara) }
+                return Inspection(facts: facts, hits: hits, fromCache: false, opener: opener, yara: yara)
             }
             previous = facts.sha256
         }
         throw FileReadError.changed(path: "")
     }
 
-    /// The byte search of a file being read in lanes: a box, since the read's chunk handler outlives one call.
+    /// The byte search of a file being read in lanes, and its bytes held for the YARA rules when the plan has
+    /// any: a box, since the read's chunk handler outlives one call.
     private final class SearchInProgress {
         var stream: MultiPatternSearch.Stream
-        init(_ search: MultiPatternSearch) { stream = MultiPatternSearch.Stream(search) }
+        let held: YARAHeldBytes?
+
+        init(_ plan: ScanPlan, size: Int64) {
+            stream = MultiPatternSearch.Stream(plan.bytePatterns)
+            held = plan.yara.isActive ? YARAHeldBytes(size: size, limit: plan.yara.limits.maximumFileSize) : nil
+        }
+
+        func feed(_ chunk: ArraySlice<UInt8>) {
+            stream.feed(chunk)
+            held?.append(chunk)
+        }
+
+        /// The YARA rules run over the bytes held; nil without YARA rules.
+        func yaraOutcome(_ plan: ScanPlan, path: String, owner: UInt32, names: UserNames) -> YARAOutcome? {
+            held.map { plan.yara.scanFile($0, path: path, owner: owner, names: names) }
+        }
     }
 
     private mutating func count(_ read: Inspection) {
@@ -541,15 +629,18 @@ struct FileIndex {
     final class Inspection: Sendable {
         let boxedFacts: Boxed<FileFacts>
         let hits: Set<Int>
+        let yara: YARAOutcome?
         let fromCache: Bool
         /// The stat of the record's path in its root made for this read (a path opener's), for later phases.
         let pathStatus: FileStatus?
 
         var facts: FileFacts { boxedFacts.value }
 
-        init(facts: FileFacts, hits: Set<Int>, fromCache: Bool, opener: FileRecord.Opener, status: FileStatus? = nil) {
+        init(facts: FileFacts, hits: Set<Int>, fromCache: Bool, opener: FileRecord.Opener, status: FileStatus? = nil,
+             yara: YARAOutcome? = nil) {
             self.boxedFacts = Boxed(facts)
             self.hits = hits
+            self.yara = yara
             self.fromCache = fromCache
             if case .root = opener { pathStatus = status ?? facts.status } else { pathStatus = nil }
         }
@@ -566,11 +657,12 @@ struct FileIndex {
 
     private static func cached(_ opener: FileRecord.Opener, needingSymbols: Bool, digests: Set<DigestAlgorithm>, plan: ScanPlan,
                                cache: FactsCache?, known: FileStatus? = nil) -> Inspection? {
-        let patterns = plan.bytePatterns.count > 0 ? plan.bytePatternDigest : nil
+        let patterns = plan.searchesContent ? plan.bytePatternDigest : nil
         guard let cache, let status = known ?? (try? status(opener)),
-              let (facts, hits) = cache.lookup(status, needingSymbols: needingSymbols, digests: digests, needingResolvers: plan.walksResolvers, patterns: patterns) else {
+              let (facts, hits, yara) = cache.lookup(status, needingSymbols: needingSymbols, digests: digests,
+                                                     needingResolvers: plan.walksResolvers, patterns: patterns) else {
             return nil
         }
-        return Inspection(facts: facts, hits: hits, fromCache: true, opener: opener, status: status)
+        return Inspection(facts: facts, hits: hits, fromCache: true, opener: opener, status: status, yara: yara)
     }
 }

@@ -38,6 +38,8 @@ public struct FileRecord: Sendable {
     private var factsStorage: Boxed<FileFacts>?
     /// Indices into the plan's byte patterns of those found in the file; nil until its bytes were matched.
     var patternHits: Set<Int>?
+    /// What the plan's YARA rules found in its bytes (or why they did not run); nil without YARA rules.
+    var yara: YARAOutcome?
     /// For an archive member: the file, each enclosing archive member, then the member itself.
     public var archive: [String]?
     /// What is at `path` in `root` now, when this scan's read (or cache lookup) stat'ed it there: saves the
@@ -80,17 +82,18 @@ public struct FileRecord: Sendable {
     }
 
     /// Takes what a read learned, including the SONAME, which is one more name the file goes by.
-    mutating func take(_ facts: FileFacts, hits: Set<Int>) {
-        take(Boxed(facts), hits: hits)
+    mutating func take(_ facts: FileFacts, hits: Set<Int>, yara: YARAOutcome? = nil) {
+        take(Boxed(facts), hits: hits, yara: yara)
     }
 
     /// The box holding its facts, for another root's record of the same file.
     var sharedFacts: Boxed<FileFacts>? { factsStorage }
 
     /// The same, sharing the box the read put its facts in (no second copy of them while results are collected).
-    mutating func take(_ facts: Boxed<FileFacts>, hits: Set<Int>) {
+    mutating func take(_ facts: Boxed<FileFacts>, hits: Set<Int>, yara: YARAOutcome? = nil) {
         factsStorage = facts
         patternHits = hits
+        self.yara = yara
         if let soname = facts.value.elf?.soname { addName(soname) }
     }
 }

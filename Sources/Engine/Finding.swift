@@ -85,6 +85,13 @@ public struct Evidence: Sendable, Hashable, Codable {
     /// For an archive member: the archive file, each enclosing archive member, then the member (`path` shows them
     /// joined by "!").
     public var archive: [String]?
+    /// YARA: the rule's name and namespace (its file), and the first strings it found with their offsets in the
+    /// file or mapping (`$a1 at 0x1040`).
+    public var yaraRule: String?
+    public var yaraNamespace: String?
+    public var yaraStrings: [String]?
+    /// Process memory: the mapping scanned (its address range, permissions and what backs it).
+    public var mapping: String?
 
     public init(path: String? = nil, sha256: String? = nil, package: String? = nil, version: String? = nil,
                 pid: Int32? = nil, pids: [Int32]? = nil, chain: [String]? = nil, seenAs: [String]? = nil,

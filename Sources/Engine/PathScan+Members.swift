@@ -136,7 +136,8 @@ extension PathScan {
         let linked = newMemberIdentity()
         facts.identity = linked
         facts.status = FileStatus(identity: linked, kind: .regular, size: facts.status.size, permissions: member.permissions)
-        index.addRead(path: display, facts: facts, hits: record.patternHits ?? [], archive: chain, seenAs: "archive member (hard link)")
+        index.addRead(path: display, facts: facts, hits: record.patternHits ?? [], archive: chain, seenAs: "archive member (hard link)",
+                      yara: record.yara)
         return linked
     }
 
@@ -148,6 +149,8 @@ extension PathScan {
         let identity = newMemberIdentity()
         let status = FileStatus(identity: identity, kind: .regular, size: member.size ?? 0, permissions: member.permissions)
         var stream = MultiPatternSearch.Stream(plan.bytePatterns)
+        // A member's bytes are held for the YARA rules as they stream, like a file's (bounded by the same limit).
+        let held = plan.yara.isActive ? YARAHeldBytes(size: member.size ?? 0, limit: plan.yara.limits.maximumFileSize) : nil
         let budget = self.budget
         var format: ArchiveDetection.Format?
         do {
@@ -158,6 +161,7 @@ extension PathScan {
                         try budget.spend(block.count)
                         sink(block[...])
                         stream.feed(block[...])
+                        held?.append(block[...])
                     }
                     let head = try reader.readBlock()
                     try take(head)
@@ -172,8 +176,9 @@ extension PathScan {
                     }
                 }
             }
+            let yara = held.map { plan.yara.scanFile($0, path: display, owner: status.owner, names: index.userNames) }
             index.addRead(path: display, facts: facts, hits: stream.found, archive: chain,
-                          seenAs: format == nil ? "archive member" : "archive member (archive)")
+                          seenAs: format == nil ? "archive member" : "archive member (archive)", yara: yara)
             return identity
         } catch {
             if budget.isSpent {

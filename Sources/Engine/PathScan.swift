@@ -126,6 +126,7 @@ struct PathScan {
             return
         }
         var stream = MultiPatternSearch.Stream(plan.bytePatterns)
+        let held = plan.yara.isActive ? YARAHeldBytes(size: file.status.size, limit: plan.yara.limits.maximumFileSize) : nil
         var offset: Int64 = 0
         var opened = false
         do {
@@ -137,6 +138,7 @@ struct PathScan {
                         offset += Int64(block.count)
                         sink(block[...])
                         stream.feed(block[...])
+                        held?.append(block[...])
                         return block
                     }
                     opened = true
@@ -145,7 +147,8 @@ struct PathScan {
                 }
             }
             try file.checkUnchanged()
-            index.addRead(path: path, facts: facts, hits: stream.found, archive: nil, seenAs: "archive")
+            let yara = held.map { plan.yara.scanFile($0, path: path, owner: file.status.owner, names: index.userNames) }
+            index.addRead(path: path, facts: facts, hits: stream.found, archive: nil, seenAs: "archive", yara: yara)
         } catch {
             // libarchive refused it (a truncated gzip fails as it opens): its members are not read, but the file
             // itself is still hashed and searched like any file.

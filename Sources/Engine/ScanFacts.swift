@@ -19,6 +19,8 @@ struct ScanFacts {
     private let positions: [FileIdentity: Int]
     /// Identities maps gave a container's files (the overlay's device) to those of the layer files they are.
     let aliases: [FileIdentity: FileIdentity]
+    /// What the YARA rules found in processes' code outside files (`ScanRun.scanProcessMemory`).
+    var memory: [ProcessMemoryScan] = []
 
     init(root: ConfinedRoot, inventory: PackageInventory, files: [FileRecord],
          graphs: [(ProgramLocation, DependencyGraph)], processes: [ProcessImage] = [],

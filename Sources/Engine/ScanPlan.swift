@@ -16,6 +16,8 @@ public struct ScanPlan: Sendable {
     let got: GOTIntegrityMatcher
     let injection: LoaderInjectionMatcher
     let provenance: ProvenanceMatcher
+    /// `var`: a scan sets its YARA limits from its options (`ScanRun.init`).
+    var yara: YARAMatcher
     let suppressions: SuppressionMatcher
     /// Programs whose graphs the scan walks: those chain and provenance rules name, each once.
     let programs: [String]
@@ -33,6 +35,8 @@ public struct ScanPlan: Sendable {
         got = GOTIntegrityMatcher(from: rules.rules)
         injection = LoaderInjectionMatcher(from: rules.rules)
         provenance = ProvenanceMatcher(from: rules.rules)
+        yara = YARAMatcher(rules.rules.compactMap { rule in YARAMatcher.match(of: rule).map { (rule, $0) } },
+                           compiled: rules.yara, sources: rules.yara?.sources ?? [])
         suppressions = SuppressionMatcher(rules.suppressions)
         scopes = Dictionary(rules.rules.compactMap { rule in rule.targets.map { (rule.id, $0) } }, uniquingKeysWith: { first, _ in first })
         let chainPrograms = chains.programs
@@ -45,8 +49,11 @@ public struct ScanPlan: Sendable {
     /// Every distinct byte pattern, searched in every file as it is read.
     var bytePatterns: MultiPatternSearch { bytes.search }
 
-    /// What cached pattern hits must have been found with to be used.
-    public var bytePatternDigest: String { bytes.digest }
+    /// What cached pattern hits (and YARA outcomes) must have been found with to be used.
+    public var bytePatternDigest: String { yara.isActive ? bytes.digest + "+yara:" + yara.digest : bytes.digest }
+
+    /// Whether a file's read must search its content at all (byte patterns or YARA rules).
+    var searchesContent: Bool { bytePatterns.count > 0 || yara.isActive }
 
     func wantsSymbols(_ names: [String]) -> Bool { elf.wantsSymbols(names) }
 
@@ -58,7 +65,7 @@ public struct ScanPlan: Sendable {
     /// rule names it (its GOT is read), a loader-injection rule does, or a dependency-chain rule does (its chains are
     /// also taken from what it really mapped).
     func checksRuntime(of executable: String?) -> Bool {
-        got.checks(executable) || injection.checks(executable)
+        yara.scansMemoryOfEveryProcess || got.checks(executable) || injection.checks(executable)
             || executable.map { programs.contains(baseName(Self.trimmingDeleted($0))) } == true
     }
 
@@ -82,6 +89,7 @@ public struct ScanPlan: Sendable {
         findings += provenance.findings(facts, earlier: findings)
         findings += chains.findings(facts, earlier: findings)
         findings += injection.findings(facts, earlier: findings)
+        findings += yara.findings(facts, earlier: findings)
         return findings.sorted(by: Finding.reportOrder)
     }
 

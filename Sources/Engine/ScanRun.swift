@@ -48,6 +48,8 @@ struct ScanRun {
     var inventories: [String: PackageInventory] = [:]
 
     init(plan: ScanPlan, options: ScanOptions) {
+        var plan = plan
+        plan.yara.limits = options.yara
         self.plan = plan
         self.options = options
         let root = ConfinedRoot(options.root)
@@ -458,11 +460,13 @@ struct ScanRun {
 
     /// Matching: the plan's rules against each target's facts, all names of every file known by now. Each finding
     /// names its target; a rule that says where it applies is matched there only.
-    mutating func match(t: Int, live: [(ProgramLocation, DependencyGraph)], images: [ProcessImage]) -> [Finding] {
+    mutating func match(t: Int, live: [(ProgramLocation, DependencyGraph)], images: [ProcessImage],
+                        memory: [ProcessMemoryScan] = []) -> [Finding] {
         let target = targets[t]
         let files = index.records.filter { $0.root == target.root }
-        let facts = ScanFacts(root: target.root, inventory: target.inventory, files: files, graphs: target.graphs + live,
+        var facts = ScanFacts(root: target.root, inventory: target.inventory, files: files, graphs: target.graphs + live,
                               processes: images, running: target.processes, preload: target.preload, aliases: index.aliases)
+        facts.memory = memory
         return plan.findings(facts).filter { plan.applies($0.rule, to: target.target.kind) }.map { finding in
             var finding = finding
             finding.target = target.target

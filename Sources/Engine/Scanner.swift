@@ -51,6 +51,8 @@ public struct ScanOptions: Sendable {
     public var maximumFilesPerContainer = 20_000
     /// Where the runtimes' state directories are looked for ("" for this host; tests point it at a tree).
     public var runtimeStatePrefix = ""
+    /// YARA rules' bounds, and whether every process's code outside files is scanned (docs/yara.md).
+    public var yara = YARALimits()
 
     public init() {}
 }
@@ -110,7 +112,7 @@ public struct Scanner: Sendable {
             scan.assessProvenance(t)
             let live = scan.liveGraphs(t)
             lives.append(live)
-            findings += scan.match(t: t, live: live, images: scan.readProcessImages(t))
+            findings += scan.match(t: t, live: live, images: scan.readProcessImages(t), memory: scan.scanProcessMemory(t))
         }
         progress.advance()
         scan.suppress(findings.sorted(by: Finding.reportOrder))

@@ -116,7 +116,8 @@ extension Finding {
     public var specificEvidence: String {
         let e = evidence
         return [e.detail, e.symbol.map { "symbol \($0) slot \(e.slotAddress ?? "?")" }, e.pointsTo.map { "points into \($0)" },
-                e.expected.map { "expected \($0)" }, e.integrity, e.location, e.writableBy, e.matchedName]
+                e.expected.map { "expected \($0)" }, e.integrity, e.location, e.writableBy, e.matchedName, e.mapping,
+                e.yaraRule, e.yaraStrings?.joined(separator: ", ")]
             .compactMap { $0 }.joined(separator: "; ")
     }
 }

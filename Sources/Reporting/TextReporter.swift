@@ -195,6 +195,11 @@ public struct TextReporter {
         if let integrity = evidence.integrity { lines.append("integrity: " + integrity) }
         if let location = evidence.location { lines.append("location: " + location + (evidence.writableBy.map { "; " + TerminalText.escape($0) } ?? "")) }
         if let name = evidence.matchedName { lines.append("name:    " + TerminalText.escape(name) + " (the name the rule matched)") }
+        if let mapping = evidence.mapping { lines.append("mapping: " + TerminalText.escape(mapping)) }
+        if let rule = evidence.yaraRule {
+            lines.append("yara:    \(TerminalText.escape(rule))" + (evidence.yaraNamespace.map { " in " + TerminalText.escape($0) } ?? "")
+                + (evidence.yaraStrings.map { ": " + $0.map(TerminalText.escape).joined(separator: ", ") } ?? ""))
+        }
         if let detail = evidence.detail { lines.append("detail:  " + TerminalText.escape(detail)) }
         return lines
     }
@@ -237,6 +242,7 @@ public struct TextReporter {
         if let integrity = evidence.integrity { lines.append("integrity: " + integrity) }
         if let location = evidence.location { lines.append("location: " + location + (evidence.writableBy.map { "; " + TerminalText.escape($0) } ?? "")) }
         if let name = evidence.matchedName { lines.append("name:    " + TerminalText.escape(name) + " (the name the rule matched)") }
+        if let mapping = evidence.mapping { lines.append("mapping: " + TerminalText.escape(mapping)) }
         if let detail = evidence.detail { lines.append("detail:  " + TerminalText.escape(detail)) }
         return lines
     }

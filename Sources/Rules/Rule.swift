@@ -36,6 +36,8 @@ public enum RuleKind: String, Sendable, Hashable, CaseIterable, Codable {
     case gotIntegrity = "got-integrity"
     case loaderInjection = "loader-injection"
     case provenance
+    /// A rule of a YARA file, matched by libyara (docs/yara.md).
+    case yara
 }
 
 /// A file and line in a rule file.
@@ -62,6 +64,7 @@ public enum RuleMatch: Sendable, Hashable {
     case gotIntegrity(GOTIntegrityMatch)
     case loaderInjection(LoaderInjectionMatch)
     case provenance(ProvenanceMatch)
+    case yara(YARARuleMatch)
 }
 
 /// `any`: one is enough; `all`: every listed item must be present.

@@ -15,6 +15,7 @@ extension RuleFileDecoder {
         .loaderInjection: ["programs", "preload-file", "environment", "audit-entries", "code-outside-files"],
         .provenance: ["programs", "processes", "library-directories", "files", "condition",
                       "owner", "integrity", "location", "writable-by-non-root", "deleted"],
+        .yara: [],
     ]
 
     mutating func decodeMatch(_ node: Node, kind: RuleKind) -> RuleMatch? {
@@ -30,6 +31,9 @@ extension RuleFileDecoder {
         case .gotIntegrity: return decodeGOTIntegrity(map, node, allowed: allowed).map(RuleMatch.gotIntegrity)
         case .loaderInjection: return decodeLoaderInjection(map, node, allowed: allowed).map(RuleMatch.loaderInjection)
         case .provenance: return decodeProvenance(map, node, allowed: allowed).map(RuleMatch.provenance)
+        case .yara:
+            fail(node, key: "kind", "YARA rules are written in YARA files (*.yar, *.yara) placed in a rules directory, not in YAML; see docs/yara.md")
+            return nil
         }
     }
 

@@ -1,4 +1,5 @@
 import HostIO
+import YARA
 
 /// The rules in force: every valid rule from every rule file loaded.
 public struct RuleSet: Sendable {
@@ -7,11 +8,14 @@ public struct RuleSet: Sendable {
     public var files: [String]
     /// Accepted findings and switched-off rules, each with its reason.
     public var suppressions: [Suppression]
+    /// The YARA files' rules compiled together (each of them also in `rules`, kind `yara`); nil without YARA files.
+    public var yara: YARARules?
 
-    public init(rules: [Rule], files: [String], suppressions: [Suppression] = []) {
+    public init(rules: [Rule], files: [String], suppressions: [Suppression] = [], yara: YARARules? = nil) {
         self.rules = rules
         self.files = files
         self.suppressions = suppressions
+        self.yara = yara
     }
 
     public func rules(of kind: RuleKind) -> [Rule] { rules.filter { $0.kind == kind } }
@@ -50,6 +54,7 @@ public enum RuleLoader {
         var suppressions: [Suppression] = []
         var ids: [String: SourceLocation] = [:]
         var messageIDs: [String: SourceLocation] = [:]
+        var yaraSources: [YARASource] = []
         for file in files {
             let text: String
             do {
@@ -61,6 +66,10 @@ public enum RuleLoader {
                 text = String(decoding: try handle.readAll(limit: maximumFileSize), as: UTF8.self)
             } catch {
                 problems.append(RuleError(file: file, line: nil, key: nil, message: "cannot read: \(error)"))
+                continue
+            }
+            if isYARAFile(file) {
+                yaraSources.append(YARASource(file: file, namespace: yaraNamespace(for: file, taken: yaraSources), text: text))
                 continue
             }
             var decoder = RuleFileDecoder(file: file)
@@ -85,9 +94,15 @@ public enum RuleLoader {
                 break
             }
         }
+        let yara = compileYARA(yaraSources, ids: &ids, rules: &rules, problems: &problems)
+        // The YARA files' rules count too (the YAML loop above stops at the bound on its own).
+        if yara != nil && rules.count > maximumRules {
+            problems.append(RuleError(file: paths.joined(separator: ", "), line: nil, key: nil,
+                                      message: "more than \(maximumRules) rules loaded; split detections or raise the limit in a new release"))
+        }
         if files.isEmpty && problems.isEmpty {
             problems.append(RuleError(file: paths.joined(separator: ", "), line: nil, key: nil,
-                                      message: "no rule files (*.yaml, *.yml) found; pass --rules DIR"))
+                                      message: "no rule files (*.yaml, *.yml, *.yar, *.yara) found; pass --rules DIR"))
         }
         // A suppression of a rule that is not loaded is a typo or a stale entry: either would hide nothing today
         // and something else tomorrow.
@@ -97,7 +112,7 @@ public enum RuleLoader {
                                       message: "no loaded rule has the id '\(suppression.rule)'\(hint)"))
         }
         guard problems.isEmpty else { throw RuleLoadError(problems: problems) }
-        return RuleSet(rules: rules, files: files, suppressions: suppressions)
+        return RuleSet(rules: rules, files: files, suppressions: suppressions, yara: yara)
     }
 
     /// Decodes one rule file's text without touching the filesystem: the rules and every problem found.
@@ -107,7 +122,8 @@ public enum RuleLoader {
         return (rules, decoder.problems)
     }
 
-    /// The rule files under `path`: the file itself, or the *.yaml / *.yml files of a directory tree, sorted.
+    /// The rule files under `path`: the file itself, or the *.yaml / *.yml / *.yar / *.yara files of a directory
+    /// tree, sorted.
     static func ruleFiles(in path: String, problems: inout [RuleError]) -> [String] {
         let status: FileStatus
         do { status = try FileSystem.status(path) } catch {
@@ -140,7 +156,7 @@ public enum RuleLoader {
             guard let childStatus = try? FileSystem.linkStatus(child) else { continue }
             if childStatus.kind == .directory {
                 files += ruleFiles(in: child, problems: &problems)
-            } else if entry.hasSuffix(".yaml") || entry.hasSuffix(".yml") {
+            } else if entry.hasSuffix(".yaml") || entry.hasSuffix(".yml") || isYARAFile(entry) {
                 files.append(child)
             }
         }

@@ -82,6 +82,18 @@ struct Chainwatch: AsyncParsableCommand {
     @Flag(name: .customLong("read-blocking-filesystems"), help: "Read files on FUSE and network filesystems too, each on a thread abandoned after 10 s without progress (default: not read, a skip that makes the scan incomplete; see docs/verdicts.md for why).")
     var readBlockingFilesystems = false
 
+    @Option(name: .customLong("yara-timeout"), help: ArgumentHelp(
+        "Seconds the YARA rules may spend on one file or memory mapping (default 10); one that takes longer is a recorded skip.", valueName: "SECONDS"))
+    var yaraTimeout: Int?
+
+    @Option(name: .customLong("yara-max-file-size"), help: ArgumentHelp(
+        "Largest file the YARA rules are run on, in MiB (default 128): its bytes are held in memory for libyara; a larger one is a recorded skip.", valueName: "MIB"))
+    var yaraMaximumFileSize: Int?
+
+    @Option(name: .customLong("yara-memory"), help: ArgumentHelp(
+        "Whose code outside files the YARA rules scan: runtime (default: the processes runtime rules name, such as sshd) or all (every process).", valueName: "runtime|all"))
+    var yaraMemory: String?
+
     @Flag(name: .customLong("no-library-dirs"), help: "Do not hash libraries at rest in the loader's directories; only loaded or reached ones.")
     var noLibraryDirectories = false
 
@@ -129,6 +141,9 @@ struct Chainwatch: AsyncParsableCommand {
             }
         }
         guard (jobs ?? 1) >= 1 && (jobs ?? 1) <= 64 else { throw ValidationError("--jobs must be between 1 and 64") }
+        if let yaraTimeout, !(1...3600).contains(yaraTimeout) { throw ValidationError("--yara-timeout must be between 1 and 3600 seconds") }
+        if let yaraMaximumFileSize, !(1...4096).contains(yaraMaximumFileSize) { throw ValidationError("--yara-max-file-size must be between 1 and 4096 MiB") }
+        if let yaraMemory, !["runtime", "all"].contains(yaraMemory) { throw ValidationError("--yara-memory \(yaraMemory): use runtime or all") }
         guard let status = try? FileSystem.status(root), status.kind == .directory else {
             throw ValidationError("--root \(root): not a directory")
         }
@@ -189,6 +204,9 @@ struct Chainwatch: AsyncParsableCommand {
         options.readAhead = 4 * options.jobs
         options.collectInventory = format == .cyclonedx
         options.imagePlatform = platform.flatMap(ImagePlatform.init)
+        if let yaraTimeout { options.yara.timeoutSeconds = yaraTimeout }
+        if let yaraMaximumFileSize { options.yara.maximumFileSize = Int64(yaraMaximumFileSize) << 20 }
+        options.yara.memoryOfEveryProcess = yaraMemory == "all"
         // Files are opened by absolute path (as a confined root's paths are): a relative --path is taken from here.
         let here = paths.contains { !$0.hasPrefix("/") } ? try FileSystem.readLink("/proc/self/cwd") : "/"
         options.paths = paths.map { path in

@@ -284,8 +284,13 @@ extension LiveSystemTests {
         try configuration.apply(fileText: "interval = 15m # comment\nrules = /a\nrules = /b\njobs = 2\n", file: "c.conf")
         #expect(configuration.interval == .seconds(900))
         #expect(configuration.rules == ["/a", "/b"])
-        #expect(throws: DaemonConfiguration.ParseError(file: "c.conf", line: 2, message: "unknown key 'intervall'; expected one of interval, reminder, rules, state-dir, jobs, metrics-file")) {
+        #expect(throws: DaemonConfiguration.ParseError(file: "c.conf", line: 2, message: "unknown key 'intervall'; expected one of interval, reminder, rules, state-dir, jobs, metrics-file, yara-timeout, yara-max-file-size, yara-memory")) {
             try configuration.apply(fileText: "\nintervall = 1h\n", file: "c.conf")
+        }
+        try configuration.apply(fileText: "yara-timeout = 5\nyara-max-file-size = 64\nyara-memory = all\n", file: "c.conf")
+        #expect(configuration.yara.timeoutSeconds == 5 && configuration.yara.maximumFileSize == 64 << 20 && configuration.yara.memoryOfEveryProcess)
+        #expect(throws: DaemonConfiguration.ParseError(file: "c.conf", line: 1, message: "yara-memory: 'some' must be runtime (the processes runtime rules name) or all")) {
+            try configuration.apply(fileText: "yara-memory = some\n", file: "c.conf")
         }
         #expect(DaemonConfiguration.parseDuration("30s") == .seconds(30))
         #expect(DaemonConfiguration.parseDuration("1d") == .seconds(86_400))

@@ -103,7 +103,8 @@ import Testing
     @Test func theShippedRulesLoad() throws {
         let set = try RuleLoader.load(from: [Support.rulesDirectory])
         #expect(set.rules.count >= 5)
-        for kind in RuleKind.allCases {
+        // No YARA file is shipped: YARA rules are the admin's own (docs/yara.md); YARATests loads public ones.
+        for kind in RuleKind.allCases where kind != .yara {
             #expect(!set.rules(of: kind).isEmpty, "no shipped \(kind.rawValue) rule")
         }
     }
