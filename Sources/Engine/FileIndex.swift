@@ -158,7 +158,7 @@ struct FileIndex {
     }
 
     /// A file or archive member read by `PathScan` in the pass that read its archive.
-    mutating func addRead(path: String, facts: FileFacts, hits: Set<Int>, archive: [String]?, seenAs: String, yara: YARAOutcome? = nil) {
+    mutating func addRead(path: String, facts: FileFacts, hits: PatternHits, archive: [String]?, seenAs: String, yara: YARAOutcome? = nil) {
         let position = record(for: facts.identity, opener: archive == nil ? .root(.host, path) : .member, root: .host, path: path)
         records[position].addName(baseName(archive?.last ?? path))
         records[position].addSeen(seenAs)
@@ -628,7 +628,7 @@ struct FileIndex {
     /// A class, so the results of a 20,000-file read are 20,000 pointers, not 20,000 copies of the facts.
     final class Inspection: Sendable {
         let boxedFacts: Boxed<FileFacts>
-        let hits: Set<Int>
+        let hits: PatternHits
         let yara: YARAOutcome?
         let fromCache: Bool
         /// The stat of the record's path in its root made for this read (a path opener's), for later phases.
@@ -636,7 +636,7 @@ struct FileIndex {
 
         var facts: FileFacts { boxedFacts.value }
 
-        init(facts: FileFacts, hits: Set<Int>, fromCache: Bool, opener: FileRecord.Opener, status: FileStatus? = nil,
+        init(facts: FileFacts, hits: PatternHits, fromCache: Bool, opener: FileRecord.Opener, status: FileStatus? = nil,
              yara: YARAOutcome? = nil) {
             self.boxedFacts = Boxed(facts)
             self.hits = hits

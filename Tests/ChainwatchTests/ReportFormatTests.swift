@@ -39,6 +39,11 @@ import Testing
         // The two chain rules say the same about the same library: one line, the other named beside it.
         #expect(result.stdout.contains("also says so: [xz-backdoor-chain-sshd-libsystemd-liblzma] critical"), "\(result.stdout)")
         #expect(lines.count < 60, "\(lines.count) lines")
+        // A byte match says where: the offset of the planted prologue, as a plain search of the file finds it.
+        let library = [UInt8](try Data(contentsOf: URL(fileURLWithPath: root + "/usr/lib/x86_64-linux-gnu/liblzma.so.5.6.1")))
+        let prologue: [UInt8] = [0xf3, 0x0f, 0x1e, 0xfa, 0x55, 0x48, 0x89, 0xf5, 0x4c, 0x89, 0xce, 0x53]
+        let at = try #require((0...(library.count - prologue.count)).first { Array(library[$0..<($0 + prologue.count)]) == prologue })
+        #expect(result.stdout.contains("at offset 0x" + String(at, radix: 16)), "\(result.stdout)")
     }
 
     @Test func jsonReportsValidateAndCarryIdsSubjectsHostAndTime() throws {
