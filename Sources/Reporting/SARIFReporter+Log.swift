@@ -82,9 +82,11 @@ extension SARIFReporter {
             case ruleId, ruleIndex, level, message, locations, partialFingerprints, properties
         }
 
-        /// Results in report order (highest severity first), then by rule and fingerprint: the same for two scans.
-        var sortKey: (Int, String, String, String) {
-            (-(Severity(rawValue: properties.severity)?.rank ?? 0), ruleId, partialFingerprints.values.first ?? "", message.text)
+        /// Highest severity first, then by rule, file, archive member and fingerprint: the same for two scans.
+        var sortKey: (Int, String, String, String, String) {
+            (-(Severity(rawValue: properties.severity)?.rank ?? 0), ruleId,
+             locations?.first?.physicalLocation.artifactLocation.uri ?? "", properties.member ?? "",
+             partialFingerprints.values.first ?? "")
         }
     }
 

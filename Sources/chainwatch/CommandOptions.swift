@@ -40,7 +40,7 @@ enum CommandOptions {
     }
 
     /// Options every command takes.
-    static let common: Set<String> = ["--help", "-h"]
+    static let common: Set<String> = ["--help", "-h", "--version"]
 
     /// The command named by the first words of translated arguments.
     static func command(_ arguments: [String]) -> Command? {
