@@ -58,7 +58,11 @@ struct SARIFBase {
         return seen.sorted { $0.key < $1.key }
     }
 
-    static func containerBase(_ target: ScanTarget) -> String { "CONTAINER:" + target.stableKey }
+    /// "CONTAINER:name:web", "CONTAINER:k8s:ns/pod/app": the container's stable key, never its id or a pid.
+    static func containerBase(_ target: ScanTarget) -> String {
+        let key = target.stableKey
+        return "CONTAINER:" + (key.hasPrefix("container:") ? String(key.dropFirst("container:".count)) : key)
+    }
 
     struct Place {
         var location: SARIFReporter.ArtifactLocation?
