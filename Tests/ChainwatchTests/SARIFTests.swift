@@ -136,6 +136,18 @@ extension LiveSystemTests {
         #expect(first.uris.contains("usr/lib/x86_64-linux-gnu/liblzma.so.5.6.1"), "\(first.uris)")
     }
 
+    /// A scan of this host (its processes, containers and skips) is a valid log too; each skip that leaves the scan
+    /// incomplete is a warning notification, and the run is unsuccessful exactly when the scan exits 3.
+    @Test func hostScanIsValid() throws {
+        let scan = try Self.sarif(["--no-library-dirs"])
+        #expect([0, 1, 3].contains(scan.status), "\(scan.text.prefix(300))")
+        try Self.expectValid(scan, "host")
+        let base = (scan.run["originalUriBaseIds"] as? [String: Any])?["%SRCROOT%"] as? [String: Any]
+        #expect(base?["uri"] as? String == "file:///")
+        if scan.status == 3 { #expect(scan.invocation["executionSuccessful"] as? Bool == false) }
+        if scan.status == 0 { #expect(scan.invocation["executionSuccessful"] as? Bool == true) }
+    }
+
     /// `--fail-on SEVERITY`: exit 1 only at or above it; the default is low (anything above info), as before.
     @Test func failOnSetsTheThresholdOfExitOne() throws {
         let bad = try Support.makeRoot(["--version", "5.6.1-1"])
