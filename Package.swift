@@ -46,7 +46,10 @@ let package = Package(
             "Probes", "Rules", "ELFReader", "HostIO", "Archive", "YARA",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        .target(name: "Reporting", dependencies: ["Engine", "Rules", "Probes"]),
+        .target(name: "Reporting", dependencies: [
+            "Engine", "Rules", "Probes",
+            .product(name: "Crypto", package: "swift-crypto"),  // SARIF's partialFingerprints (SHA-256)
+        ]),
         .target(name: "Daemon", dependencies: [
             "Engine", "Rules", "Journal", "HostIO", "Reporting", "Archive",
             .product(name: "Crypto", package: "swift-crypto"),
