@@ -20,6 +20,7 @@ let package = Package(
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         .systemLibrary(name: "CLibArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+        .systemLibrary(name: "CCapstone", pkgConfig: "capstone", providers: [.apt(["libcapstone-dev"])]),
         .systemLibrary(name: "CYara", pkgConfig: "yara", providers: [.apt(["libyara-dev"])]),
 
         // Thin Swift wrappers: the only modules that touch C or Unsafe* types.
@@ -28,7 +29,8 @@ let package = Package(
         // host's ~550 MB through it and unoptimised SIMD code runs at ~5 MB/s.
         .target(name: "Digests", swiftSettings: [.unsafeFlags(["-O"])]),
         .target(name: "XZ", dependencies: ["CLZMA"]),
-        .target(name: "ELFReader", dependencies: ["CLibElf", "XZ"]),
+        .target(name: "Disassembly", dependencies: ["CCapstone"]),
+        .target(name: "ELFReader", dependencies: ["CLibElf", "XZ", "Disassembly"]),
         .target(name: "Journal", dependencies: ["CSystemd", "HostIO"]),
         .target(name: "Archive", dependencies: ["CLibArchive"]),
         .target(name: "YAML", dependencies: ["CYAML"]),
@@ -44,7 +46,10 @@ let package = Package(
             "Probes", "Rules", "ELFReader", "HostIO", "Archive", "YARA",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        .target(name: "Reporting", dependencies: ["Engine", "Rules", "Probes"]),
+        .target(name: "Reporting", dependencies: [
+            "Engine", "Rules", "Probes",
+            .product(name: "Crypto", package: "swift-crypto"),  // SARIF's partialFingerprints (SHA-256)
+        ]),
         .target(name: "Daemon", dependencies: [
             "Engine", "Rules", "Journal", "HostIO", "Reporting", "Archive",
             .product(name: "Crypto", package: "swift-crypto"),
@@ -62,7 +67,8 @@ let package = Package(
         .executableTarget(name: "chainwatch-fuzz", dependencies: ["ELFReader", "HostIO", "XZ", "Probes", "Rules"]),
 
         .testTarget(name: "ChainwatchTests", dependencies: [
-            "HostIO", "XZ", "ELFReader", "Probes", "Rules", "Engine", "Reporting", "Daemon", "Journal", "Archive", "YAML", "Digests", "YARA",
+            "HostIO", "XZ", "ELFReader", "Probes", "Rules", "Engine", "Reporting", "Daemon", "Journal", "Archive", "YAML", "Digests",
+            "Disassembly", "YARA",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
     ]

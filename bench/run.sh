@@ -60,6 +60,8 @@
 #   --check-rules <= 15 ms; binary <= 25 MiB stripped as the .deb installs it; containers (issue 26): 50 containers
 #   of one image <= 2x the scan with 1 (one-shot time, and bytes read), peak RSS <= 64 MiB at every step, the
 #   daemon's nothing-changed scan with 50 <= 2x its floor (maps + one lstat per known file).
+#   IFUNC resolvers (issue 25): the warm host scan with the ifunc-resolver rules <= 1.05x the scan without them, and the
+#   same bytes read.
 # Verdicts: yara's hit of a rule limited by `files:` globs counts only on a file with a matching name (yara itself
 # searches every file, as chainwatch does), so both tools must report the same set of byte rules.
 # YARA rule files (issue 23, part `yara`): the host with the three public xz YARA files (Tests/Fixtures/yara) added
@@ -156,6 +158,13 @@ NOPROV_RULES="$WORK/rules-no-provenance"
 cp -r "$RULES" "$NOPROV_RULES"
 rm -r "$NOPROV_RULES"/provenance
 "$CW" --check-rules "$NOPROV_RULES" > /dev/null || die "the rules without provenance do not load"
+
+# IFUNC resolvers (issue 25): the shipped rules without the ifunc-resolver rules, so no resolver is walked; the
+# walk reads only the resolvers' code, so the scans must read the same bytes and cost at most 5% more
+NOIFUNC_RULES="$WORK/rules-no-ifunc"
+cp -r "$RULES" "$NOIFUNC_RULES"
+rm -r "$NOIFUNC_RULES"/ifunc-resolvers
+"$CW" --check-rules "$NOIFUNC_RULES" > /dev/null || die "the rules without ifunc-resolver rules do not load"
 
 # runtime checks: the shipped rules plus a got-integrity rule on every import of every process, against the
 # shipped rules without any runtime rule; the difference over the processes checked is the cost per process
@@ -362,6 +371,18 @@ EOF
   local bst="met (same bytes)"
   if [ "$bytes_prov" != "$bytes_noprov" ]; then bst="MISSED: $bytes_prov vs $bytes_noprov bytes"; MISSED=$((MISSED + 1)); fi
   row "$name" "bytes read, integrity vs none (no second read)" "$bytes_prov" "no provenance rules" "$bytes_noprov" "-" "equal" "$bst"
+
+  # IFUNC resolvers walked in every ELF file read vs not at all: same bytes, at most 1.05x the time
+  local ifunc_warm bytes_ifunc bytes_noifunc
+  ifunc_warm=$(timeit warm "'$CW' --scan-now --rules '$NOIFUNC_RULES' --format json")
+  compare "$name" "warm: IFUNC resolvers walked vs not" "$prov_warm" "same rules, no ifunc-resolver rules" "$ifunc_warm" 1.05
+  bytes_ifunc=$("$CW" --scan-now --rules "$RULES" --format json --no-processes \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["scan"]["statistics"]["bytes_read"])')
+  bytes_noifunc=$("$CW" --scan-now --rules "$NOIFUNC_RULES" --format json --no-processes \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["scan"]["statistics"]["bytes_read"])')
+  bst="met (same bytes)"
+  if [ "$bytes_ifunc" != "$bytes_noifunc" ]; then bst="MISSED: $bytes_ifunc vs $bytes_noifunc bytes"; MISSED=$((MISSED + 1)); fi
+  row "$name" "bytes read, resolvers walked vs not" "$bytes_ifunc" "no ifunc-resolver rules" "$bytes_noifunc" "-" "equal" "$bst"
 
   # runtime checks: every import of every process vs no runtime rule (library directories left out: they are the
   # same work in both)

@@ -21,7 +21,8 @@ log() { echo "build-deb: $*" >&2; }
 die() { echo "build-deb: error: $*" >&2; exit 1; }
 
 # --- Build tools: install only the missing ones (as scripts/setup.sh does). ---------------------------------------
-packages=(pkg-config libelf-dev libsystemd-dev liblzma-dev libarchive-dev libyaml-dev dpkg-dev binutils gzip lintian)
+packages=(pkg-config libelf-dev libsystemd-dev liblzma-dev libarchive-dev libyaml-dev libcapstone-dev libyara-dev
+          dpkg-dev binutils gzip lintian)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
@@ -140,8 +141,12 @@ chmod 0644 "$root/usr/share/bash-completion/completions/chainwatch" "$root/usr/s
 
 # Documentation: README.md stays uncompressed (the units and the catalog link to file:///usr/share/doc/chainwatch/
 # README.md); the rule format reference; the copyright file; a changelog generated from the version.
+# docs/ and a rules/FORMAT.md link keep their places beside README.md, so its relative links work where installed.
 install -m 0644 README.md "$root/usr/share/doc/chainwatch/README.md"
 install -m 0644 rules/FORMAT.md "$root/usr/share/doc/chainwatch/FORMAT.md"
+install -d -m 0755 "$root/usr/share/doc/chainwatch/docs" "$root/usr/share/doc/chainwatch/rules"
+install -m 0644 docs/*.md "$root/usr/share/doc/chainwatch/docs/"
+ln -s ../FORMAT.md "$root/usr/share/doc/chainwatch/rules/FORMAT.md"
 install -m 0644 "$packaging/copyright" "$root/usr/share/doc/chainwatch/copyright"
 commit=$(git -C "$repo" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 if ! git -C "$repo" diff --quiet HEAD -- Sources rules systemd packaging 2>/dev/null; then

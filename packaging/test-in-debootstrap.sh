@@ -4,7 +4,7 @@
 #
 #   - apt-get install ./chainwatch_*.deb pulls the Depends from the Debian mirror and the maintainer scripts run
 #     without systemd as PID 1 (they enable chainwatch.service for a later boot and start nothing);
-#   - chainwatch --help and --version; every option --help lists is described in the man page;
+#   - chainwatch --help and --version; every option the --help of each command lists is described in the man page;
 #   - man chainwatch renders;
 #   - chainwatch --check-rules /usr/share/chainwatch/rules passes (as root, so file ownership and modes are checked);
 #   - chainwatch --scan-now exits 0 with a readable report, with /proc mounted for the chroot's own PID namespace;
@@ -166,7 +166,11 @@ grep -q '^NAME' <<<"$manual" && grep -q 'chainwatch - host compromise scanner' <
 for section in SYNOPSIS OPTIONS 'EXIT STATUS' RULES 'JOURNAL FIELDS' FILES; do
   grep -q "^$section" <<<"$manual" || die "the man page has no $section section"
 done
-options=$(sed -n '/^OPTIONS:/,$p' <<<"$help" | grep -oE '(^|[ ,])--[a-z][a-z0-9-]*' | sed 's/^[ ,]*//' | sort -u)
+# Each command has its own options (chainwatch scan --help, ...): every one of them counts.
+options=$(for command in "" scan daemon "rules check" "rules sign" "rules install" "rules keygen"; do
+  # shellcheck disable=SC2086 # the command's words split on purpose
+  in_root chainwatch $command --help | sed -n '/^OPTIONS:/,$p'
+done | grep -oE '(^|[ ,])--[a-z][a-z0-9-]*' | sed 's/^[ ,]*//' | sort -u)
 [ -n "$options" ] || die "no options found in --help"
 for option in $options; do
   grep -qe "$option" <<<"$manual" || die "the man page does not describe $option"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fuzzes chainwatch's parsers of attacker-controlled input with libFuzzer (swiftc -sanitize=fuzzer):
-# ELF (with .gnu_debugdata), xz, /proc/PID/maps, dpkg status, rpm's databases (rpmdb.sqlite, Berkeley DB Packages,
+# ELF (with .gnu_debugdata), IFUNC resolvers (the Capstone walk), xz, /proc/PID/maps, dpkg status, rpm's databases (rpmdb.sqlite, Berkeley DB Packages,
 # ndb Packages.db), ld.so.conf, ld.so.cache and rule files.
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]     default: 60 seconds for every target
@@ -14,9 +14,9 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(elf elf-file xz maps dpkg rpmdb rpm-bdb rpm-ndb ldconf ldcache rules)
+[ ${#targets[@]} -gt 0 ] || targets=(elf ifunc elf-file xz maps dpkg rpmdb rpm-bdb rpm-ndb ldconf ldcache rules)
 
-./scripts/setup.sh
+./scripts/setup.sh --tests # the seeds are built like test fixtures: gcc, rpm, db5.3-util
 scratch=.build-fuzz
 swift build -c release --scratch-path "$scratch" --product chainwatch-fuzz \
   -Xswiftc -sanitize=fuzzer -Xswiftc -DCHAINWATCH_FUZZING -Xswiftc -parse-as-library >&2
@@ -25,7 +25,7 @@ fuzzer="$scratch/release/chainwatch-fuzz"
 # Seeds: real examples of each input, so mutation starts from the interesting structure.
 seeds="$scratch/seeds"
 rm -rf "$seeds"
-mkdir -p "$seeds"/{elf,elf-file,xz,maps,dpkg,rpmdb,rpm-bdb,rpm-ndb,ldconf,ldcache,rules}
+mkdir -p "$seeds"/{elf,ifunc,elf-file,xz,maps,dpkg,rpmdb,rpm-bdb,rpm-ndb,ldconf,ldcache,rules}
 fixture="$scratch/fixture-root"
 rm -rf "$fixture"
 Tests/Fixtures/make-root.sh "$fixture" --strip --signature >/dev/null
@@ -33,6 +33,9 @@ cp "$fixture/usr/lib/x86_64-linux-gnu/liblzma.so.5.6.1" "$seeds/elf/stripped-ifu
 cp "$(readlink -f /usr/lib/x86_64-linux-gnu/liblzma.so.5)" "$seeds/elf/host-liblzma.so"
 cp /bin/true "$seeds/elf/true"
 cp "$seeds"/elf/* "$seeds/elf-file/"
+# The resolver walk: the IFUNC fixtures (benign kinds, the backdoor's shapes, hostile code) and the fixture liblzma.
+Tests/Fixtures/make-ifunc.sh "$scratch/ifunc-fixtures" >&2
+cp "$scratch"/ifunc-fixtures/*.so "$seeds"/elf/stripped-ifunc.so "$seeds/ifunc/"
 objcopy --dump-section .gnu_debugdata="$seeds/xz/debugdata.xz" "$seeds/elf/stripped-ifunc.so"
 printf 'chainwatch fuzz seed\n' | xz -c > "$seeds/xz/small.xz"
 head -c 4096 /proc/self/maps > "$seeds/maps/self"

@@ -53,6 +53,9 @@ public enum JournalEntries {
             JournalField("CHAINWATCH_SEVERITY", finding.severity.rawValue),
             JournalField("CHAINWATCH_TITLE", finding.title),
             JournalField("CHAINWATCH_SCAN_ID", scanID),
+            // The JSON report's finding id and subject id: a SIEM groups one file's or process's entries by the subject.
+            JournalField("CHAINWATCH_FINDING_ID", finding.id),
+            JournalField("CHAINWATCH_SUBJECT", finding.subjectID),
         ]
         let optional: [(String, String?)] = [
             ("CHAINWATCH_PATH", e.path), ("CHAINWATCH_SHA256", e.sha256), ("CHAINWATCH_PACKAGE", e.package),

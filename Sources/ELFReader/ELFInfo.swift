@@ -44,6 +44,11 @@ public struct ELFInfo: Sendable, Hashable {
     /// Virtual address ranges of the PLT stubs (.plt, .plt.sec): where a lazily bound slot points until the first
     /// call (section facts).
     public var pltRanges: [Range<UInt64>] = []
+    /// The IFUNC resolvers, walked (nil when the parse was not asked to: no rule looks at them).
+    public var resolvers: ResolverScan?
+    /// A dynamic linker (ld.so): no DT_NEEDED, no PT_INTERP, and it defines `_rtld_global` and `_rtld_global_ro`
+    /// (set with `resolvers`, for a file that has IFUNC resolvers).
+    public var isDynamicLinker = false
 
     public struct Segment: Sendable, Hashable {
         public var virtualAddress: UInt64

@@ -28,11 +28,14 @@ public enum ELFParser {
     /// - Parameter readSymbols: read the section facts (.dynsym, .symtab, .gnu_debugdata, IRELATIVE relocations,
     ///   the build-id note); the loader's facts alone (program headers, dynamic segment) do not need them, and
     ///   skipping them keeps time and memory down.
-    public static func parse(_ bytes: [UInt8], readSymbols: Bool = true) throws(ELFError) -> ELFInfo {
-        try parse(bytes, outer: true, readSymbols: readSymbols)
+    ///   - resolvers: walk the IFUNC resolvers with these limits (`ResolverWalk`).
+    public static func parse(_ bytes: [UInt8], readSymbols: Bool = true,
+                             resolvers: ResolverWalk.Limits? = nil) throws(ELFError) -> ELFInfo {
+        try parse(bytes, outer: true, readSymbols: readSymbols, resolvers: resolvers)
     }
 
-    static func parse(_ bytes: [UInt8], outer: Bool, readSymbols: Bool) throws(ELFError) -> ELFInfo {
+    static func parse(_ bytes: [UInt8], outer: Bool, readSymbols: Bool,
+                      resolvers: ResolverWalk.Limits? = nil) throws(ELFError) -> ELFInfo {
         guard libraryReady else { throw .malformed("libelf refused EV_CURRENT") }
         guard bytes.count >= 16, bytes[0] == 0x7f, bytes[1] == 0x45, bytes[2] == 0x4c, bytes[3] == 0x46 else {
             throw .notELF
@@ -44,7 +47,7 @@ public enum ELFParser {
             defer { elf_end(elf) }
             guard elf_kind(elf) == ELF_K_ELF else { return .failure(.notELF) }
             let reader = ELFWalk(elf: elf, size: raw.count)
-            return Result { () throws(ELFError) in try reader.read(outer: outer, readSymbols: readSymbols) }
+            return Result { () throws(ELFError) in try reader.read(outer: outer, readSymbols: readSymbols, resolverLimits: resolvers) }
         }
         // libelf converts foreign-byte-order data in place in an elf_memory image, so such a file gets a private
         // copy; a native little-endian file is only read, and parsing it in place saves a copy of the whole file.
@@ -59,12 +62,13 @@ public enum ELFParser {
 
     /// Parses the ELF file open at `descriptor`, `size` bytes long. The caller checks afterwards that the file did
     /// not change while it was read (its reads and libelf's are of the same open file).
-    public static func parse(descriptor: Int32, size: Int, readSymbols: Bool) throws(ELFError) -> ELFInfo {
+    public static func parse(descriptor: Int32, size: Int, readSymbols: Bool,
+                             resolvers: ResolverWalk.Limits? = nil) throws(ELFError) -> ELFInfo {
         guard libraryReady else { throw .malformed("libelf refused EV_CURRENT") }
         guard let elf = elf_begin(descriptor, ELF_C_READ, nil) else { throw lastError() }
         defer { elf_end(elf) }
         guard elf_kind(elf) == ELF_K_ELF else { throw .notELF }
-        return try ELFWalk(elf: elf, size: size).read(outer: true, readSymbols: readSymbols)
+        return try ELFWalk(elf: elf, size: size).read(outer: true, readSymbols: readSymbols, resolverLimits: resolvers)
     }
 
     static func lastError() -> ELFError {

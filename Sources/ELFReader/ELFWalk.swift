@@ -9,7 +9,7 @@ struct ELFWalk {
     /// The file's size: every offset read is checked against it.
     let size: Int
 
-    func read(outer: Bool, readSymbols: Bool) throws(ELFError) -> ELFInfo {
+    func read(outer: Bool, readSymbols: Bool, resolverLimits: ResolverWalk.Limits? = nil) throws(ELFError) -> ELFInfo {
         var header = GElf_Ehdr()
         guard gelf_getehdr(elf, &header) != nil else { throw ELFParser.lastError() }
         let fileClass: ELFInfo.FileClass
@@ -40,6 +40,7 @@ struct ELFWalk {
             info.indexExports()
         }
         info.symbolsRead = readSymbols
+        if outer, let resolverLimits { info.resolvers = readResolvers(into: &info, limits: resolverLimits) }
         return info
     }
 

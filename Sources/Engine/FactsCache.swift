@@ -25,7 +25,7 @@ public final class FactsCache: Sendable {
 
     struct Entry: Sendable {
         var facts: FileFacts
-        var hits: Set<Int>
+        var hits: PatternHits
         /// `ScanPlan.bytePatternDigest` of the patterns `hits` index (and of the YARA rules `yara` is for).
         var patterns: String
         var yara: YARAOutcome? = nil
@@ -45,16 +45,16 @@ public final class FactsCache: Sendable {
     /// - Parameter patterns: the digest of the patterns the hits must be for; nil when there are no patterns, and
     ///   so no hits to want.
     func lookup(_ status: FileStatus, needingSymbols: Bool, digests: Set<DigestAlgorithm> = [],
-                patterns: String?) -> (FileFacts, Set<Int>, YARAOutcome?)? {
+                needingResolvers: Bool = false, patterns: String?) -> (FileFacts, PatternHits, YARAOutcome?)? {
         guard let entry = entries.withLock({ $0[Key(status)] }),
-              entry.facts.answers(needingSymbols: needingSymbols, digests: digests) else {
+              entry.facts.answers(needingSymbols: needingSymbols, digests: digests, needingResolvers: needingResolvers) else {
             return nil
         }
         guard let patterns else { return (entry.facts, [], nil) }
         return entry.patterns == patterns ? (entry.facts, entry.hits, entry.yara) : nil
     }
 
-    func store(_ facts: FileFacts, hits: Set<Int>, patterns: String, yara: YARAOutcome? = nil) {
+    func store(_ facts: FileFacts, hits: PatternHits, patterns: String, yara: YARAOutcome? = nil) {
         entries.withLock { $0[Key(facts.status)] = Entry(facts: facts, hits: hits, patterns: patterns, yara: yara) }
     }
 

@@ -1,4 +1,5 @@
 import Dispatch
+import ELFReader
 import HostIO
 import Probes
 import Synchronization
@@ -79,6 +80,26 @@ struct FileIndex {
     }
 
     /// A skip about a record's file, naming its root when that is a container.
+    /// What of a file's IFUNC resolvers the walk could not see: a resolver left unwalked, or code no compiler lays
+    /// out (a branch into an instruction, outside the code, bytes that decode as nothing). Unknown, so a skip.
+    static func resolverGap(_ scan: ResolverScan) -> (String, Skip.Code)? {
+        switch scan {
+        case .failed(let message):
+            return ("IFUNC resolvers not walked: \(message); ifunc-resolver rules not applied", .limit)
+        case .unsupportedMachine(let machine, let count):
+            return ("\(count) IFUNC resolvers of ELF machine \(machine) not walked (only x86-64 code is disassembled); ifunc-resolver rules not applied", .limit)
+        case .walked(let resolvers):
+            let unwalked = resolvers.filter { $0.bound == .fileBudget }
+            if !unwalked.isEmpty {
+                return ("\(unwalked.count) of \(resolvers.count) IFUNC resolvers not fully walked (the file's budget of \(ResolverWalk.Limits.standard.instructionsPerFile) instructions or \(ResolverWalk.Limits.standard.timePerFile) ran out; first at 0x\(String(unwalked[0].address, radix: 16))); ifunc-resolver rules may miss them", .limit)
+            }
+            if let odd = resolvers.first(where: { !$0.problems.isEmpty }) {
+                return ("IFUNC resolver \(odd.label) has code the walk could not follow: \(odd.problems.prefix(3).map(\.description).joined(separator: "; "))", .damaged)
+            }
+            return nil
+        }
+    }
+
     func skip(_ record: FileRecord, reason: String, code: Skip.Code) -> Skip {
         var skip = Skip(subject: record.displayPath, reason: reason, code: code)
         skip.target = targetLabels[record.root]
@@ -137,7 +158,7 @@ struct FileIndex {
     }
 
     /// A file or archive member read by `PathScan` in the pass that read its archive.
-    mutating func addRead(path: String, facts: FileFacts, hits: Set<Int>, archive: [String]?, seenAs: String, yara: YARAOutcome? = nil) {
+    mutating func addRead(path: String, facts: FileFacts, hits: PatternHits, archive: [String]?, seenAs: String, yara: YARAOutcome? = nil) {
         let position = record(for: facts.identity, opener: archive == nil ? .root(.host, path) : .member, root: .host, path: path)
         records[position].addName(baseName(archive?.last ?? path))
         records[position].addSeen(seenAs)
@@ -271,6 +292,13 @@ struct FileIndex {
                 skipped.append(skip(record, reason: "ELF not readable (\(problem)); ELF rules not applied", code: .damaged))
             }
         }
+        if plan.walksResolvers {
+            for record in records {
+                if let scan = record.facts?.elf?.resolvers, let (reason, code) = Self.resolverGap(scan) {
+                    skipped.append(skip(record, reason: reason, code: code))
+                }
+            }
+        }
     }
 
     /// One file to read: which record, how to open it, and what the read must compute.
@@ -300,11 +328,11 @@ struct FileIndex {
             let record = records[position]
             let symbols = wantsSymbols(record), digests = digestsWanted(root: record.root, path: record.path)
             if let facts = record.facts {
-                if facts.answers(needingSymbols: symbols, digests: digests) { continue }
+                if facts.answers(needingSymbols: symbols, digests: digests, needingResolvers: plan.walksResolvers) { continue }
             } else if record.patternHits != nil {
                 // Hits without facts: the read failed this scan (and was reported); not tried again.
                 continue
-            } else if let shared = sharing[record.identity]?.first(where: { records[$0].facts?.answers(needingSymbols: symbols, digests: digests) == true }) {
+            } else if let shared = sharing[record.identity]?.first(where: { records[$0].facts?.answers(needingSymbols: symbols, digests: digests, needingResolvers: plan.walksResolvers) == true }) {
                 records[position].take(records[shared].sharedFacts!, hits: records[shared].patternHits ?? [], yara: records[shared].yara)
                 records[position].pathStatus = records[shared].pathStatus
                 continue
@@ -600,7 +628,7 @@ struct FileIndex {
     /// A class, so the results of a 20,000-file read are 20,000 pointers, not 20,000 copies of the facts.
     final class Inspection: Sendable {
         let boxedFacts: Boxed<FileFacts>
-        let hits: Set<Int>
+        let hits: PatternHits
         let yara: YARAOutcome?
         let fromCache: Bool
         /// The stat of the record's path in its root made for this read (a path opener's), for later phases.
@@ -608,7 +636,7 @@ struct FileIndex {
 
         var facts: FileFacts { boxedFacts.value }
 
-        init(facts: FileFacts, hits: Set<Int>, fromCache: Bool, opener: FileRecord.Opener, status: FileStatus? = nil,
+        init(facts: FileFacts, hits: PatternHits, fromCache: Bool, opener: FileRecord.Opener, status: FileStatus? = nil,
              yara: YARAOutcome? = nil) {
             self.boxedFacts = Boxed(facts)
             self.hits = hits
@@ -631,7 +659,8 @@ struct FileIndex {
                                cache: FactsCache?, known: FileStatus? = nil) -> Inspection? {
         let patterns = plan.searchesContent ? plan.bytePatternDigest : nil
         guard let cache, let status = known ?? (try? status(opener)),
-              let (facts, hits, yara) = cache.lookup(status, needingSymbols: needingSymbols, digests: digests, patterns: patterns) else {
+              let (facts, hits, yara) = cache.lookup(status, needingSymbols: needingSymbols, digests: digests,
+                                                     needingResolvers: plan.walksResolvers, patterns: patterns) else {
             return nil
         }
         return Inspection(facts: facts, hits: hits, fromCache: true, opener: opener, status: status, yara: yara)

@@ -37,7 +37,7 @@ public struct FileRecord: Sendable {
     }
     private var factsStorage: Boxed<FileFacts>?
     /// Indices into the plan's byte patterns of those found in the file; nil until its bytes were matched.
-    var patternHits: Set<Int>?
+    var patternHits: PatternHits?
     /// What the plan's YARA rules found in its bytes (or why they did not run); nil without YARA rules.
     var yara: YARAOutcome?
     /// For an archive member: the file, each enclosing archive member, then the member itself.
@@ -82,7 +82,7 @@ public struct FileRecord: Sendable {
     }
 
     /// Takes what a read learned, including the SONAME, which is one more name the file goes by.
-    mutating func take(_ facts: FileFacts, hits: Set<Int>, yara: YARAOutcome? = nil) {
+    mutating func take(_ facts: FileFacts, hits: PatternHits, yara: YARAOutcome? = nil) {
         take(Boxed(facts), hits: hits, yara: yara)
     }
 
@@ -90,7 +90,7 @@ public struct FileRecord: Sendable {
     var sharedFacts: Boxed<FileFacts>? { factsStorage }
 
     /// The same, sharing the box the read put its facts in (no second copy of them while results are collected).
-    mutating func take(_ facts: Boxed<FileFacts>, hits: Set<Int>, yara: YARAOutcome? = nil) {
+    mutating func take(_ facts: Boxed<FileFacts>, hits: PatternHits, yara: YARAOutcome? = nil) {
         factsStorage = facts
         patternHits = hits
         self.yara = yara

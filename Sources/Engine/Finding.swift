@@ -14,6 +14,10 @@ public struct Finding: Sendable, Hashable, Codable {
     /// The file a file rule matched, by identity: what a chain to that file is escalated by, whatever path or root
     /// each was seen through. Not part of the report.
     public var fileIdentity: FileIdentity?
+    /// The rule's description, references and tags, for reports that say what to do (not kept in daemon state).
+    public var description = ""
+    public var references: [String] = []
+    public var tags: [String] = []
 
     enum CodingKeys: String, CodingKey {
         case rule, kind, severity, title, messageID, evidence, target
@@ -27,6 +31,9 @@ public struct Finding: Sendable, Hashable, Codable {
         messageID = rule.messageID
         self.evidence = evidence
         self.fileIdentity = fileIdentity
+        description = rule.description
+        references = rule.references
+        tags = rule.tags
     }
 
     /// What identifies "the same finding" across scans: the rule and the thing it is about, in its target (a

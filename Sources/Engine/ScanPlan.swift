@@ -1,3 +1,4 @@
+import ELFReader
 import HostIO
 import Rules
 
@@ -10,6 +11,7 @@ public struct ScanPlan: Sendable {
     let hashes: FileHashMatcher
     let bytes: ByteSignatureMatcher
     let elf: ELFFeatureMatcher
+    let resolvers: IFUNCResolverMatcher
     let chains: DependencyChainMatcher
     let got: GOTIntegrityMatcher
     let injection: LoaderInjectionMatcher
@@ -28,6 +30,7 @@ public struct ScanPlan: Sendable {
         hashes = FileHashMatcher(from: rules.rules)
         bytes = ByteSignatureMatcher(from: rules.rules)
         elf = ELFFeatureMatcher(from: rules.rules)
+        resolvers = IFUNCResolverMatcher(from: rules.rules)
         chains = DependencyChainMatcher(from: rules.rules)
         got = GOTIntegrityMatcher(from: rules.rules)
         injection = LoaderInjectionMatcher(from: rules.rules)
@@ -54,6 +57,10 @@ public struct ScanPlan: Sendable {
 
     func wantsSymbols(_ names: [String]) -> Bool { elf.wantsSymbols(names) }
 
+    /// The limits every ELF file's IFUNC resolvers are walked with, when an ifunc-resolver rule is loaded.
+    var resolverLimits: ResolverWalk.Limits? { resolvers.limits }
+    var walksResolvers: Bool { resolverLimits != nil }
+
     /// Whether a process running `executable` has all its mappings (and its LD_* variables) kept: a got-integrity
     /// rule names it (its GOT is read), a loader-injection rule does, or a dependency-chain rule does (its chains are
     /// also taken from what it really mapped).
@@ -77,6 +84,7 @@ public struct ScanPlan: Sendable {
         findings += hashes.findings(facts, earlier: findings)
         findings += bytes.findings(facts, earlier: findings)
         findings += elf.findings(facts, earlier: findings)
+        findings += resolvers.findings(facts, earlier: findings)
         findings += got.findings(facts, earlier: findings)
         findings += provenance.findings(facts, earlier: findings)
         findings += chains.findings(facts, earlier: findings)

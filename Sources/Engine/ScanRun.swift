@@ -58,7 +58,7 @@ struct ScanRun {
             scanID: UUID().uuidString.lowercased(), root: options.root, startedAt: Date().timeIntervalSince1970,
             findings: [], skipped: [], notes: [], statistics: ScanStatistics(), programs: [])
         report.statistics.rules = plan.rules.rules.count
-        index = FileIndex(plan: plan, inspector: FileInspector(maximumSize: options.maximumFileSize), cache: options.cache,
+        index = FileIndex(plan: plan, inspector: FileInspector(maximumSize: options.maximumFileSize, resolvers: plan.resolverLimits), cache: options.cache,
                           stall: options.readStall, progress: options.progress)
         index.readBlockingFilesystems = options.readBlockingFilesystems
     }

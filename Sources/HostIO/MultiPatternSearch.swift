@@ -87,10 +87,11 @@ public struct MultiPatternSearch: Sendable {
         return cost
     }
 
-    /// Adds to `found` the index of every pattern that occurs in `bytes`.
+    /// Adds to `found` the index of every pattern that occurs in `bytes`, with where one occurrence starts.
+    /// - Parameter offset: where `bytes` start in the file, for the offsets recorded.
     /// - Returns: how many windows the shift table looked at (the work done, for tests and benchmarks).
     @discardableResult
-    public func search(_ bytes: ArraySlice<UInt8>, into found: inout Set<Int>) -> Int {
+    public func search(_ bytes: ArraySlice<UInt8>, into found: inout PatternHits, at offset: Int64 = 0) -> Int {
         guard !patterns.isEmpty, found.count < patterns.count else { return 0 }
         var windows = 0
         bytes.withUnsafeBytes { raw in
@@ -98,20 +99,20 @@ public struct MultiPatternSearch: Sendable {
             let count = raw.count
             if !byTail.isEmpty {
                 windows = shift.withUnsafeBufferPointer { table in
-                    scanWindows(base, count: count, table: table.baseAddress!, found: &found)
+                    scanWindows(base, count: count, table: table.baseAddress!, found: &found, at: offset)
                 }
             }
             for index in unshifted where !found.contains(index) {
                 let anchor = patterns[index].anchor
-                var offset = 0
-                while offset + anchor.count <= count {
-                    guard let hit = memchr(base + offset, Int32(anchor[0]), count - anchor.count - offset + 1) else { break }
+                var position = 0
+                while position + anchor.count <= count {
+                    guard let hit = memchr(base + position, Int32(anchor[0]), count - anchor.count - position + 1) else { break }
                     let at = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
                     if matches(index, anchorAt: at, in: base, count: count) {
-                        found.insert(index)
+                        found.insert(index, at: offset + Int64(at - patterns[index].anchorOffset))
                         break
                     }
-                    offset = at + 1
+                    position = at + 1
                 }
             }
         }
@@ -121,7 +122,8 @@ public struct MultiPatternSearch: Sendable {
     /// The shift loop over windows ending in [first, end): jumps over windows whose last block ends no anchor, checks
     /// the candidates where one does. Four lanes over four quarters of the buffer run interleaved: each jump waits
     /// on a table load, and four independent chains of them keep the core busy instead of waiting.
-    private func scanWindows(_ base: UnsafePointer<UInt8>, count: Int, table: UnsafePointer<UInt8>, found: inout Set<Int>) -> Int {
+    private func scanWindows(_ base: UnsafePointer<UInt8>, count: Int, table: UnsafePointer<UInt8>, found: inout PatternHits,
+                             at offset: Int64) -> Int {
         let first = window - 1
         guard count > first else { return 0 }
         let quarter = (count - first) / 4
@@ -135,7 +137,7 @@ public struct MultiPatternSearch: Sendable {
             if shift > 0 {
                 position &+= shift
             } else {
-                check(block: block, windowEnd: position, base, count: count, found: &found)
+                check(block: block, windowEnd: position, base, count: count, found: &found, at: offset)
                 position &+= 1
             }
         }
@@ -153,9 +155,13 @@ public struct MultiPatternSearch: Sendable {
     }
 
     /// The patterns whose window ends in `block` at `windowEnd`, checked in full.
-    private func check(block: Int, windowEnd: Int, _ base: UnsafePointer<UInt8>, count: Int, found: inout Set<Int>) {
+    private func check(block: Int, windowEnd: Int, _ base: UnsafePointer<UInt8>, count: Int, found: inout PatternHits,
+                       at offset: Int64) {
         for index in byTail[UInt16(block)] ?? [] where !found.contains(index) {
-            if matches(index, anchorAt: windowEnd - (window - 1), in: base, count: count) { found.insert(index) }
+            let anchorStart = windowEnd - (window - 1)
+            if matches(index, anchorAt: anchorStart, in: base, count: count) {
+                found.insert(index, at: offset + Int64(anchorStart - patterns[index].anchorOffset))
+            }
         }
     }
 
@@ -194,8 +200,10 @@ public struct MultiPatternSearch: Sendable {
     /// a pattern split across two reads is still found.
     public struct Stream: Sendable {
         public let search: MultiPatternSearch
-        public private(set) var found: Set<Int> = []
+        public private(set) var found = PatternHits()
         private var carry: [UInt8] = []
+        /// Bytes fed so far: where the next chunk starts in the file.
+        private var consumed: Int64 = 0
 
         public init(_ search: MultiPatternSearch) { self.search = search }
 
@@ -205,10 +213,40 @@ public struct MultiPatternSearch: Sendable {
             if !carry.isEmpty {
                 // Only the seam: the carried tail and the first bytes of this chunk.
                 let seam = carry + chunk.prefix(keep)
-                search.search(seam[...], into: &found)
+                search.search(seam[...], into: &found, at: consumed - Int64(carry.count))
             }
-            search.search(chunk, into: &found)
+            search.search(chunk, into: &found, at: consumed)
             carry = chunk.count >= keep ? Array(chunk.suffix(keep)) : Array((carry + chunk).suffix(keep))
+            consumed += Int64(chunk.count)
         }
+    }
+}
+
+/// The patterns found in a file, by index, each with the offset of one occurrence (the first the search met; nil
+/// for hits recorded without one).
+public struct PatternHits: Sendable, Hashable, ExpressibleByArrayLiteral {
+    public private(set) var offsets: [Int: Int64] = [:]
+
+    public init() {}
+
+    public init(arrayLiteral elements: Int...) {
+        for index in elements { offsets[index] = -1 }
+    }
+
+    public var isEmpty: Bool { offsets.isEmpty }
+    public var count: Int { offsets.count }
+    public var indices: Set<Int> { Set(offsets.keys) }
+    public func contains(_ index: Int) -> Bool { offsets[index] != nil }
+
+    /// Where one occurrence of pattern `index` starts in the file.
+    public func offset(of index: Int) -> Int64? {
+        guard let offset = offsets[index], offset >= 0 else { return nil }
+        return offset
+    }
+
+    /// Records pattern `index` at `offset`, keeping the lower offset when it was found before.
+    public mutating func insert(_ index: Int, at offset: Int64) {
+        if let known = offsets[index], known >= 0, known <= offset { return }
+        offsets[index] = offset
     }
 }

@@ -23,10 +23,12 @@ public struct FileFacts: Sendable {
 
     /// Whether these facts hold what a scan wants: symbol tables (an earlier read may have parsed the dynamic
     /// section alone; a file that is not ELF, or not readable as ELF, has nothing more to give) and digests.
-    public func answers(needingSymbols: Bool, digests wanted: Set<DigestAlgorithm> = []) -> Bool {
+    /// - Parameter needingResolvers: the IFUNC resolvers must have been walked (an ifunc-resolver rule is loaded).
+    public func answers(needingSymbols: Bool, digests wanted: Set<DigestAlgorithm> = [], needingResolvers: Bool = false) -> Bool {
         guard wanted.allSatisfy({ digest($0) != nil }) else { return false }
-        guard needingSymbols, let elf else { return true }
-        return elf.symbolsRead
+        guard let elf else { return true }
+        if needingResolvers && elf.resolvers == nil { return false }
+        return !needingSymbols || elf.symbolsRead
     }
 }
 
@@ -55,9 +57,12 @@ public struct FileInspector: Sendable {
     /// The most bytes held in memory for one file (an archive's ELF member, for libelf). Files on disk are
     /// streamed whatever their size: a skip for size alone would be a place to hide.
     public var maximumSize: Int64
+    /// Walk every ELF file's IFUNC resolvers with these limits (nil: an ifunc-resolver rule is not loaded).
+    public var resolvers: ResolverWalk.Limits?
 
-    public init(maximumSize: Int64 = 512 << 20) {
+    public init(maximumSize: Int64 = 512 << 20, resolvers: ResolverWalk.Limits? = nil) {
         self.maximumSize = maximumSize
+        self.resolvers = resolvers
     }
 
     /// - Parameters:
@@ -96,8 +101,8 @@ public struct FileInspector: Sendable {
     public func begin(_ file: OpenFile, tag: Int = 0, readSymbols: Bool, digests: Set<DigestAlgorithm> = [],
                       chunkSize: Int = OpenFile.chunkSize,
                       content: @escaping (ArraySlice<UInt8>) -> Void = { _ in }) throws(FileReadError) -> InspectionInProgress {
-        try InspectionInProgress(file, tag: tag, readSymbols: readSymbols, digests: digests, chunkSize: chunkSize,
-                                 maximumSize: maximumSize, content: content)
+        try InspectionInProgress(file, tag: tag, readSymbols: readSymbols, resolvers: resolvers, digests: digests,
+                                 chunkSize: chunkSize, maximumSize: maximumSize, content: content)
     }
 }
 
@@ -131,7 +136,7 @@ extension FileInspector {
             facts.elfProblem = "\(total) bytes is over the \(maximumSize)-byte limit for an ELF member"
             return facts
         }
-        do { facts.elf = try ELFParser.parse(elfBytes, readSymbols: true) } catch { facts.elfProblem = error.description }
+        do { facts.elf = try ELFParser.parse(elfBytes, readSymbols: true, resolvers: resolvers) } catch { facts.elfProblem = error.description }
         return facts
     }
 }

@@ -11,6 +11,7 @@ public final class InspectionInProgress {
     /// The caller's handle on this read (a record's position).
     public let tag: Int
     let readSymbols: Bool
+    let resolvers: ResolverWalk.Limits?
     private let content: (ArraySlice<UInt8>) -> Void
     private var sha256 = SHA256()
     private var others: ContentDigests
@@ -25,13 +26,14 @@ public final class InspectionInProgress {
 
     /// - Parameters:
     ///   - chunkSize: bytes per read; a lane reader keeps one buffer per file it has open.
-    public init(_ file: OpenFile, tag: Int = 0, readSymbols: Bool, digests: Set<DigestAlgorithm>, chunkSize: Int = OpenFile.chunkSize,
+    public init(_ file: OpenFile, tag: Int = 0, readSymbols: Bool, resolvers: ResolverWalk.Limits? = nil, digests: Set<DigestAlgorithm>, chunkSize: Int = OpenFile.chunkSize,
                 maximumSize: Int64, content: @escaping (ArraySlice<UInt8>) -> Void) throws(FileReadError) {
         // No size limit: the bytes are streamed, never held, so a file padded past any bound (a sparse tail) is
         // still hashed and searched in full; `maximumSize` bounds only what is held in memory (an archive's ELF).
         self.file = file
         self.tag = tag
         self.readSymbols = readSymbols
+        self.resolvers = resolvers
         self.content = content
         self.others = ContentDigests(digests)
         self.md5 = digests.contains(.md5) ? MD5() : nil
@@ -87,7 +89,7 @@ public final class InspectionInProgress {
         if let md5 { facts.digests[.md5] = md5.finalize().hex }
         var changed = try unchanged(acceptingChange: acceptingChange) == false
         guard facts.isELF else { return (facts, changed) }
-        (facts.elf, facts.elfProblem) = file.elfFacts(readSymbols: readSymbols)
+        (facts.elf, facts.elfProblem) = file.elfFacts(readSymbols: readSymbols, resolvers: resolvers)
         if try unchanged(acceptingChange: acceptingChange) == false { changed = true }
         return (facts, changed)
     }
@@ -115,11 +117,11 @@ public final class InspectionInProgress {
 
 extension OpenFile {
     /// libelf's reading of the file's ELF facts from its own descriptor: the facts, or why there are none.
-    func elfFacts(readSymbols: Bool) -> (ELFInfo?, String?) {
+    func elfFacts(readSymbols: Bool, resolvers: ResolverWalk.Limits? = nil) -> (ELFInfo?, String?) {
         let size = Int(status.size)
         do {
             let elf = try withDescriptor { (fd) throws(ELFError) in
-                try ELFParser.parse(descriptor: fd, size: size, readSymbols: readSymbols)
+                try ELFParser.parse(descriptor: fd, size: size, readSymbols: readSymbols, resolvers: resolvers)
             }
             return (elf, nil)
         } catch {

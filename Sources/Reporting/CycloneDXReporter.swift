@@ -406,6 +406,9 @@ enum PackageURL {
         case .debian:
             (type, namespace) = ("deb", id ?? "debian")
             if let id, let versionID { qualifiers.append(("distro", "\(id)-\(versionID)")) }
+            // The source package, as Syft writes it: CVE feeds (Debian's tracker, hence Grype and Trivy) file
+            // liblzma5's CVEs under xz-utils.
+            if !package.source.isEmpty && package.source != package.name { qualifiers.append(("upstream", package.source)) }
         case .rpm:
             (type, namespace) = ("rpm", id ?? "redhat")
             // rpm purls carry the epoch as a qualifier, not in the version.

@@ -24,6 +24,7 @@ public struct TextReporter {
         } else {
             target = report.root == "/" ? "this host (/)" : "offline root \(TerminalText.escape(report.root))"
         }
+        lines.append(Self.verdictLine(report))
         lines.append("chainwatch \(ChainwatchVersion.current): scan of \(target) in \(Self.format(stats.durationSeconds)) s")
         lines.append("  \(stats.rules) rules; \(stats.packages) packages; \(stats.processes) processes (\(stats.processesSkipped) skipped"
             + (stats.processesChecked > 0 ? ", \(stats.processesChecked) GOT-checked" : "") + "); "
@@ -79,14 +80,12 @@ public struct TextReporter {
                 }
         for section in sections where !section.findings.isEmpty {
             if let heading = section.heading { lines.append(heading); lines.append("") }
+            let subjects = Subject.group(section.findings)
             for severity in Severity.allCases {
-                let group = section.findings.filter { $0.severity == severity }
+                let group = subjects.filter { $0.highestSeverity == severity }
                 guard !group.isEmpty else { continue }
                 lines.append("\(severity.rawValue.uppercased()) (\(group.count))")
-                for finding in group {
-                    lines.append("  [\(finding.rule)] \(finding.title)")
-                    lines += evidenceLines(finding.evidence).map { "      " + $0 }
-                }
+                for subject in group { lines += subjectLines(subject) }
                 lines.append("")
             }
         }
@@ -126,6 +125,98 @@ public struct TextReporter {
             : "Result: \(above.count) finding\(above.count == 1 ? "" : "s") above info; highest \(report.highestSeverity!.rawValue).")
         if !report.suppressed.isEmpty { lines[lines.count - 1] += " \(report.suppressed.count) suppressed." }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The first line: what the exit status says, in words.
+    static func verdictLine(_ report: ScanReport) -> String {
+        let above = report.findings.filter { $0.severity > .info }
+        let subjects = Subject.group(above).count
+        if !above.isEmpty {
+            return "Verdict: FOUND \(subjects) thing\(subjects == 1 ? "" : "s") wrong (\(above.count) finding\(above.count == 1 ? "" : "s") above info, highest \(report.highestSeverity!.rawValue))"
+                + (report.isIncomplete ? "; and the scan could not look at everything" : "") + "."
+        }
+        return report.isIncomplete
+            ? "Verdict: INCOMPLETE: nothing found above info, but the scan could not look at everything (see INCOMPLETE below)."
+            : "Verdict: CLEAN: nothing found above info, and the scan looked at everything it was asked to."
+    }
+
+    /// One subject: its identity once, then a line per finding (most severe first), then what to do.
+    func subjectLines(_ subject: Subject) -> [String] {
+        var lines: [String] = []
+        let name = subject.path ?? subject.package.map { "package \($0) \(subject.version ?? "")" } ?? subject.pids.first.map { "process \($0)" } ?? "this scan"
+        lines.append("  " + TerminalText.escape(name) + (subject.kind == .process ? " (running)" : ""))
+        for chain in subject.chains.prefix(verbose ? .max : 2) { lines.append("      chain:   " + Self.chain(chain, path: subject.path)) }
+        if subject.chains.count > 2 && !verbose { lines.append("      chain:   ... and \(subject.chains.count - 2) more (--verbose lists them)") }
+        if subject.path != nil, let package = subject.package {
+            lines.append("      package: \(TerminalText.escape(package)) \(TerminalText.escape(subject.version ?? ""))")
+        }
+        if let sha256 = subject.sha256 { lines.append("      sha256:  " + sha256) }
+        if !subject.pids.isEmpty {
+            let shown = subject.pids.prefix(10).map(String.init).joined(separator: ", ")
+            lines.append("      pid:     " + shown + (subject.pids.count > 10 ? " and \(subject.pids.count - 10) more" : ""))
+        }
+        if !subject.seenAs.isEmpty { lines.append("      seen as: " + subject.seenAs.joined(separator: ", ")) }
+        for finding in subject.findings {
+            let label = finding.severity.rawValue.uppercased()
+            let severity = label + String(repeating: " ", count: max(0, 8 - label.count))
+            lines.append("    \(severity) [\(finding.rule)] \(finding.title)")
+            lines += findingLines(finding.evidence).map { "               " + $0 }
+            if let others = subject.restating[finding.rule]?.filter({ $0.rule != finding.rule }), !others.isEmpty {
+                lines.append("               also says so: " + others.map { "[\($0.rule)] \($0.severity.rawValue)" }.joined(separator: ", "))
+            }
+        }
+        // What to do: the advice of the most severe rule above info (each rule's once), and where to read more.
+        if let top = Self.advice(subject.findings) {
+            lines.append("      what to do:")
+            lines += Self.wrap(top.description, width: 100).map { "        " + $0 }
+            if !top.references.isEmpty { lines.append("        see: " + top.references.prefix(2).joined(separator: " ")) }
+        }
+        return lines
+    }
+
+    /// The finding whose rule says best what to do: the most severe above info, and of those the one about the
+    /// thing itself (its package, hash, bytes, hooks) before one about how a program reaches it.
+    static func advice(_ findings: [Finding]) -> Finding? {
+        let order: [RuleKind] = [.packageVersion, .fileHash, .byteSignature, .gotIntegrity, .loaderInjection,
+                                 .ifuncResolver, .provenance, .elfFeature, .dependencyChain]
+        return findings.filter { $0.severity > .info && !$0.description.isEmpty }.min {
+            ($1.severity.rank, order.firstIndex(of: $0.kind) ?? order.count) < ($0.severity.rank, order.firstIndex(of: $1.kind) ?? order.count)
+        }
+    }
+
+    /// What a finding says beyond its subject's identity.
+    func findingLines(_ evidence: Evidence) -> [String] {
+        var lines: [String] = []
+        if let symbol = evidence.symbol {
+            lines.append("symbol:  \(TerminalText.escape(symbol)) (GOT slot \(evidence.slotAddress ?? "?"))")
+        }
+        if let target = evidence.pointsTo { lines.append("points:  into " + TerminalText.escape(target)) }
+        if let expected = evidence.expected { lines.append("expected: " + TerminalText.escape(expected)) }
+        if let integrity = evidence.integrity { lines.append("integrity: " + integrity) }
+        if let location = evidence.location { lines.append("location: " + location + (evidence.writableBy.map { "; " + TerminalText.escape($0) } ?? "")) }
+        if let name = evidence.matchedName { lines.append("name:    " + TerminalText.escape(name) + " (the name the rule matched)") }
+        if let mapping = evidence.mapping { lines.append("mapping: " + TerminalText.escape(mapping)) }
+        if let rule = evidence.yaraRule {
+            lines.append("yara:    \(TerminalText.escape(rule))" + (evidence.yaraNamespace.map { " in " + TerminalText.escape($0) } ?? "")
+                + (evidence.yaraStrings.map { ": " + $0.map(TerminalText.escape).joined(separator: ", ") } ?? ""))
+        }
+        if let detail = evidence.detail { lines.append("detail:  " + TerminalText.escape(detail)) }
+        return lines
+    }
+
+    /// Words of `text` (a rule's description: the rule author's text, printed as is) in lines of at most `width`.
+    static func wrap(_ text: String, width: Int) -> [String] {
+        var lines: [String] = []
+        var line = ""
+        for word in text.split(whereSeparator: { $0 == " " || $0 == "\n" }) {
+            if !line.isEmpty && line.count + 1 + word.count > width {
+                lines.append(line)
+                line = ""
+            }
+            line += (line.isEmpty ? "" : " ") + word
+        }
+        if !line.isEmpty { lines.append(line) }
+        return lines
     }
 
     func evidenceLines(_ evidence: Evidence) -> [String] {

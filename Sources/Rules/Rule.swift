@@ -31,6 +31,7 @@ public enum RuleKind: String, Sendable, Hashable, CaseIterable, Codable {
     case fileHash = "file-hash"
     case byteSignature = "byte-signature"
     case elfFeature = "elf-feature"
+    case ifuncResolver = "ifunc-resolver"
     case dependencyChain = "dependency-chain"
     case gotIntegrity = "got-integrity"
     case loaderInjection = "loader-injection"
@@ -58,6 +59,7 @@ public enum RuleMatch: Sendable, Hashable {
     case fileHash(FileHashMatch)
     case byteSignature(ByteSignatureMatch)
     case elfFeature(ELFFeatureMatch)
+    case ifuncResolver(IFUNCResolverMatch)
     case dependencyChain(DependencyChainMatch)
     case gotIntegrity(GOTIntegrityMatch)
     case loaderInjection(LoaderInjectionMatch)
@@ -133,6 +135,45 @@ public struct ELFFeatureMatch: Sendable, Hashable {
     public var ifuncSymbols: Bool
     public var irelativeRelocations: Bool
     public var symbols: [String]
+}
+
+/// The shape of an ELF file's IFUNC resolvers, from a static walk of their code (`IFUNCResolver` facts): each test
+/// is about one resolver, and the condition combines the tests one resolver passes.
+public struct IFUNCResolverMatch: Sendable, Hashable {
+    public var files: FileSelector
+    public var condition: Condition
+    /// More instructions reached than this.
+    public var instructionsOver: Int?
+    /// A call to an imported function no glob of this list matches (feature probes: getauxval, __cpu_indicator_init).
+    public var callsOutside: [String]?
+    /// Imported data read through the GOT that a glob of this list matches (the loader's: _r_debug, _rtld_global).
+    public var dataReferences: [String]?
+    /// More stores through pointers held in registers than this.
+    public var pointerWritesOver: Int?
+    /// More calls through function pointers no relocation names than this.
+    public var indirectCallsOver: Int?
+    /// A system call instruction.
+    public var systemCalls: Bool
+    /// The walk stopped at its instruction bound: more code than any resolver the rule was calibrated on.
+    public var boundReached: Bool
+    /// Leave out the dynamic linker's own resolver (ld.so's CPU set-up: thousands of instructions, stores through
+    /// pointers, system calls), which is what a loader is for.
+    public var exceptDynamicLinker: Bool
+
+    public init(files: FileSelector, condition: Condition, instructionsOver: Int? = nil, callsOutside: [String]? = nil,
+                dataReferences: [String]? = nil, pointerWritesOver: Int? = nil, indirectCallsOver: Int? = nil, systemCalls: Bool = false,
+                boundReached: Bool = false, exceptDynamicLinker: Bool = false) {
+        self.files = files
+        self.condition = condition
+        self.instructionsOver = instructionsOver
+        self.callsOutside = callsOutside
+        self.dataReferences = dataReferences
+        self.pointerWritesOver = pointerWritesOver
+        self.indirectCallsOver = indirectCallsOver
+        self.systemCalls = systemCalls
+        self.boundReached = boundReached
+        self.exceptDynamicLinker = exceptDynamicLinker
+    }
 }
 
 public struct DependencyChainMatch: Sendable, Hashable {

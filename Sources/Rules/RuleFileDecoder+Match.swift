@@ -8,6 +8,8 @@ extension RuleFileDecoder {
         .fileHash: ["files", "file-type", "hashes"],
         .byteSignature: ["files", "file-type", "condition", "patterns"],
         .elfFeature: ["files", "condition", "ifunc-symbols", "irelative-relocations", "symbols"],
+        .ifuncResolver: ["files", "condition", "instructions-over", "calls-outside", "data-references",
+                         "pointer-writes-over", "indirect-calls-over", "system-calls", "bound-reached", "except-dynamic-linker"],
         .dependencyChain: ["binary", "library", "through", "escalate-to"],
         .gotIntegrity: ["programs", "symbols"],
         .loaderInjection: ["programs", "preload-file", "environment", "audit-entries", "code-outside-files"],
@@ -24,6 +26,7 @@ extension RuleFileDecoder {
         case .fileHash: return decodeFileHash(map, node, allowed: allowed).map(RuleMatch.fileHash)
         case .byteSignature: return decodeByteSignature(map, node, allowed: allowed).map(RuleMatch.byteSignature)
         case .elfFeature: return decodeELFFeature(map, node, allowed: allowed).map(RuleMatch.elfFeature)
+        case .ifuncResolver: return decodeIFUNCResolver(map, node, allowed: allowed).map(RuleMatch.ifuncResolver)
         case .dependencyChain: return decodeDependencyChain(map, node, allowed: allowed).map(RuleMatch.dependencyChain)
         case .gotIntegrity: return decodeGOTIntegrity(map, node, allowed: allowed).map(RuleMatch.gotIntegrity)
         case .loaderInjection: return decodeLoaderInjection(map, node, allowed: allowed).map(RuleMatch.loaderInjection)
@@ -111,6 +114,37 @@ extension RuleFileDecoder {
         guard let files, let condition else { return nil }
         return ELFFeatureMatch(files: files, condition: condition, ifuncSymbols: ifunc,
                                irelativeRelocations: irelative, symbols: symbols)
+    }
+
+    private mutating func decodeIFUNCResolver(_ map: Node.Mapping, _ node: Node, allowed: [String]) -> IFUNCResolverMatch? {
+        checkKeys(map, allowed: allowed, required: [], at: node)
+        let files = fileSelector(map, defaultType: .elf)
+        let condition = conditionValue(map)
+        let instructions = wholeNumber(map, "instructions-over")
+        let writes = wholeNumber(map, "pointer-writes-over")
+        let indirect = wholeNumber(map, "indirect-calls-over")
+        let calls = map["calls-outside"] != nil ? stringList(map, "calls-outside") : nil
+        let data = map["data-references"] != nil ? nonEmptyList(map, "data-references") : nil
+        let systemCalls = bool(map, "system-calls") ?? false
+        let bound = bool(map, "bound-reached") ?? false
+        let exceptLoader = bool(map, "except-dynamic-linker") ?? false
+        if instructions == nil && writes == nil && indirect == nil && calls == nil && data == nil && !systemCalls && !bound {
+            fail(node, key: "match", "an ifunc-resolver rule needs at least one of instructions-over, calls-outside, data-references, pointer-writes-over, indirect-calls-over, system-calls: true, bound-reached: true")
+        }
+        guard let files, let condition else { return nil }
+        return IFUNCResolverMatch(files: files, condition: condition, instructionsOver: instructions, callsOutside: calls,
+                                  dataReferences: data, pointerWritesOver: writes, indirectCallsOver: indirect, systemCalls: systemCalls,
+                                  boundReached: bound, exceptDynamicLinker: exceptLoader)
+    }
+
+    /// A non-negative whole number.
+    private mutating func wholeNumber(_ map: Node.Mapping, _ key: String) -> Int? {
+        guard let node = map[key] else { return nil }
+        guard let text = node.scalar?.string, let value = Int(text), value >= 0 else {
+            fail(node, key: key, "expected a whole number of 0 or more, such as 2000")
+            return nil
+        }
+        return value
     }
 
     private mutating func decodeDependencyChain(_ map: Node.Mapping, _ node: Node, allowed: [String]) -> DependencyChainMatch? {

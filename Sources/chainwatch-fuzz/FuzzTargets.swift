@@ -14,11 +14,13 @@ enum FuzzTargets {
 
     static let all: [String: @Sendable ([UInt8]) -> Void] = [
         "elf": { _ = try? ELFParser.parse($0) },
+        // IFUNC resolvers walked with Capstone over whatever code the input's executable segments hold.
+        "ifunc": { _ = try? ELFParser.parse($0, readSymbols: false, resolvers: .standard) },
         // The scan's own path: the bytes as a file, streamed and hashed, then parsed by libelf's reads of the file.
         "elf-file": { bytes in
             try? FileSystem.writeAtomically(bytes, to: elfFile)
             guard let file = try? OpenFile(path: elfFile) else { return }
-            _ = try? FileInspector().inspect(file, readSymbols: true)
+            _ = try? FileInspector(resolvers: .standard).inspect(file, readSymbols: true)
         },
         "xz": { _ = try? XZ.decompress($0, limit: 8 << 20) },
         "maps": { _ = MemoryMapParser.parse(String(decoding: $0, as: UTF8.self)) },

@@ -422,7 +422,7 @@ extension LiveSystemTests {
         var report = ScanReport(scanID: "s", root: "/", startedAt: 0, findings: [finding], skipped: [], notes: [],
                                 statistics: ScanStatistics(), programs: [])
         report.targets = [TargetSummary(target: ScanTarget(kind: .host)), TargetSummary(target: finding.target!)]
-        let json = JSONReporter().render(report)
+        let json = try JSONReporter().render(report)
         #expect(!json.unicodeScalars.contains { [0x202E, 0x9B, 0x2028].contains($0.value) })
         #expect(json.contains(#"web\u202Egnp.exe"#) && json.contains(#"lib\u009Bx.so\u2028"#))
         let decoded = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]

@@ -218,9 +218,9 @@ extension FleetTests {
         // Truncated.
         let whole = [UInt8](try Data(contentsOf: URL(fileURLWithPath: good)))
         let truncated = publisher.work + "/truncated.bundle"
-        // Cut inside a 512-byte tar block: a cut on a block boundary can end the archive cleanly after a member,
-        // which is refused too, but as files missing from the manifest.
-        try Data(whole.prefix(whole.count / 2 + 100)).write(to: URL(fileURLWithPath: truncated))
+        // Cut inside a rule file's bytes (where the flipped byte was), not at a member's end: half the bundle can
+        // fall between two members and read as a bundle that lacks files (refused too, for another reason).
+        try Data(whole.prefix(at + 5)).write(to: URL(fileURLWithPath: truncated))
         try refused(truncated, "not a readable bundle")
 
         // Correctly signed, but a rule does not validate (made by hand: --sign-rules refuses invalid rules).
@@ -274,7 +274,7 @@ extension LiveSystemTests {
             "--state-dir", publisher.state, "--interval", "1h", "--metrics-file", metrics,
         ])
         defer { daemon.stop() }
-        func rulesLoaded(_ expected: Int, timeout: Double = 20) -> Bool {
+        func rulesLoaded(_ expected: Int, timeout: Double = 60) -> Bool {
             let deadline = Date().addingTimeInterval(timeout)
             while Date() < deadline {
                 if let text = try? String(contentsOfFile: metrics, encoding: .utf8),

@@ -43,10 +43,16 @@ import Testing
             patterns.append(changed)
         }
         let search = MultiPatternSearch(patterns.map(MultiPatternSearch.Pattern.init))
-        var found: Set<Int> = []
+        var found = PatternHits()
         search.search(bytes[...], into: &found)
         let expected = Set(patterns.indices.filter { Self.naiveContains(patterns[$0], in: bytes) })
-        #expect(found == expected)
+        #expect(found.indices == expected)
+        // Each hit's offset is an occurrence of its pattern.
+        func occurs(_ index: Int, at offset: Int64?) -> Bool {
+            guard let offset, offset >= 0, Int(offset) + patterns[index].count <= bytes.count else { return false }
+            return patterns[index].enumerated().allSatisfy { $0.element == nil || bytes[Int(offset) + $0.offset] == $0.element }
+        }
+        #expect(expected.allSatisfy { occurs($0, at: found.offset(of: $0)) })
         #expect(!expected.isEmpty && expected.count < patterns.count)
 
         // Streamed in uneven chunks, a pattern split across two chunks is still found.
@@ -57,7 +63,8 @@ import Testing
             stream.feed(bytes[offset..<min(bytes.count, offset + size)])
             offset += size
         }
-        #expect(stream.found == expected)
+        #expect(stream.found.indices == expected)
+        #expect(expected.allSatisfy { occurs($0, at: stream.found.offset(of: $0)) }, "offsets across chunks and seams")
     }
 
     /// The buffer is searched as four interleaved quarters: a pattern lying across a quarter's end is still found,
@@ -71,9 +78,10 @@ import Testing
             for offset in (boundary - 40)...(boundary + 10) {
                 var bytes = base
                 for (index, byte) in pattern.enumerated() { bytes[offset + index] = byte ?? 0x99 }
-                var found: Set<Int> = []
+                var found = PatternHits()
                 search.search(bytes[...], into: &found)
-                #expect(found == [0], "pattern at \(offset) not found")
+                #expect(found.indices == [0], "pattern at \(offset) not found")
+                #expect(found.offset(of: 0) == Int64(offset))
             }
         }
     }
@@ -83,11 +91,11 @@ import Testing
         let patterns: [[UInt8?]] = [Array("ABCDEFG".utf8), Array("TUVWXYZ".utf8), Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ".utf8),
                                     Array("YZ".utf8), [nil] + Array("BCDEFGH".utf8), Array("UVWXYZ".utf8) + [nil]]
         let search = MultiPatternSearch(patterns.map(MultiPatternSearch.Pattern.init))
-        var found: Set<Int> = []
+        var found = PatternHits()
         search.search(bytes[...], into: &found)
         // The last one needs a byte after Z: there is none.
-        #expect(found == [0, 1, 2, 3, 4])
-        var empty: Set<Int> = []
+        #expect(found.indices == [0, 1, 2, 3, 4])
+        var empty = PatternHits()
         search.search([][...], into: &empty)
         #expect(empty.isEmpty)
     }
@@ -95,7 +103,7 @@ import Testing
     /// On bytes where no anchor block occurs, the scan jumps a window at a time instead of looking at every byte.
     @Test func skipsWholeWindowsOnBytesWithoutCandidates() {
         let search = MultiPatternSearch([MultiPatternSearch.Pattern(Array("0123456789abcdef0123".utf8))])
-        var found: Set<Int> = []
+        var found = PatternHits()
         let inspected = search.search(Array(repeating: UInt8(ascii: "z"), count: 1 << 16)[...], into: &found)
         #expect(found.isEmpty)
         // One window per 19 bytes, plus the first window of each of the four interleaved lanes.

@@ -15,6 +15,9 @@
 # (Debian's python3; its venv module needs the python3-venv package, which scripts/setup.sh installs).
 #
 # Usage:
+#   cyclonedx-validate.sh --schema SCHEMA FILE...
+#     The same, against the JSON Schema SCHEMA (any draft jsonschema knows, formats checked) instead of CycloneDX:
+#     chainwatch's own JSON report (docs/schema/report.schema.json) is checked with it, in the same pinned venv.
 #   cyclonedx-validate.sh FILE...
 #     Prints "FILE: valid" for each valid file, and "FILE: invalid: N error(s)" followed by one line per
 #     error ("  at JSONPATH: MESSAGE", with the closest sub-schema errors indented below for anyOf/oneOf) for
@@ -27,8 +30,15 @@
 #      PyPI, python3-venv missing, ...); the message says what to do.  Never means "invalid".
 set -euo pipefail
 
+schema=""
+if [ "${1:-}" = --schema ]; then
+  [ $# -ge 3 ] || { echo "usage: cyclonedx-validate.sh --schema SCHEMA FILE..." >&2; exit 2; }
+  schema=$2
+  shift 2
+  [ -f "$schema" ] && [ -r "$schema" ] || { echo "cyclonedx-validate: cannot read the schema $schema" >&2; exit 2; }
+fi
 if [ $# -eq 0 ]; then
-  echo "usage: cyclonedx-validate.sh FILE..." >&2
+  echo "usage: cyclonedx-validate.sh [--schema SCHEMA] FILE..." >&2
   exit 2
 fi
 
@@ -122,6 +132,41 @@ fi
 # A shared lock while validating: a rebuild (other pins) in another process waits for this run to end.
 flock -s 9
 venv_ready || fail_setup "the venv $venv is not usable after creation; remove it and run again"
+
+if [ -n "$schema" ]; then
+  status=0
+  "$venv/bin/python" - "$schema" "$@" <<'PY' || status=$?
+import json
+import sys
+from jsonschema import FormatChecker
+from jsonschema.validators import validator_for
+
+with open(sys.argv[1], encoding="utf-8") as f:
+    schema = json.load(f)
+cls = validator_for(schema)
+cls.check_schema(schema)
+validator = cls(schema, format_checker=FormatChecker())
+bad = 0
+for path in sys.argv[2:]:
+    try:
+        with open(path, encoding="utf-8") as f:
+            document = json.load(f)
+    except Exception as error:
+        print(f"{path}: invalid: not UTF-8 JSON: {error}")
+        bad += 1
+        continue
+    errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
+    if errors:
+        bad += 1
+        print(f"{path}: invalid: {len(errors)} error(s)")
+        for error in errors[:50]:
+            print(f"  at {error.json_path}: {error.message}")
+    else:
+        print(f"{path}: valid")
+sys.exit(1 if bad else 0)
+PY
+  exit "$status"
+fi
 
 status=0
 "$venv/bin/python" - "$@" <<'PY' || status=$?

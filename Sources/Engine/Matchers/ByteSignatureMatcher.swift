@@ -51,7 +51,11 @@ struct ByteSignatureMatcher: RuleKindMatcher {
                 let found = patterns.indices.filter { hits.contains(compiled.patternIndices[$0]) }
                 let hit = compiled.match.condition == .all ? found.count == patterns.count : !found.isEmpty
                 guard hit else { return nil }
-                let shown = found.map { "#\($0 + 1) \(Self.abbreviate(patterns[$0].text))" }.joined(separator: ", ")
+                // With the file offset of an occurrence (the first the search met), so the bytes can be looked at.
+                let shown = found.map { index in
+                    "#\(index + 1) \(Self.abbreviate(patterns[index].text))"
+                        + (hits.offset(of: compiled.patternIndices[index]).map { " at offset 0x" + String($0, radix: 16) } ?? "")
+                }.joined(separator: ", ")
                 return Finding(rule: compiled.rule, evidence: facts.evidence(
                     for: file, matchedName: selected.matchedName,
                     detail: "\(found.count) of \(patterns.count) byte patterns found: \(shown)"), fileIdentity: file.facts?.identity)
