@@ -282,5 +282,87 @@ extension LiveSystemTests {
         #expect(why["nodoc"]?.contains("no changelog") == true, "\(why)")
         #expect(why["truncated"] != nil, "\(why)")
     }
+
+    /// Reads every installed package's changelog as chainwatch should (same files, same bounds, same limits on
+    /// dates) with Python's gzip and RFC 2822 parser: "young <60 days", "unknown" and "old" counts, and each
+    /// package's date, as JSON.
+    static let oracle = #"""
+        import email.utils, json, os, subprocess, sys, zlib
+        now = float(sys.argv[1]); days = int(sys.argv[2])
+        out = subprocess.run(["dpkg-query", "-W", "-f", "${Package}\t${Architecture}\t${Status}\n"], capture_output=True, text=True).stdout
+        states = {"installed", "half-configured", "unpacked", "triggers-awaited", "triggers-pending"}
+        counts = {"young": 0, "old": 0, "unknown": 0}; dates = {}
+        for line in out.splitlines():
+            name, arch, status = line.split("\t")
+            if status.split(" ")[-1] not in states: continue
+            names = (["changelog.Debian.%s.gz" % arch] if arch not in ("", "all") else []) + ["changelog.Debian.gz", "changelog.gz"]
+            path = next((p for p in ("/usr/share/doc/%s/%s" % (name, n) for n in names) if os.path.exists(p)), None)
+            when = None
+            if path:
+                try:
+                    raw = open(path, "rb").read(1 << 20)
+                    text = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(raw, 256 << 10)
+                    trailer = next((l for l in text.split(b"\n") if l.startswith(b" -- ")), None)
+                    if trailer is not None and b">" in trailer:
+                        when = email.utils.parsedate_to_datetime(trailer.rsplit(b">", 1)[1].decode().strip()).timestamp()
+                except Exception:
+                    when = None
+            if when is None or when < 631152000 or when > now + 86400:
+                counts["unknown"] += 1
+            else:
+                counts["young" if now - when < days * 86400 else "old"] += 1
+                dates[name] = (int(when), path)
+        print(json.dumps({"counts": counts, "dates": dates}))
+        """#
+}
+}
+
+extension LiveSystemTests {
+/// This host's own packages under the opt-in rule: the counts of too young and unknown agree with an independent
+/// reading of every changelog, and a sample of dates with dpkg-parsechangelog.
+@Suite(.serialized) struct HostPackageAgeTests {
+    @Test func hostCountsAgreeWithTheChangelogs() throws {
+        try #require(FileManager.default.fileExists(atPath: "/var/lib/dpkg/status"), "a Debian host")
+        let example = try String(contentsOfFile: Support.rulesDirectory + "/package-age/package-age.yaml.example", encoding: .utf8)
+        // A second rule dates nearly every package (a finding per package uploaded in the last ten years).
+        let rules = try PackageAgeLiveTests.rules(example + """
+              - {id: package-age-decade, title: t, kind: package-age, severity: low, message-id: 00000000000000000000000000000a9e,
+                 description: d, references: [], tags: [], match: {minimum-days: 3650, ecosystem: debian}}
+
+            """)
+        defer { Support.remove(rules) }
+        let (result, document) = try Support.scanJSON(["--rules", rules, "--no-processes"])
+        #expect([0, 1].contains(result.status), "\(result.stderr)")
+        let startedText = try #require((document["scan"] as? [String: Any])?["started_at"] as? String)
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let started = try #require(formatter.date(from: startedText)).timeIntervalSince1970
+
+        let run = try Support.run("/usr/bin/python3", ["-c", PackageAgeLiveTests.oracle, String(started), "60"])
+        let oracle = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any], "\(run.stderr)")
+        let counts = oracle["counts"] as? [String: Int] ?? [:]
+        let young = PackageAgeLiveTests.details(document, rule: "package-age-minimum")
+        #expect(young.count == counts["young"], "chainwatch \(young.count) young, the changelogs \(counts)")
+        let notes = (document["notes"] as? [String] ?? []).filter { $0.hasPrefix("package-age-minimum: ") }
+        if counts["unknown"] ?? 0 == 0 {
+            #expect(notes.isEmpty, "\(notes)")
+        } else {
+            #expect(notes.first?.contains("build date unknown for \(counts["unknown"]!) of ") == true, "\(notes) \(counts)")
+        }
+
+        // A sample of dates, day by day, against dpkg-parsechangelog on the same files.
+        let dated = PackageAgeLiveTests.details(document, rule: "package-age-decade")
+        let oracleDates = oracle["dates"] as? [String: [Any]] ?? [:]
+        let sample = dated.keys.sorted().enumerated().filter { $0.offset % max(1, dated.count / 12) == 0 }.map(\.element)
+        #expect(sample.count >= 5, "\(dated.count) packages dated in the last ten years")
+        for name in sample {
+            let path = try #require(oracleDates[name]?[1] as? String, "\(name)")
+            let parsed = try Support.run("/usr/bin/dpkg-parsechangelog", ["-l", path, "-S", "Timestamp"])
+            let digits = String(parsed.stdout.filter { $0.isNumber })
+            let timestamp = try #require(Int64(digits), "\(name): \(parsed.stderr)")
+            #expect(dated[name]?.contains("built \(PackageAgeLiveTests.day(timestamp)) by upload date") == true, "\(name): \(dated[name] ?? "")")
+            #expect(dated[name]?.contains(" of \(path)") == true, "\(name): \(dated[name] ?? "")")
+        }
+    }
 }
 }
