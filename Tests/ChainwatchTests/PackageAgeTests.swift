@@ -121,6 +121,42 @@ import HostIO
         #expect(shipped.rules(of: .packageAge).isEmpty)
     }
 
+    /// apk's `t:` and pacman's %BUILDDATE% / %INSTALLDATE% as the databases store them; a record without a date, or
+    /// with a malformed one, is unknown.
+    @Test func apkAndPacmanRecordTheirDates() throws {
+        let root = try Support.temporaryDirectory("age-dbs")
+        defer { Support.remove(root) }
+        try FileManager.default.createDirectory(atPath: root + "/lib/apk/db", withIntermediateDirectories: true)
+        try """
+            P:xz-libs
+            V:5.6.1-r1
+            A:x86_64
+            o:xz
+            t:1709942400
+
+            P:musl
+            V:1.2.4-r2
+            A:x86_64
+
+            P:zlib
+            V:1.3.1-r0
+            t:yesterday
+
+            """.write(toFile: root + "/lib/apk/db/installed", atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: root + "/var/lib/pacman/local/xz-5.6.0-1", withIntermediateDirectories: true)
+        try "%NAME%\nxz\n\n%VERSION%\n5.6.0-1\n\n%BUILDDATE%\n1708732800\n\n%INSTALLDATE%\n1709000000\n\n"
+            .write(toFile: root + "/var/lib/pacman/local/xz-5.6.0-1/desc", atomically: true, encoding: .utf8)
+        let inventory = PackageDatabases.read(root: ConfinedRoot(root))
+        func dates(_ name: String) throws -> PackageDates {
+            let package = try #require(inventory.packages.first { $0.name == name })
+            return try #require(inventory.recordedDates(of: package))
+        }
+        #expect(try dates("xz-libs") == PackageDates(origin: .apkBuildTime, built: .known(1_709_942_400)))
+        #expect(try dates("musl").built == .unknown("no t: field"))
+        #expect(try dates("zlib").built == .unknown("t: 'yesterday' is not a number of seconds"))
+        #expect(try dates("xz") == PackageDates(origin: .pacmanBuildDate, built: .known(1_708_732_800), installed: 1_709_000_000))
+    }
+
     /// xz 5.6.0 (tagged 2024-02-24) and 5.6.1 (2024-03-09) on the day the backdoor was disclosed, 2024-03-29:
     /// both younger than 60 days, so a 60-day policy would have kept them off; a year later both pass.
     @Test func theXZCase() throws {
