@@ -250,6 +250,29 @@ extension LiveSystemTests {
         #expect(Self.details(oldDocument).isEmpty)
     }
 
+    /// The same dpkg root as a one-layer OCI image (umoci): the unpack keeps the changelogs, so `--image` dates
+    /// its packages as `--root` does.
+    @Test func anImageIsDatedAsItsRootIs() throws {
+        let rules = try Self.rules()
+        defer { Support.remove(rules) }
+        let root = try Support.fixture("make-dpkg-root.sh", ["--no-tamper", "--changelog-date", Self.rfc2822Now()])
+        let work = try Support.temporaryDirectory("age-image")
+        defer { Support.remove(work) }
+        let script = """
+            set -e
+            umoci init --layout "$1/img" && umoci new --image "$1/img:age"
+            umoci unpack --image "$1/img:age" "$1/bundle" >/dev/null
+            cp -a "$2/." "$1/bundle/rootfs/"
+            umoci repack --image "$1/img:age" "$1/bundle" >/dev/null
+            """
+        let made = try Support.run("/bin/bash", ["-c", script, "-", work, root])
+        try #require(made.status == 0, "\(made.stderr)")
+        let (result, document) = try Support.scanJSON(["--rules", rules, "--image", work + "/img"])
+        #expect(result.status == 1, "\(result.stderr)")
+        #expect(Self.details(document).keys.sorted() == ["libclean1", "libdiv-override", "libdiv1", "libnosums1", "libold1", "libtampered1", "openssh-server"],
+                "\(document["notes"] ?? "")")
+    }
+
     static func rfc2822Now() -> String {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
