@@ -30,6 +30,13 @@ public enum UTCDate {
         return "\(year)-\(two(month))-\(two(day))"
     }
 
+    /// `YYYY-MM-DDTHH:MM:SSZ` of a time.
+    public static func iso8601(_ seconds: Int64) -> String {
+        let within = ((seconds % 86_400) + 86_400) % 86_400
+        func two(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        return format(seconds) + "T" + two(within / 3600) + ":" + two(within / 60 % 60) + ":" + two(within % 60) + "Z"
+    }
+
     static func daysIn(month: Int, year: Int) -> Int {
         switch month {
         case 2: return year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) ? 29 : 28

@@ -35,6 +35,8 @@ import HostIO
         }
         #expect(UTCDate.format(1_709_224_212) == "2024-02-29")
         #expect(UTCDate.format(0) == "1970-01-01")
+        #expect(UTCDate.iso8601(1_709_224_212) == "2024-02-29T16:30:12Z")
+        #expect(UTCDate.iso8601(-1) == "1969-12-31T23:59:59Z")
     }
 
     @Test func theFirstEntryIsTheNewest() {
@@ -219,7 +221,15 @@ extension LiveSystemTests {
             guard fields.count == 3, let built = Int64(fields[1]), let installed = Int64(fields[2]) else { continue }
             let detail = details[String(fields[0])] ?? ""
             #expect(detail.contains("built \(Self.day(built)) by rpm BUILDTIME, installed \(Self.day(installed)); 0 days old"), "\(detail)")
+            let evidence = Support.findings(document).first { ($0["evidence"] as? [String: Any])?["package"] as? String == String(fields[0]) }?["evidence"] as? [String: Any] ?? [:]
+            #expect(evidence["built"] as? String == UTCDate.iso8601(built), "\(evidence)")
+            #expect(evidence["installed"] as? String == UTCDate.iso8601(installed), "\(evidence)")
+            #expect(evidence["built_from"] as? String == "rpm BUILDTIME")
+            #expect(evidence["age_days"] as? Int == 0)
+            #expect(evidence["minimum_days"] as? Int == 60)
         }
+        let (valid, output) = try ReportFormatTests.validate([result.stdout])
+        #expect(valid, "the report with package-age evidence fits docs/schema/report.schema.json: \(output)")
         let pinned = try Support.fixture("make-rpm-root.sh", ["--no-tamper"])
         let (old, oldDocument) = try Support.scanJSON(["--rules", rules, "--root", pinned])
         #expect(old.status == 0, "\(old.stdout)")

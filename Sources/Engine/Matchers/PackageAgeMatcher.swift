@@ -36,8 +36,14 @@ struct PackageAgeMatcher: RuleKindMatcher {
                       case .success(let built) = dates.buildDate(now: ages.now) else { return nil }
                 let age = max(0, ages.now - built)
                 guard age < Int64(match.minimumDays) * 86_400 else { return nil }
-                return Finding(rule: rule, evidence: Evidence(package: package.name, version: package.version,
-                                                              detail: Self.detail(package, dates, built: built, age: age, match)))
+                var evidence = Evidence(package: package.name, version: package.version,
+                                        detail: Self.detail(package, dates, built: built, age: age, match))
+                evidence.built = UTCDate.iso8601(built)
+                evidence.builtFrom = dates.origin.rawValue
+                evidence.installed = dates.installed.map(UTCDate.iso8601)
+                evidence.ageDays = Int(age / 86_400)
+                evidence.minimumDays = match.minimumDays
+                return Finding(rule: rule, evidence: evidence)
             }
         }
     }
