@@ -183,9 +183,9 @@ public final class ArchiveReader {
         while try !source.pull().isEmpty {}
     }
 
-    /// The current member's next block of bytes; empty at its end.
-    public func readBlock() throws(ArchiveError) -> [UInt8] {
-        var block = [UInt8](repeating: 0, count: 256 * 1024)
+    /// The current member's next block of bytes, at most `size`; empty at its end.
+    public func readBlock(size: Int = 256 * 1024) throws(ArchiveError) -> [UInt8] {
+        var block = [UInt8](repeating: 0, count: size)
         let count = block.withUnsafeMutableBytes { archive_read_data(archive, $0.baseAddress, $0.count) }
         if count < 0 { throw failure() }
         block.removeLast(block.count - count)

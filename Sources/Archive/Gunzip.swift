@@ -2,10 +2,12 @@
 /// for small files read whole such as a Debian changelog.gz. Only gzip is accepted: plain text, another filter or an
 /// archive is an error, so the caller never takes a file's raw bytes for its content.
 public enum Gunzip {
-    /// Up to `limit` bytes (at most one libarchive block more) of the content of `compressed`, a whole gzip file or
-    /// its first bytes. Reading stops at `limit`, so a decompression bomb costs no more than a real file; a stream
-    /// that ends early or is corrupt before that is an error.
-    public static func prefix(of compressed: [UInt8], limit: Int, label: String) throws(ArchiveError) -> [UInt8] {
+    /// Up to `limit` bytes (at most one 16 KiB block more) of the content of `compressed`, a whole gzip file or its
+    /// first bytes, or less once `enough` says the content so far is all the caller needs. Reading stops at
+    /// `limit`, so a decompression bomb costs no more than a real file; a stream that ends early or is corrupt
+    /// before reading stops is an error.
+    public static func prefix(of compressed: [UInt8], limit: Int, label: String,
+                              enough: ([UInt8]) -> Bool = { _ in false }) throws(ArchiveError) -> [UInt8] {
         guard compressed.count >= 2, compressed[0] == 0x1f, compressed[1] == 0x8b else {
             throw ArchiveError(message: "\(label): not gzip (no gzip magic)")
         }
@@ -20,9 +22,10 @@ public enum Gunzip {
         }
         var content: [UInt8] = []
         while content.count < limit {
-            let block = try reader.readBlock()
+            let block = try reader.readBlock(size: 16 << 10)
             if block.isEmpty { break }
             content += block
+            if enough(content) { break }
         }
         return content
     }

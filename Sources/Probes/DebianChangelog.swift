@@ -31,7 +31,8 @@ public enum DebianChangelog {
             let compressed: [UInt8]
             do {
                 let (_, file) = try root.open(path)
-                compressed = try file.read(at: 0, count: compressedLimit)
+                // Sized by the file (most are a few KiB), so a scan of 800 packages does not zero 800 MiB.
+                compressed = try file.read(at: 0, count: Int(min(max(file.status.size, 0), Int64(compressedLimit))))
             } catch where error.isNotFound {
                 continue
             } catch {
@@ -48,10 +49,24 @@ public enum DebianChangelog {
     /// The first entry's date of a gzipped changelog (its first bytes, up to `compressedLimit`).
     public static func firstEntryDate(gzipped: [UInt8], label: String) -> PackageDates.Built {
         let text: [UInt8]
-        do { text = try Gunzip.prefix(of: gzipped, limit: contentLimit, label: label) } catch {
+        // Inflating stops at the first complete trailer line: most changelogs need one 16 KiB block.
+        do { text = try Gunzip.prefix(of: gzipped, limit: contentLimit, label: label, enough: hasCompleteTrailer) } catch {
             return .unknown("\(error)")
         }
         return firstEntryDate(text: text[...], label: label)
+    }
+
+    /// Whether the text holds a trailer line and its end.
+    static func hasCompleteTrailer(_ text: [UInt8]) -> Bool {
+        let marker = Array("\n -- ".utf8)
+        var index = 0
+        while index + marker.count <= text.count {
+            if text[index] == 0x0A && text[index..<index + marker.count].elementsEqual(marker) {
+                return text[(index + marker.count)...].contains(0x0A)
+            }
+            index += 1
+        }
+        return false
     }
 
     /// The date of the first trailer line, ` -- Name <email>  Thu, 29 Feb 2024 17:30:12 +0100`, in the text.
