@@ -283,6 +283,29 @@ extension LiveSystemTests {
                 "\(document["notes"] ?? "")")
     }
 
+    /// A running container is a target of its own: its dpkg database and its own changelogs, read through its
+    /// root. A rule limited to containers dates the container's libc6 (whose changelog was rewritten in it to
+    /// say today) and nothing of the host.
+    @Test func aContainerIsDatedFromItsOwnRoot() throws {
+        let container = try Containers.Running(ContainerTests.cleanImage, name: "cw-test-age")
+        defer { container.remove() }
+        let write = try container.exec(["sh", "-c", "printf 'glibc (9:1-1) bookworm; urgency=medium\\n\\n  * x\\n\\n -- A <a@example.invalid>  %s\\n' \"$(date -R)\" | gzip -9n > /usr/share/doc/libc6/changelog.Debian.gz"])
+        try #require(write.status == 0, "\(write.stderr)")
+        let rules = try Self.rules(PackageAgeTests.ageRule
+            .replacingOccurrences(of: "minimum-days: 60", with: "minimum-days: 60\n      packages: [libc6]")
+            .replacingOccurrences(of: "    tags: []", with: "    tags: []\n    targets: [containers]"))
+        defer { Support.remove(rules) }
+        let (result, document) = try Support.scanJSON(["--rules", rules])
+        #expect(result.status == 1, "\(result.stderr)")
+        let found = Support.findings(document).filter { $0["rule"] as? String == "package-age-test" }
+        #expect(found.count == 1, "\(found)")
+        let finding = try #require(found.first)
+        #expect(Containers.target(finding)["name"] as? String == container.name)
+        #expect(Containers.evidence(finding)["package"] as? String == "libc6")
+        #expect(Containers.evidence(finding)["age_days"] as? Int == 0)
+        #expect((Containers.evidence(finding)["built_from"] as? String)?.contains("changelog.Debian") == true)
+    }
+
     static func rfc2822Now() -> String {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
