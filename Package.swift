@@ -38,7 +38,7 @@ let package = Package(
 
         // The domain: facts about the host, rules as data, matching, reporting.
         .target(name: "Probes", dependencies: [
-            "HostIO", "ELFReader", "Digests",
+            "HostIO", "ELFReader", "Digests", "Archive",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "Rules", dependencies: ["YAML", "HostIO", "Probes", "YARA"]),

@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(elf ifunc elf-file xz maps dpkg rpmdb rpm-bdb rpm-ndb ldconf ldcache rules)
+[ ${#targets[@]} -gt 0 ] || targets=(elf ifunc elf-file xz maps dpkg rpmdb rpm-bdb rpm-ndb ldconf ldcache rules changelog apk)
 
 ./scripts/setup.sh --tests # the seeds are built like test fixtures: gcc, rpm, db5.3-util
 scratch=.build-fuzz
@@ -25,7 +25,7 @@ fuzzer="$scratch/release/chainwatch-fuzz"
 # Seeds: real examples of each input, so mutation starts from the interesting structure.
 seeds="$scratch/seeds"
 rm -rf "$seeds"
-mkdir -p "$seeds"/{elf,ifunc,elf-file,xz,maps,dpkg,rpmdb,rpm-bdb,rpm-ndb,ldconf,ldcache,rules}
+mkdir -p "$seeds"/{elf,ifunc,elf-file,xz,maps,dpkg,rpmdb,rpm-bdb,rpm-ndb,ldconf,ldcache,rules,changelog,apk}
 fixture="$scratch/fixture-root"
 rm -rf "$fixture"
 Tests/Fixtures/make-root.sh "$fixture" --strip --signature >/dev/null
@@ -52,6 +52,10 @@ rm -rf "$scratch/rpm-root"
 cat /etc/ld.so.conf /etc/ld.so.conf.d/*.conf > "$seeds/ldconf/host.conf" 2>/dev/null || true
 head -c 65536 /etc/ld.so.cache > "$seeds/ldcache/host-head"
 cp rules/cve-2024-3094/*.yaml "$seeds/rules/"
+for doc in /usr/share/doc/{xz-utils,liblzma5,libc6,dpkg}; do
+  for f in "$doc"/changelog.Debian.gz "$doc"/changelog.gz; do [ -f "$f" ] && { head -c 65536 "$f" > "$seeds/changelog/$(basename "$doc")"; break; }; done
+done
+printf 'P:xz-libs\nV:5.6.1-r1\nA:x86_64\no:xz\nt:1709942400\nF:usr/lib\nR:liblzma.so.5.6.1\nZ:Q1AAAAAAAAAAAAAAAAAAAAAAAAAAA=\n\n' > "$seeds/apk/installed"
 
 status=0
 for target in "${targets[@]}"; do

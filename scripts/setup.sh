@@ -28,6 +28,7 @@ test_packages=(
   rpm # rpm (with rpmbuild) writes real rpm databases for fixtures
   python3-venv # the venv of Tests/Fixtures/cyclonedx-validate.sh (CycloneDX validator from PyPI)
   debsums # cross-checks make-dpkg-root.sh's md5sums verdicts
+  dpkg-dev gzip # dpkg-parsechangelog: the oracle of package-age dates from changelog.Debian.gz (PackageAgeTests)
   prometheus-node-exporter prometheus curl # FleetTests: the textfile scraped through node_exporter, promtool check metrics
   umoci skopeo zstd bzip2 zip unzip rpm2cpio xxd cpio # image and archive fixtures: OCI layouts (umoci), docker-save tars (skopeo), tarballs
   db5.3-util python3-bsddb3 # make-rpm-bdb.sh: Berkeley DB hash Packages fixtures (db5.3_load/_dump/_verify; bsddb3 for --delete)

@@ -48,11 +48,16 @@ public final class ArchiveReader {
     /// Reads the archive whose bytes `next` returns, a block at a time (an empty block at the end; a throw is a
     /// read error). The caller sees every byte it hands over, so it can hash and search the archive file itself in
     /// the same pass that decompresses it.
-    public init(label: String, next: @escaping () throws -> [UInt8]) throws(ArchiveError) {
+    public init(label: String, formats: Formats = .all, next: @escaping () throws -> [UInt8]) throws(ArchiveError) {
         guard let archive = archive_read_new() else { throw ArchiveError(message: "\(label): libarchive could not allocate a reader") }
         self.archive = archive
         self.label = label
-        Self.enableEverything(archive)
+        switch formats {
+        case .all: Self.enableEverything(archive)
+        case .gzipData:
+            archive_read_support_filter_gzip(archive)
+            archive_read_support_format_raw(archive)
+        }
         let source = BlockSource(next: next)
         self.source = source
         let client = Unmanaged.passUnretained(source).toOpaque()
@@ -79,6 +84,15 @@ public final class ArchiveReader {
     deinit {
         if isOpen { archive_read_close(archive) }
         archive_read_free(archive)
+    }
+
+    /// What the reader recognises.
+    public enum Formats: Sendable {
+        /// Every format and filter libarchive was built with.
+        case all
+        /// Only gzip-compressed data, one member named "data": no format bidding, so content that happens to look
+        /// like an archive (a run of zeros is an empty tar) is still read as data.
+        case gzipData
     }
 
     private static func enableEverything(_ archive: OpaquePointer) {
@@ -169,9 +183,9 @@ public final class ArchiveReader {
         while try !source.pull().isEmpty {}
     }
 
-    /// The current member's next block of bytes; empty at its end.
-    public func readBlock() throws(ArchiveError) -> [UInt8] {
-        var block = [UInt8](repeating: 0, count: 256 * 1024)
+    /// The current member's next block of bytes, at most `size`; empty at its end.
+    public func readBlock(size: Int = 256 * 1024) throws(ArchiveError) -> [UInt8] {
+        var block = [UInt8](repeating: 0, count: size)
         let count = block.withUnsafeMutableBytes { archive_read_data(archive, $0.baseAddress, $0.count) }
         if count < 0 { throw failure() }
         block.removeLast(block.count - count)

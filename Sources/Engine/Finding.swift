@@ -92,6 +92,13 @@ public struct Evidence: Sendable, Hashable, Codable {
     public var yaraStrings: [String]?
     /// Process memory: the mapping scanned (its address range, permissions and what backs it).
     public var mapping: String?
+    /// Package age: the build date (ISO 8601, UTC) and where it came from (for dpkg, the changelog's upload date, a
+    /// heuristic), the install date where the database records one, the age in whole days and the rule's minimum.
+    public var built: String?
+    public var builtFrom: String?
+    public var installed: String?
+    public var ageDays: Int?
+    public var minimumDays: Int?
 
     public init(path: String? = nil, sha256: String? = nil, package: String? = nil, version: String? = nil,
                 pid: Int32? = nil, pids: [Int32]? = nil, chain: [String]? = nil, seenAs: [String]? = nil,

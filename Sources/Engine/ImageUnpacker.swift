@@ -167,6 +167,8 @@ struct ImageUnpacker {
         let path = components.joined(separator: "/")
         if ["etc/", "var/lib/dpkg/", "var/lib/rpm/", "usr/lib/sysimage/", "lib/apk/", "usr/lib/apk/", "var/lib/pacman/"]
             .contains(where: path.hasPrefix) || path == "usr/lib/os-release" { return true }
+        // A dpkg package's build date is its changelog's first entry (package-age rules): a few KiB per package.
+        if path.hasPrefix("usr/share/doc/") && components.count == 5 && name.hasPrefix("changelog") && name.hasSuffix(".gz") { return true }
         return components.dropLast().contains { ["bin", "sbin", "libexec"].contains($0) }
     }
 }

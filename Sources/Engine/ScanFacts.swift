@@ -21,6 +21,8 @@ struct ScanFacts {
     let aliases: [FileIdentity: FileIdentity]
     /// What the YARA rules found in processes' code outside files (`ScanRun.scanProcessMemory`).
     var memory: [ProcessMemoryScan] = []
+    /// Dates of the packages package-age rules select (`ScanRun.datePackages`); nil when no such rule is loaded.
+    var packageAges: PackageAges?
 
     init(root: ConfinedRoot, inventory: PackageInventory, files: [FileRecord],
          graphs: [(ProgramLocation, DependencyGraph)], processes: [ProcessImage] = [],

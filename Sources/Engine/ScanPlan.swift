@@ -16,6 +16,7 @@ public struct ScanPlan: Sendable {
     let got: GOTIntegrityMatcher
     let injection: LoaderInjectionMatcher
     let provenance: ProvenanceMatcher
+    let ages: PackageAgeMatcher
     /// `var`: a scan sets its YARA limits from its options (`ScanRun.init`).
     var yara: YARAMatcher
     let suppressions: SuppressionMatcher
@@ -35,6 +36,7 @@ public struct ScanPlan: Sendable {
         got = GOTIntegrityMatcher(from: rules.rules)
         injection = LoaderInjectionMatcher(from: rules.rules)
         provenance = ProvenanceMatcher(from: rules.rules)
+        ages = PackageAgeMatcher(from: rules.rules)
         yara = YARAMatcher(rules.rules.compactMap { rule in YARAMatcher.match(of: rule).map { (rule, $0) } },
                            compiled: rules.yara, sources: rules.yara?.sources ?? [])
         suppressions = SuppressionMatcher(rules.suppressions)
@@ -81,6 +83,7 @@ public struct ScanPlan: Sendable {
     func findings(_ facts: ScanFacts) -> [Finding] {
         var findings: [Finding] = []
         findings += packages.findings(facts, earlier: findings)
+        findings += ages.findings(facts, earlier: findings)
         findings += hashes.findings(facts, earlier: findings)
         findings += bytes.findings(facts, earlier: findings)
         findings += elf.findings(facts, earlier: findings)

@@ -18,6 +18,8 @@ struct TargetScan {
     var graphs: [(ProgramLocation, DependencyGraph)] = []
     var pids: [Int32] = []
     var problems: [String] = []
+    /// Dates of the packages package-age rules select.
+    var packageAges: PackageAges?
     /// False when its root could no longer be reached (a container whose processes all exited).
     var reached = true
 
@@ -452,7 +454,7 @@ struct ScanRun {
         return images
     }
 
-    private func targeted(_ skip: Skip, _ t: Int) -> Skip {
+    func targeted(_ skip: Skip, _ t: Int) -> Skip {
         var skip = skip
         if t > 0 { skip.target = targets[t].target.label }
         return skip
@@ -467,6 +469,7 @@ struct ScanRun {
         var facts = ScanFacts(root: target.root, inventory: target.inventory, files: files, graphs: target.graphs + live,
                               processes: images, running: target.processes, preload: target.preload, aliases: index.aliases)
         facts.memory = memory
+        facts.packageAges = target.packageAges
         return plan.findings(facts).filter { plan.applies($0.rule, to: target.target.kind) }.map { finding in
             var finding = finding
             finding.target = target.target

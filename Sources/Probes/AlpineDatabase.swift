@@ -1,7 +1,7 @@
 import HostIO
 
 /// Alpine's apk database, /lib/apk/db/installed: blank-line separated records of `X:value` lines
-/// (P name, V version, A architecture, o origin, F directory, R file in the preceding F directory).
+/// (P name, V version, A architecture, o origin, t build time, F directory, R file in the preceding F directory).
 public enum AlpineDatabase {
     public static let path = "/lib/apk/db/installed"
 
@@ -13,7 +13,7 @@ public enum AlpineDatabase {
         }
         let entries = parse(text)
         for entry in entries {
-            inventory.add(entry.package, files: entry.files, digests: entry.digests, algorithm: .sha1)
+            inventory.add(entry.package, files: entry.files, digests: entry.digests, algorithm: .sha1, dates: entry.dates)
         }
         inventory.databases.append(PackageDatabaseStatus(path: path, format: "apk", packages: entries.count))
     }
@@ -23,6 +23,8 @@ public enum AlpineDatabase {
         public var package: InstalledPackage
         public var files: [String]
         public var digests: [[UInt8]?]
+        /// Its `t:` line, the build time; apk records no install time.
+        public var dates: PackageDates
     }
 
     public static func parse(_ text: String) -> [Entry] {
@@ -35,7 +37,8 @@ public enum AlpineDatabase {
             if let name = fields["P"], let version = fields["V"] {
                 result.append(Entry(package: InstalledPackage(ecosystem: .alpine, name: name, version: version, source: fields["o"] ?? name,
                                                               architecture: fields["A"] ?? "", state: "installed"),
-                                    files: files, digests: digests))
+                                    files: files, digests: digests,
+                                    dates: PackageDates(origin: .apkBuildTime, built: PackageDates.Built(seconds: fields["t"], field: "t:"))))
             }
             fields = [:]
             files = []
@@ -62,7 +65,8 @@ public enum AlpineDatabase {
     }
 }
 
-/// Arch's pacman database: /var/lib/pacman/local/NAME-VERSION/desc (%NAME%, %VERSION%, %BASE%, %ARCH% sections)
+/// Arch's pacman database: /var/lib/pacman/local/NAME-VERSION/desc (%NAME%, %VERSION%, %BASE%, %ARCH%, %BUILDDATE%,
+/// %INSTALLDATE% sections)
 /// and files (%FILES%, paths relative to /).
 public enum PacmanDatabase {
     public static let directory = "/var/lib/pacman/local"
@@ -84,9 +88,11 @@ public enum PacmanDatabase {
             let fileText = (try? root.readText(directory + "/" + entry + "/files", limit: 64 << 20)) ?? ""
             let files = (parse(fileText)["FILES"] ?? []).filter { !$0.hasSuffix("/") }.map { "/" + $0 }
             count += 1
+            let dates = PackageDates(origin: .pacmanBuildDate, built: PackageDates.Built(seconds: sections["BUILDDATE"]?.first, field: "%BUILDDATE%"),
+                                     installed: sections["INSTALLDATE"]?.first.flatMap { Int64($0) })
             inventory.add(InstalledPackage(ecosystem: .arch, name: name, version: version,
                                            source: sections["BASE"]?.first ?? name,
-                                           architecture: sections["ARCH"]?.first ?? "", state: "installed"), files: files)
+                                           architecture: sections["ARCH"]?.first ?? "", state: "installed"), files: files, dates: dates)
         }
     }
 

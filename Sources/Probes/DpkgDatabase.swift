@@ -171,7 +171,7 @@ public enum DpkgDatabase {
     }
 
     /// Multi-Arch: same packages have "name:arch.list"; others plain "name.list".
-    private static func listNames(of package: InstalledPackage) -> [String] {
+    static func listNames(of package: InstalledPackage) -> [String] {
         ["\(package.name):\(package.architecture).list", "\(package.name).list"]
     }
 

@@ -69,6 +69,8 @@ public struct PackageInventory: Sendable {
     /// Indices into `diversions` by each end's path (and its merged-/usr twin): a lookup per file, not a loop.
     private var divertedFrom: [String: Int] = [:]
     private var divertedTo: [String: Int] = [:]
+    /// Build and install dates the databases record (rpm, apk, pacman); dpkg records none.
+    private var dates: [InstalledPackage: PackageDates] = [:]
 
     struct Program: Sendable {
         var path: String
@@ -151,6 +153,9 @@ public struct PackageInventory: Sendable {
 
     public func digestSource(of package: Int) -> DigestSource { digestSources[package] }
 
+    /// The build and install dates the package's database recorded; nil for dpkg, which records none.
+    public func recordedDates(of package: InstalledPackage) -> PackageDates? { dates[package] }
+
     /// The algorithm of the digest recorded for the file at `path`, so the read that hashes it computes that
     /// digest too; nil when no package owns it or its package records none.
     public func digestAlgorithm(for path: String) -> DigestAlgorithm? {
@@ -181,8 +186,10 @@ public struct PackageInventory: Sendable {
 
     /// Adds a package with its files and, where the database records them, each file's digest (raw bytes of
     /// `algorithm`'s length; nil or malformed for files without one, such as directories and symlinks).
-    mutating func add(_ package: InstalledPackage, files: [String], digests: [[UInt8]?] = [], algorithm: DigestAlgorithm? = nil) {
+    mutating func add(_ package: InstalledPackage, files: [String], digests: [[UInt8]?] = [], algorithm: DigestAlgorithm? = nil,
+                      dates: PackageDates? = nil) {
         let index = Int32(packages.count)
+        if let dates { self.dates[package] = dates }
         append(package, digestSource: algorithm.map(DigestSource.database) ?? .none)
         for (position, file) in files.enumerated() {
             addFile(ArraySlice(file.utf8), package: index)

@@ -45,7 +45,7 @@ public enum RPMDatabase {
             do {
                 let entries = try read(try root.open(path).file, format: format)
                 for entry in entries {
-                    inventory.add(entry.package, files: entry.files, digests: entry.digests, algorithm: entry.algorithm)
+                    inventory.add(entry.package, files: entry.files, digests: entry.digests, algorithm: entry.algorithm, dates: entry.dates)
                 }
                 inventory.databases.append(PackageDatabaseStatus(path: path, format: format.name, packages: entries.count))
             } catch {
@@ -112,6 +112,8 @@ public enum RPMDatabase {
         public var files: [String]
         public var digests: [[UInt8]?]
         public var algorithm: DigestAlgorithm?
+        /// BUILDTIME and INSTALLTIME.
+        public var dates: PackageDates
     }
 
     /// The packages, with their files, in an rpmdb.sqlite file's bytes.
@@ -153,7 +155,9 @@ public enum RPMDatabase {
         let algorithmTag = header.integers(RPMHeader.Tag.fileDigestAlgorithm).first ?? 1
         let hexDigests = header.strings(RPMHeader.Tag.fileDigests)
         let digests = hexDigests.count == files.count ? hexDigests.map(bytes(ofHex:)) : []
-        return Entry(package: package, files: files, digests: digests, algorithm: DigestAlgorithm(rpm: algorithmTag))
+        let built = header.integers(RPMHeader.Tag.buildTime).first.map { PackageDates.Built.known(Int64($0)) } ?? .unknown("no BUILDTIME in its header")
+        let dates = PackageDates(origin: .rpmBuildTime, built: built, installed: header.integers(RPMHeader.Tag.installTime).first.map(Int64.init))
+        return Entry(package: package, files: files, digests: digests, algorithm: DigestAlgorithm(rpm: algorithmTag), dates: dates)
     }
 
     /// Raw bytes of a lowercase or uppercase hex string; nil for an empty or malformed one.
@@ -195,6 +199,7 @@ struct RPMHeader {
         static let name: UInt32 = 1000, version: UInt32 = 1001, release: UInt32 = 1002, epoch: UInt32 = 1003
         static let arch: UInt32 = 1022, fileDigests: UInt32 = 1035, sourceRPM: UInt32 = 1044
         static let fileDigestAlgorithm: UInt32 = 5011
+        static let buildTime: UInt32 = 1006, installTime: UInt32 = 1008
         static let dirIndexes: UInt32 = 1116, baseNames: UInt32 = 1117, dirNames: UInt32 = 1118
     }
 

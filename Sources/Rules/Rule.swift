@@ -36,6 +36,7 @@ public enum RuleKind: String, Sendable, Hashable, CaseIterable, Codable {
     case gotIntegrity = "got-integrity"
     case loaderInjection = "loader-injection"
     case provenance
+    case packageAge = "package-age"
     /// A rule of a YARA file, matched by libyara (docs/yara.md).
     case yara
 }
@@ -64,6 +65,7 @@ public enum RuleMatch: Sendable, Hashable {
     case gotIntegrity(GOTIntegrityMatch)
     case loaderInjection(LoaderInjectionMatch)
     case provenance(ProvenanceMatch)
+    case packageAge(PackageAgeMatch)
     case yara(YARARuleMatch)
 }
 

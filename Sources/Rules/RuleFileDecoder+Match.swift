@@ -15,6 +15,7 @@ extension RuleFileDecoder {
         .loaderInjection: ["programs", "preload-file", "environment", "audit-entries", "code-outside-files"],
         .provenance: ["programs", "processes", "library-directories", "files", "condition",
                       "owner", "integrity", "location", "writable-by-non-root", "deleted"],
+        .packageAge: ["minimum-days", "ecosystem", "packages", "unknown-dates"],
         .yara: [],
     ]
 
@@ -31,6 +32,7 @@ extension RuleFileDecoder {
         case .gotIntegrity: return decodeGOTIntegrity(map, node, allowed: allowed).map(RuleMatch.gotIntegrity)
         case .loaderInjection: return decodeLoaderInjection(map, node, allowed: allowed).map(RuleMatch.loaderInjection)
         case .provenance: return decodeProvenance(map, node, allowed: allowed).map(RuleMatch.provenance)
+        case .packageAge: return decodePackageAge(map, node, allowed: allowed).map(RuleMatch.packageAge)
         case .yara:
             fail(node, key: "kind", "YARA rules are written in YARA files (*.yar, *.yara) placed in a rules directory, not in YAML; see docs/yara.md")
             return nil
@@ -227,6 +229,46 @@ extension RuleFileDecoder {
         return ProvenanceMatch(programs: programs, processes: processes, libraryDirectories: atRest, files: files,
                                condition: condition, unowned: unowned, integrity: integrity, places: places,
                                writableByNonRoot: writable, deleted: deleted)
+    }
+
+    private mutating func decodePackageAge(_ map: Node.Mapping, _ node: Node, allowed: [String]) -> PackageAgeMatch? {
+        checkKeys(map, allowed: allowed, required: ["minimum-days"], at: node)
+        var days: Int?
+        if let daysNode = map["minimum-days"] {
+            if let text = daysNode.scalar?.string, let value = Int(text), (1...PackageAgeMatch.maximumDays).contains(value) {
+                days = value
+            } else {
+                fail(daysNode, key: "minimum-days", "'\(daysNode.scalar?.string ?? "")' must be a whole number of days from 1 to \(PackageAgeMatch.maximumDays), such as 60")
+            }
+        }
+        var ecosystem: PackageEcosystem?
+        if let text = string(map, "ecosystem") {
+            ecosystem = PackageEcosystem(rawValue: text)
+            if ecosystem == nil {
+                fail(map["ecosystem"]!, key: "ecosystem",
+                     "unknown ecosystem '\(text)'; expected one of \(PackageEcosystem.allCases.map(\.rawValue).joined(separator: ", ")), or no ecosystem key for all")
+                return nil
+            }
+        } else if map["ecosystem"] != nil {
+            return nil
+        }
+        var packages: [String]?
+        if map["packages"] != nil {
+            guard let globs = globs(map, "packages") else { return nil }
+            packages = globs
+        }
+        var unknown = PackageAgeMatch.UnknownDates.note
+        if let text = string(map, "unknown-dates") {
+            guard let value = PackageAgeMatch.UnknownDates(rawValue: text) else {
+                fail(map["unknown-dates"]!, key: "unknown-dates", "'\(text)' must be one of \(PackageAgeMatch.UnknownDates.allCases.map(\.rawValue).joined(separator: ", "))")
+                return nil
+            }
+            unknown = value
+        } else if map["unknown-dates"] != nil {
+            return nil
+        }
+        guard let days else { return nil }
+        return PackageAgeMatch(minimumDays: days, ecosystem: ecosystem, packages: packages, unknownDates: unknown)
     }
 
     /// A list of an enumeration's raw values; [] when absent, nil (after an error naming the allowed values) when

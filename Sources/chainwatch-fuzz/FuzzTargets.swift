@@ -33,5 +33,8 @@ enum FuzzTargets {
         "ldconf": { _ = LoaderConfiguration.parse(String(decoding: $0, as: UTF8.self)) },
         "ldcache": { _ = try? LoaderCache.parse($0) },
         "rules": { _ = RuleLoader.decode(String(decoding: $0, as: UTF8.self), file: "fuzz.yaml") },
+        // A package's changelog.Debian.gz (package-age rules): bounded gunzip through libarchive, then the trailer's date.
+        "changelog": { _ = DebianChangelog.firstEntryDate(gzipped: $0, label: "fuzz") },
+        "apk": { _ = AlpineDatabase.parse(String(decoding: $0, as: UTF8.self)) },
     ]
 }

@@ -66,6 +66,9 @@ import Rules
         ]
         // The fields each MESSAGE_ID's entries always carry: built with empty evidence, so nothing optional.
         var rules = try RuleLoader.load(from: [Support.rulesDirectory]).rules
+        // The opt-in package-age rule ships as an example, not loaded; its catalog entry is checked all the same.
+        let example = try String(contentsOfFile: Support.rulesDirectory + "/package-age/package-age.yaml.example", encoding: .utf8)
+        rules += RuleLoader.decode(example, file: "package-age.yaml").rules
         // Every YARA rule's findings share one MESSAGE_ID (no YARA file is shipped, so one stands in for them).
         var yara = try #require(rules.first)
         yara.messageID = YARAConventions.messageID

@@ -25,6 +25,11 @@
 #                 matches its package's md5sums
 #   --debs DIR    also copy the built .debs (NAME_VERSION_amd64.deb) to DIR
 #                 (created), e.g. for `debsums --generate=... -p DIR`
+#   --changelog-date DATE
+#                 give every package a usr/share/doc/PKG/changelog.Debian.gz
+#                 (gzip -9n, as dh_installchangelogs) whose first entry is
+#                 dated DATE, an RFC 2822 date (`date -R`), after an older
+#                 entry of 2023-01-10 (package-age tests); default: none
 #   -h, --help    this text
 #
 # The root (x86-64, merged /usr, relative symlinks only; L = usr/lib/x86_64-linux-gnu):
@@ -109,11 +114,12 @@ export SOURCE_DATE_EPOCH
 die() { echo "make-dpkg-root.sh: $*" >&2; exit 2; }
 usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"; }
 
-outdir="" tamper=1 debs_dir=""
+outdir="" tamper=1 debs_dir="" changelog_date=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --no-tamper) tamper=0 ;;
     --debs)      [ -n "${2:-}" ] || die "--debs needs a DIR"; debs_dir="$2"; shift ;;
+    --changelog-date) [ -n "${2:-}" ] || die "--changelog-date needs an RFC 2822 date"; changelog_date="$2"; shift ;;
     -h|--help)   usage; exit 0 ;;
     -*)          die "unknown option: $1 (see --help)" ;;
     *)           [ -z "$outdir" ] || die "more than one OUTDIR given"; outdir="$1" ;;
@@ -188,6 +194,10 @@ deb() {
   mkdir -p "$t/usr/share/doc/$pkg" "$t/DEBIAN"
   printf 'chainwatch test fixture for Debian package %s; not a real package.\n' "$pkg" \
     > "$t/usr/share/doc/$pkg/copyright"
+  if [ -n "$changelog_date" ]; then
+    printf '%s (%s) bookworm; urgency=medium\n\n  * Fixture upload.\n\n -- chainwatch fixtures <chainwatch@example.invalid>  %s\n\n%s (0.1-1) bookworm; urgency=medium\n\n  * Initial fixture.\n\n -- chainwatch fixtures <chainwatch@example.invalid>  Tue, 10 Jan 2023 12:00:00 +0000\n' \
+      "$pkg" "$version" "$changelog_date" "$pkg" | gzip -9n > "$t/usr/share/doc/$pkg/changelog.Debian.gz"
+  fi
   cat > "$t/DEBIAN/control" <<EOF
 Package: $pkg
 Version: $version

@@ -31,6 +31,9 @@
 #   --edit-config     append a line to /etc/ssh/sshd_config after install (a
 #                     %config file that differs from its digest, as admins do;
 #                     rpm -V: "S.5....T.  c")
+#   --build-now       record the real time of the rpmbuild run as each
+#                     package's BUILDTIME (package-age tests: built today);
+#                     default: BUILDTIME is pinned to 2024-04-01
 #   --sysimage        database in usr/lib/sysimage/rpm with var/lib/rpm ->
 #                     ../../usr/lib/sysimage/rpm, as on real Fedora >= 36;
 #                     default: the database is in var/lib/rpm itself
@@ -95,13 +98,14 @@ die() { echo "make-rpm-root.sh: $*" >&2; exit 2; }
 fail() { echo "make-rpm-root.sh: internal error: $*" >&2; exit 1; }
 usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"; }
 
-outdir="" tamper=1 edit_config=0 sysimage=0 xz_vr="5.6.1-1.fc40"
+outdir="" tamper=1 edit_config=0 sysimage=0 xz_vr="5.6.1-1.fc40" buildtime_from_epoch=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --no-tamper)   tamper=0 ;;
     --xz-version)  [ $# -ge 2 ] || die "--xz-version needs V-R"; xz_vr="$2"; shift ;;
     --edit-config) edit_config=1 ;;
     --sysimage)    sysimage=1 ;;
+    --build-now)   buildtime_from_epoch=0 ;;
     -h|--help)     usage; exit 0 ;;
     -*)            die "unknown option: $1 (see --help)" ;;
     *)             [ -z "$outdir" ] || die "more than one OUTDIR given"; outdir="$1" ;;
@@ -225,7 +229,7 @@ build_rpm() {
   } > "$tmp/$name.spec"
   SOURCE_DATE_EPOCH=$EPOCH rpmbuild -bb --nodeps --quiet --define "_topdir $tmp/top" \
     --define "_build_id_links none" --define "debug_package %{nil}" --define "__os_install_post %{nil}" \
-    --define "use_source_date_epoch_as_buildtime 1" --define "clamp_mtime_to_source_date_epoch 1" \
+    --define "use_source_date_epoch_as_buildtime $buildtime_from_epoch" --define "clamp_mtime_to_source_date_epoch 1" \
     --define "_buildhost chainwatch-fixture" "$@" "$tmp/$name.spec" > "$tmp/build.log" 2>&1 ||
     { cat "$tmp/build.log" >&2; die "rpmbuild $name failed"; }
 }
