@@ -11,6 +11,11 @@ struct RulesCommand: ParsableCommand {
         abstract: "Check rule files, make a signing key, sign and install rule bundles.",
         subcommands: [Check.self, Sign.self, Install.self, Keygen.self])
 
+    /// `chainwatch rules` alone names no job: a mistake like any other (exit 2), not a help page with exit 0.
+    func run() throws {
+        throw ValidationError("give what to do with rules: check, sign, install or keygen")
+    }
+
     /// `rules check DIR...` (alias `--check-rules DIR...`).
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(

@@ -32,6 +32,8 @@ extension LiveSystemTests {
         try expectMisuse(["scna"], says: "unknown command scna")
         #expect(try Self.run(["scna"]).stderr.contains("did you mean scan?"))
         try expectMisuse(["rules", "chek", "x"], says: "chainwatch rules")
+        // `rules` alone names no job: a misuse, not a help page that exits 0.
+        try expectMisuse(["rules"], says: "chainwatch rules: give what to do with rules: check, sign, install or keygen")
     }
 
     @Test func anOptionOfAnotherCommandNamesTheCommandItBelongsTo() throws {
