@@ -103,15 +103,16 @@ extension ELFWalk {
         let pages = CodePages(walk: self)
         var walk = ResolverWalk(code: ResolverWalk.Code(sections: code, slots: slots, plt: plt, read: pages.bytes),
                                 decoder: decoder, limits: limits)
+        let names = functionNames(tables: symbolTables)
         var walked: [IFUNCResolver] = []
         for address in resolvers.keys.sorted() {
             var resolver = resolvers[address]!
             if walk.budgetSpent {
                 resolver.bound = .fileBudget
             } else {
-                walk.walk(&resolver) { functionNames(at: $0, tables: symbolTables) }
+                walk.walk(&resolver) { Set($0.flatMap { names[$0] ?? [] }).sorted() }
             }
-            resolver.name = functionNames(at: [address], tables: symbolTables).first
+            resolver.name = names[address]?.min()
             walked.append(resolver)
         }
         return .walked(walked)
@@ -141,19 +142,19 @@ extension ELFWalk {
         return addends
     }
 
-    /// Names of function symbols (any table) defined at the given addresses: strings are made for matches only.
-    private func functionNames(at addresses: Set<UInt64>, tables: [(section: OpaquePointer, link: Int)]) -> [String] {
-        guard !addresses.isEmpty else { return [] }
-        var names: Set<String> = []
+    /// Function symbols (any table) by address, read once for a file that has resolvers: the names of the
+    /// resolvers and of the local functions their walks reach.
+    private func functionNames(tables: [(section: OpaquePointer, link: Int)]) -> [UInt64: [String]] {
+        var names: [UInt64: [String]] = [:]
         for table in tables {
             eachSymbol(in: table.section) { sym in
-                let type = sym.st_info & 0xf
-                guard type == 2 /* STT_FUNC */, sym.st_shndx != UInt16(SHN_UNDEF), addresses.contains(sym.st_value),
+                guard sym.st_info & 0xf == 2 /* STT_FUNC */, sym.st_shndx != UInt16(SHN_UNDEF),
                       let name = elf_strptr(elf, table.link, Int(sym.st_name)), name.pointee != 0 else { return }
-                names.insert(String(cString: name))
+                let text = String(cString: name)
+                if names[sym.st_value]?.contains(text) != true { names[sym.st_value, default: []].append(text) }
             }
         }
-        return names.sorted()
+        return names
     }
 }
 

@@ -219,6 +219,7 @@ public struct TextReporter {
         return lines
     }
 
+    /// A finding's whole evidence, its file's identity included (suppressed findings, listed one by one).
     func evidenceLines(_ evidence: Evidence) -> [String] {
         var lines: [String] = []
         if let chain = evidence.chain, chain.count > 1 {
@@ -234,17 +235,7 @@ public struct TextReporter {
             lines.append("pid:     " + shown + (pids.count > 10 ? " and \(pids.count - 10) more" : ""))
         }
         if let seen = evidence.seenAs, !seen.isEmpty { lines.append("seen as: " + seen.joined(separator: ", ")) }
-        if let symbol = evidence.symbol {
-            lines.append("symbol:  \(TerminalText.escape(symbol)) (GOT slot \(evidence.slotAddress ?? "?"))")
-        }
-        if let target = evidence.pointsTo { lines.append("points:  into " + TerminalText.escape(target)) }
-        if let expected = evidence.expected { lines.append("expected: " + TerminalText.escape(expected)) }
-        if let integrity = evidence.integrity { lines.append("integrity: " + integrity) }
-        if let location = evidence.location { lines.append("location: " + location + (evidence.writableBy.map { "; " + TerminalText.escape($0) } ?? "")) }
-        if let name = evidence.matchedName { lines.append("name:    " + TerminalText.escape(name) + " (the name the rule matched)") }
-        if let mapping = evidence.mapping { lines.append("mapping: " + TerminalText.escape(mapping)) }
-        if let detail = evidence.detail { lines.append("detail:  " + TerminalText.escape(detail)) }
-        return lines
+        return lines + findingLines(evidence)
     }
 
     /// "/usr/sbin/sshd -> libsystemd.so.0 -> liblzma.so.5 (/usr/lib/x86_64-linux-gnu/liblzma.so.5.4.1)"
