@@ -3,7 +3,7 @@ import Rules
 import Testing
 
 extension LiveSystemTests {
-/// `scan --format sarif` validated by the OASIS SARIF 2.1.0 schema (Tests/Fixtures/sarif-validate.sh, Python's
+/// `scan --format sarif` validated by the OASIS SARIF 2.1.0 schema (Tests/Fixtures/cyclonedx-validate.sh --schema, Python's
 /// jsonschema), stable across scans, and keyed the way GitHub code scanning keys alerts; `--fail-on`'s exit codes.
 @Suite(.serialized) struct SARIFTests {
     struct Scan {
@@ -34,7 +34,8 @@ extension LiveSystemTests {
         defer { Support.remove(directory) }
         let path = directory + "/\(label).sarif"
         try scan.text.write(toFile: path, atomically: true, encoding: .utf8)
-        let result = try Support.run(Support.fixtures + "/sarif-validate.sh", [path])
+        let result = try Support.run(Support.fixtures + "/cyclonedx-validate.sh",
+                                     ["--schema", Support.fixtures + "/schemas/sarif-schema-2.1.0.json", path])
         #expect(result.status == 0, "\(label): \(result.stdout)\(result.stderr)", sourceLocation: sourceLocation)
     }
 

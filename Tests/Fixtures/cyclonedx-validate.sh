@@ -17,7 +17,8 @@
 # Usage:
 #   cyclonedx-validate.sh --schema SCHEMA FILE...
 #     The same, against the JSON Schema SCHEMA (any draft jsonschema knows, formats checked) instead of CycloneDX:
-#     chainwatch's own JSON report (docs/schema/report.schema.json) is checked with it, in the same pinned venv.
+#     chainwatch's own JSON report (docs/schema/report.schema.json) and its SARIF logs (schemas/sarif-schema-2.1.0.json)
+#     are checked with it, in the same pinned venv.
 #   cyclonedx-validate.sh FILE...
 #     Prints "FILE: valid" for each valid file, and "FILE: invalid: N error(s)" followed by one line per
 #     error ("  at JSONPATH: MESSAGE", with the closest sub-schema errors indented below for anyOf/oneOf) for
@@ -138,14 +139,14 @@ if [ -n "$schema" ]; then
   "$venv/bin/python" - "$schema" "$@" <<'PY' || status=$?
 import json
 import sys
-from jsonschema import FormatChecker
 from jsonschema.validators import validator_for
 
 with open(sys.argv[1], encoding="utf-8") as f:
     schema = json.load(f)
 cls = validator_for(schema)
 cls.check_schema(schema)
-validator = cls(schema, format_checker=FormatChecker())
+# The schema's own dialect's format checker (Draft 4 for SARIF 2.1.0, 2020-12 for chainwatch's report).
+validator = cls(schema, format_checker=cls.FORMAT_CHECKER)
 bad = 0
 for path in sys.argv[2:]:
     try:
