@@ -294,6 +294,11 @@ struct FileIndex {
         }
         if plan.walksResolvers {
             for record in records {
+                // Resolver rules apply to every ELF file: one libelf cannot parse (a forged section table ld.so never
+                // reads) had its resolvers walked by nothing, so it is unknown, not clean.
+                if let facts = record.facts, facts.isELF, let problem = facts.elfProblem, !plan.elfRuleNames(record.names) {
+                    skipped.append(skip(record, reason: "ELF not readable (\(problem)); IFUNC resolvers not walked", code: .damaged))
+                }
                 if let scan = record.facts?.elf?.resolvers, let (reason, code) = Self.resolverGap(scan) {
                     skipped.append(skip(record, reason: reason, code: code))
                 }

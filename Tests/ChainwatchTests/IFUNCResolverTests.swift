@@ -81,6 +81,19 @@ import Rules
         #expect(result.status == 3, "a scan that could not walk a resolver says it is incomplete: \(result.stdout.prefix(300))")
     }
 
+    /// An ELF file libelf cannot parse (here its section table lies past the end) had its resolvers walked by
+    /// nothing: with resolver rules loaded it is unknown (exit 3), never clean.
+    @Test func anUnparseableELFIsUnknownNotClean() throws {
+        let directory = try Support.temporaryDirectory("ifunc-bad-elf")
+        defer { Support.remove(directory) }
+        let library = [UInt8](try Data(contentsOf: URL(fileURLWithPath: try Self.library("libifunc-rtld-walker.so"))))
+        try Data(library.prefix(3000)).write(to: URL(fileURLWithPath: directory + "/libcut.so.1"))
+        let (result, document) = try Support.scanJSON(["--rules", Self.resolverRulesDirectory(), "--path", directory])
+        #expect(result.status == 3, "\(result.stdout.prefix(400))")
+        let skipped = document["skipped"] as? [[String: Any]] ?? []
+        #expect(skipped.contains { ($0["reason"] as? String)?.contains("IFUNC resolvers not walked") == true && $0["code"] as? String == "damaged" })
+    }
+
     @Test func walkStopsAtItsBoundsAndSaysSo() throws {
         let path = try Self.library("libifunc-rtld-walker.so")
         let tight = ResolverWalk.Limits(instructionsPerResolver: 20, instructionsPerFile: 200_000, timePerFile: .seconds(5))
