@@ -37,6 +37,9 @@ public enum JournalEntries {
         if e.symbol != nil { tail += [("symbol", e.symbol), ("points_to", e.pointsTo), ("expected", e.expected)] }
         if e.integrity != nil { tail += [("integrity", e.integrity), ("location", e.location), ("writable_by", e.writableBy)] }
         if e.built != nil { tail += [("built", e.built), ("installed", e.installed), ("age_days", e.ageDays.map(String.init))] }
+        if e.baseline != nil {
+            tail += [("approved_versions", e.approvedVersions?.joined(separator: " ")), ("approved_sha256", e.approvedSHA256?.joined(separator: " "))]
+        }
         let container = finding.target?.kind == .container ? finding.target : nil
         if let container {
             tail += [("container", container.name ?? container.shortID), ("container_id", container.id), ("image", container.image),
@@ -71,6 +74,8 @@ public enum JournalEntries {
             ("CHAINWATCH_YARA_STRINGS", e.yaraStrings?.joined(separator: ", ")), ("CHAINWATCH_MAPPING", e.mapping),
             ("CHAINWATCH_BUILT", e.built), ("CHAINWATCH_BUILT_FROM", e.builtFrom), ("CHAINWATCH_INSTALLED", e.installed),
             ("CHAINWATCH_AGE_DAYS", e.ageDays.map(String.init)), ("CHAINWATCH_MINIMUM_DAYS", e.minimumDays.map(String.init)),
+            ("CHAINWATCH_BASELINE", e.baseline), ("CHAINWATCH_APPROVED_VERSIONS", e.approvedVersions?.joined(separator: " ")),
+            ("CHAINWATCH_APPROVED_SHA256", e.approvedSHA256?.joined(separator: " ")),
             // The container a finding is in, so a SIEM can group and route by it.
             ("CHAINWATCH_TARGET", finding.target?.kind.rawValue),
             ("CHAINWATCH_CONTAINER_ID", container?.id), ("CHAINWATCH_CONTAINER_SHORT_ID", container?.shortID),

@@ -217,7 +217,8 @@ public enum RuleBundle {
     }
 
     /// The name of the trusted key whose signature of `manifest` this is; an error when none is.
-    static func trustedKey(signing manifest: [UInt8], signature: Data, keysDirectory: String, bundle: String) throws -> String {
+    static func trustedKey(signing manifest: [UInt8], signature: Data, keysDirectory: String, bundle: String,
+                           refused: String = "not installed") throws -> String {
         let names: [String]
         do { names = try FileSystem.directoryEntries(keysDirectory).filter { $0.hasSuffix(".pub") } } catch {
             throw Failure("no trusted keys: \(keysDirectory): \(error); put the publisher's public key there (*.pub)")
@@ -231,7 +232,7 @@ public enum RuleBundle {
             let key = try Curve25519.Signing.PublicKey(rawRepresentation: try decodeKey(String(decoding: try handle.readAll(limit: 4096), as: UTF8.self), file: file))
             if key.isValidSignature(signature, for: manifest) { return name }
         }
-        throw Failure("\(bundle): the signature does not verify with any key in \(keysDirectory) (\(names.joined(separator: ", "))); not installed")
+        throw Failure("\(bundle): the signature does not verify with any key in \(keysDirectory) (\(names.joined(separator: ", "))); \(refused)")
     }
 
     /// Dotted numeric versions, compared number by number (2026.12.10 > 2026.12.9).

@@ -99,6 +99,11 @@ public struct Evidence: Sendable, Hashable, Codable {
     public var installed: String?
     public var ageDays: Int?
     public var minimumDays: Int?
+    /// Baseline drift: the baseline compared against, and what it approved (the versions of the package, the
+    /// SHA-256s of the file at this path).
+    public var baseline: String?
+    public var approvedVersions: [String]?
+    public var approvedSHA256: [String]?
 
     public init(path: String? = nil, sha256: String? = nil, package: String? = nil, version: String? = nil,
                 pid: Int32? = nil, pids: [Int32]? = nil, chain: [String]? = nil, seenAs: [String]? = nil,

@@ -23,6 +23,9 @@ struct ScanFacts {
     var memory: [ProcessMemoryScan] = []
     /// Dates of the packages package-age rules select (`ScanRun.datePackages`); nil when no such rule is loaded.
     var packageAges: PackageAges?
+    /// The target these facts are of, and the approved state drift rules compare it with (nil: no baseline given).
+    var target = ScanTarget(kind: .host)
+    var baseline: Baseline?
 
     init(root: ConfinedRoot, inventory: PackageInventory, files: [FileRecord],
          graphs: [(ProgramLocation, DependencyGraph)], processes: [ProcessImage] = [],

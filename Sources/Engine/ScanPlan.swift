@@ -17,6 +17,7 @@ public struct ScanPlan: Sendable {
     let injection: LoaderInjectionMatcher
     let provenance: ProvenanceMatcher
     let ages: PackageAgeMatcher
+    let drift: BaselineDriftMatcher
     /// `var`: a scan sets its YARA limits from its options (`ScanRun.init`).
     var yara: YARAMatcher
     let suppressions: SuppressionMatcher
@@ -37,6 +38,7 @@ public struct ScanPlan: Sendable {
         injection = LoaderInjectionMatcher(from: rules.rules)
         provenance = ProvenanceMatcher(from: rules.rules)
         ages = PackageAgeMatcher(from: rules.rules)
+        drift = BaselineDriftMatcher(from: rules.rules)
         yara = YARAMatcher(rules.rules.compactMap { rule in YARAMatcher.match(of: rule).map { (rule, $0) } },
                            compiled: rules.yara, sources: rules.yara?.sources ?? [])
         suppressions = SuppressionMatcher(rules.suppressions)
@@ -84,6 +86,7 @@ public struct ScanPlan: Sendable {
         var findings: [Finding] = []
         findings += packages.findings(facts, earlier: findings)
         findings += ages.findings(facts, earlier: findings)
+        findings += drift.findings(facts, earlier: findings)
         findings += hashes.findings(facts, earlier: findings)
         findings += bytes.findings(facts, earlier: findings)
         findings += elf.findings(facts, earlier: findings)

@@ -26,6 +26,8 @@ public struct ScanReport: Sendable, Codable {
     public var scannedPaths: [String] = []
     /// What an SBOM is made of, when the scan was asked to keep it (`ScanOptions.collectInventory`).
     public var inventory: ScanInventory?
+    /// The baseline drift was judged against (`--baseline`); nil without one.
+    public var baseline: BaselineReference?
     /// What was scanned: the host (or the offline root, the image, the paths) first, then each container.
     public var targets: [TargetSummary] = []
 
@@ -66,6 +68,29 @@ public struct ScanReport: Sendable, Codable {
 
     /// The highest severity found, or nil when nothing was.
     public var highestSeverity: Severity? { findings.map(\.severity).max() }
+}
+
+/// A baseline as a report names it.
+public struct BaselineReference: Sendable, Codable {
+    public var file: String
+    public var sha256: String
+    /// The trusted key that signed it; nil: unsigned.
+    public var signer: String?
+    public var packages: Int
+    public var codeFiles: Int
+    public var containers: Int
+    /// Whether it approves code by SHA-256 (a package-only SBOM does not: running code is then not judged).
+    public var approvesCode: Bool
+
+    public init(_ baseline: Baseline) {
+        file = baseline.file
+        sha256 = baseline.sha256
+        signer = baseline.signer
+        packages = baseline.primary.packageCount
+        codeFiles = baseline.primary.files.count
+        containers = baseline.containers.count
+        approvesCode = baseline.approvesCode
+    }
 }
 
 public struct ScanStatistics: Sendable, Codable {

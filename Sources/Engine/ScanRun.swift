@@ -60,6 +60,13 @@ struct ScanRun {
             scanID: UUID().uuidString.lowercased(), root: options.root, startedAt: Date().timeIntervalSince1970,
             findings: [], skipped: [], notes: [], statistics: ScanStatistics(), programs: [])
         report.statistics.rules = plan.rules.rules.count
+        if let baseline = options.baseline {
+            report.baseline = BaselineReference(baseline)
+            report.notes += baseline.ignored.map { "baseline \(baseline.file): \($0)" }
+            if !baseline.approvesCode {
+                report.notes.append("baseline \(baseline.file) approves no code by SHA-256 (a package list): running code was not compared with it")
+            }
+        }
         index = FileIndex(plan: plan, inspector: FileInspector(maximumSize: options.maximumFileSize, resolvers: plan.resolverLimits), cache: options.cache,
                           stall: options.readStall, progress: options.progress)
         index.readBlockingFilesystems = options.readBlockingFilesystems
@@ -470,6 +477,8 @@ struct ScanRun {
                               processes: images, running: target.processes, preload: target.preload, aliases: index.aliases)
         facts.memory = memory
         facts.packageAges = target.packageAges
+        facts.target = target.target
+        facts.baseline = options.baseline
         return plan.findings(facts).filter { plan.applies($0.rule, to: target.target.kind) }.map { finding in
             var finding = finding
             finding.target = target.target

@@ -53,6 +53,8 @@ public struct ScanOptions: Sendable {
     public var runtimeStatePrefix = ""
     /// YARA rules' bounds, and whether every process's code outside files is scanned (docs/yara.md).
     public var yara = YARALimits()
+    /// The approved state `baseline-drift` rules compare each target with (`--baseline`); nil: none.
+    public var baseline: Baseline?
 
     public init() {}
 }

@@ -187,6 +187,8 @@ public struct CycloneDXReporter {
         let image = OCIImage(image: target.image, imageID: target.imageID)
         var properties: [(String, String)] = []
         if let id = target.id { properties.append(("chainwatch:container:id", id)) }
+        // What a baseline written from this SBOM matches the container by in a later scan (its id changes on restart).
+        properties.append(("chainwatch:container:key", target.stableKey))
         if let runtime = target.runtime { properties.append(("chainwatch:container:runtime", runtime.rawValue)) }
         if let name = target.image { properties.append(("chainwatch:container:image", name)) }
         if let imageID = target.imageID { properties.append(("chainwatch:container:image-id", imageID)) }

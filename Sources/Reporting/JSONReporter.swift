@@ -115,6 +115,7 @@ public struct JSONReporter {
         var packageDatabases: [Database]
         var image: ImageReference?
         var paths: [String]?
+        var baseline: BaselineReference?
 
         struct Input: Encodable {
             var kind: String
@@ -149,6 +150,7 @@ public struct JSONReporter {
             packageDatabases = report.packageDatabases.map(Database.init)
             image = report.image
             self.paths = paths
+            baseline = report.baseline
         }
     }
 

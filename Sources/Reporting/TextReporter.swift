@@ -34,6 +34,12 @@ public struct TextReporter {
                 ? "  package database \(TerminalText.escape(database.path)) (\(database.format)): \(database.packages) packages"
                 : "  PACKAGE DATABASE NOT READ: \(TerminalText.escape(database.path)) (\(database.format)): \(TerminalText.escape(database.problem ?? "")); its packages were not checked")
         }
+        if let baseline = report.baseline {
+            lines.append("  baseline \(TerminalText.escape(baseline.file)) (sha256 \(baseline.sha256.prefix(16))…, "
+                         + (baseline.signer.map { "signed by \(TerminalText.escape($0))" } ?? "unsigned")
+                         + "): \(baseline.packages) packages, \(baseline.codeFiles) code files approved"
+                         + (baseline.containers > 0 ? ", and \(baseline.containers) container\(baseline.containers == 1 ? "" : "s")" : ""))
+        }
         if report.targets.count > 1 {
             lines.append("  \(report.targets.count - 1) container\(report.targets.count == 2 ? "" : "s") scanned, each in its own root:")
             let containers = report.targets.dropFirst()

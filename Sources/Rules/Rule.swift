@@ -37,6 +37,7 @@ public enum RuleKind: String, Sendable, Hashable, CaseIterable, Codable {
     case loaderInjection = "loader-injection"
     case provenance
     case packageAge = "package-age"
+    case baselineDrift = "baseline-drift"
     /// A rule of a YARA file, matched by libyara (docs/yara.md).
     case yara
 }
@@ -66,6 +67,7 @@ public enum RuleMatch: Sendable, Hashable {
     case loaderInjection(LoaderInjectionMatch)
     case provenance(ProvenanceMatch)
     case packageAge(PackageAgeMatch)
+    case baselineDrift(BaselineDriftMatch)
     case yara(YARARuleMatch)
 }
 

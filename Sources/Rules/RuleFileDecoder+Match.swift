@@ -16,6 +16,7 @@ extension RuleFileDecoder {
         .provenance: ["programs", "processes", "library-directories", "files", "condition",
                       "owner", "integrity", "location", "writable-by-non-root", "deleted"],
         .packageAge: ["minimum-days", "ecosystem", "packages", "unknown-dates"],
+        .baselineDrift: ["drift", "mapped-by", "programs"],
         .yara: [],
     ]
 
@@ -33,6 +34,7 @@ extension RuleFileDecoder {
         case .loaderInjection: return decodeLoaderInjection(map, node, allowed: allowed).map(RuleMatch.loaderInjection)
         case .provenance: return decodeProvenance(map, node, allowed: allowed).map(RuleMatch.provenance)
         case .packageAge: return decodePackageAge(map, node, allowed: allowed).map(RuleMatch.packageAge)
+        case .baselineDrift: return decodeBaselineDrift(map, node, allowed: allowed).map(RuleMatch.baselineDrift)
         case .yara:
             fail(node, key: "kind", "YARA rules are written in YARA files (*.yar, *.yara) placed in a rules directory, not in YAML; see docs/yara.md")
             return nil
@@ -269,6 +271,36 @@ extension RuleFileDecoder {
         }
         guard let days else { return nil }
         return PackageAgeMatch(minimumDays: days, ecosystem: ecosystem, packages: packages, unknownDates: unknown)
+    }
+
+    private mutating func decodeBaselineDrift(_ map: Node.Mapping, _ node: Node, allowed: [String]) -> BaselineDriftMatch? {
+        checkKeys(map, allowed: allowed, required: ["drift"], at: node)
+        guard let drift = enumValue(map, "drift", BaselineDriftMatch.Drift.self) else { return nil }
+        var mappedBy = BaselineDriftMatch.MappedBy.any
+        if map["mapped-by"] != nil {
+            guard let value = enumValue(map, "mapped-by", BaselineDriftMatch.MappedBy.self) else { return nil }
+            mappedBy = value
+        }
+        var programs: [String] = []
+        if map["programs"] != nil {
+            guard let list = nonEmptyList(map, "programs") else { return nil }
+            programs = list
+        }
+        if drift != .unapprovedCode, let key = ["mapped-by", "programs"].first(where: { map[$0] != nil }) {
+            fail(map[key]!, key: key, "'\(key)' applies only to 'drift: unapproved-code'")
+            return nil
+        }
+        return BaselineDriftMatch(drift: drift, mappedBy: mappedBy, programs: programs)
+    }
+
+    /// One of an enumeration's raw values; nil (after an error naming the allowed values) when absent or unknown.
+    private mutating func enumValue<Value: RawRepresentable & CaseIterable>(_ map: Node.Mapping, _ key: String, _: Value.Type) -> Value? where Value.RawValue == String {
+        guard let text = string(map, key) else { return nil }
+        guard let value = Value(rawValue: text) else {
+            fail(map[key]!, key: key, "'\(text)' must be one of \(Value.allCases.map(\.rawValue).joined(separator: ", "))")
+            return nil
+        }
+        return value
     }
 
     /// A list of an enumeration's raw values; [] when absent, nil (after an error naming the allowed values) when

@@ -84,6 +84,24 @@ struct ScanCommand: ParsableCommand {
         "Whose code outside files the YARA rules scan: runtime (default: the processes runtime rules name, such as sshd) or all (every process).", valueName: "runtime|all"))
     var yaraMemory: String?
 
+    @Option(help: ArgumentHelp(
+        "Compare what is installed and running with the approved state in FILE, a CycloneDX JSON SBOM (one --write-baseline wrote, or another tool's: its packages); baseline-drift rules report what differs. FILE.sig, when present, must verify with a key in --keys.",
+        valueName: "FILE"))
+    var baseline: String?
+
+    @Option(name: .customLong("write-baseline"), help: ArgumentHelp(
+        "After the scan, write what it saw as the approved state to FILE: a CycloneDX 1.6 SBOM of every package and every code file read, with SHA-256s (see docs/baselines.md).",
+        valueName: "FILE"))
+    var writeBaseline: String?
+
+    @Option(name: .customLong("signing-key"), help: ArgumentHelp(
+        "With --write-baseline: sign it with this Ed25519 private key (chainwatch rules keygen), writing FILE.sig beside it.",
+        valueName: "KEY"))
+    var signingKey: String?
+
+    @Option(help: ArgumentHelp("Trusted public keys (*.pub) a baseline's signature must verify with (default /etc/chainwatch/keys).", valueName: "DIR"))
+    var keys: String?
+
     /// The severity at or above which the scan exits 1.
     var threshold: Severity { failOn.flatMap(Severity.init(rawValue:)) ?? .low }
 
@@ -106,6 +124,8 @@ struct ScanCommand: ParsableCommand {
         if [!paths.isEmpty, root != "/", image != nil].filter({ $0 }).count > 1 {
             throw ValidationError("--path, --root and --image scan different things; give one of them")
         }
+        if signingKey != nil && writeBaseline == nil { throw ValidationError("--signing-key signs the baseline --write-baseline writes; give --write-baseline FILE too") }
+        if writeBaseline != nil && !paths.isEmpty { throw ValidationError("--write-baseline approves a host, --root or --image; a --path scan has no packages to approve") }
         if let image, (try? FileSystem.status(image)) == nil { throw ValidationError("--image \(image): no such file or directory") }
         if let platform {
             guard image != nil else { throw ValidationError("--platform chooses a manifest of an --image; give --image too") }
@@ -117,7 +137,24 @@ struct ScanCommand: ParsableCommand {
         let rules = ruleOptions.rules
         let set = try CommandSupport.loadRules(rules.isEmpty
             ? RuleLoader.defaultDirectories(stateDirectory: stateDirectory ?? DaemonConfiguration().stateDirectory) : rules)
-        let report = try scan(set)
+        var approved: Baseline?
+        if let baseline {
+            do { approved = try BaselineFile.load(baseline, keysDirectory: keys ?? RuleBundle.defaultKeysDirectory) } catch {
+                throw CommandSupport.failure(TerminalText.escape(error.description))
+            }
+        }
+        let report = try scan(set, baseline: approved)
+        if let writeBaseline {
+            do { try BaselineFile.write(CycloneDXReporter(rules: set).render(report), to: writeBaseline, signingKey: signingKey) } catch {
+                throw CommandSupport.failure(TerminalText.escape(error.description))
+            }
+            StandardError.writeLine("chainwatch: wrote baseline \(TerminalText.escape(writeBaseline))" + (signingKey == nil ? " (unsigned)" : " and its signature"))
+            if report.isIncomplete || report.findings.contains(where: { $0.severity > .info }) {
+                // A baseline approves what the scan saw: what it could not read stays unapproved, what it found is approved.
+                StandardError.writeLine("chainwatch: warning: the baseline approves what this scan saw, which was "
+                                        + (report.isIncomplete ? "incomplete" : "not clean") + "; read the report before trusting it")
+            }
+        }
         if let metricsFile {
             do { try MetricsFile(path: metricsFile).write(report, rules: set, counters: MetricsFile.Counters(scans: 1)) } catch {
                 throw CommandSupport.failure("--metrics-file \(metricsFile): \(error)")
@@ -140,7 +177,7 @@ struct ScanCommand: ParsableCommand {
         if report.isIncomplete { throw ExitCode(3) }
     }
 
-    private func scan(_ set: RuleSet) throws -> ScanReport {
+    private func scan(_ set: RuleSet, baseline: Baseline?) throws -> ScanReport {
         var options = ScanOptions()
         options.root = root
         options.scanProcesses = !noProcesses
@@ -149,7 +186,8 @@ struct ScanCommand: ParsableCommand {
         options.jobs = jobsOption.jobs ?? 2
         // A one-shot scan is waited for: start the disk reads of upcoming files so cold reads overlap.
         options.readAhead = 4 * options.jobs
-        options.collectInventory = format == .cyclonedx
+        options.collectInventory = format == .cyclonedx || writeBaseline != nil
+        options.baseline = baseline
         options.imagePlatform = platform.flatMap(ImagePlatform.init)
         if let yaraTimeout { options.yara.timeoutSeconds = yaraTimeout }
         if let yaraMaximumFileSize { options.yara.maximumFileSize = Int64(yaraMaximumFileSize) << 20 }

@@ -1,0 +1,158 @@
+import HostIO
+import Probes
+import Rules
+
+/// `baseline-drift` rules: what differs from the baseline the scan was given (`ScanOptions.baseline`), in each
+/// target against that target's approved state. Without a baseline they find nothing. What the scan could not
+/// establish is never drift: a package database that was not read judges none of its ecosystem's packages, and a
+/// file that was not read has no hash to judge.
+struct BaselineDriftMatcher: RuleKindMatcher {
+    let rules: [(Rule, BaselineDriftMatch)]
+
+    static func match(of rule: Rule) -> BaselineDriftMatch? {
+        if case .baselineDrift(let match) = rule.match { return match }
+        return nil
+    }
+
+    init(_ rules: [(Rule, BaselineDriftMatch)]) { self.rules = rules }
+
+    func findings(_ facts: ScanFacts, earlier: [Finding]) -> [Finding] {
+        guard let baseline = facts.baseline, !rules.isEmpty else { return [] }
+        guard let section = baseline.section(for: facts.target) else {
+            return rules.filter { $0.1.drift == .containerNotInBaseline }.map { rule, _ in
+                var evidence = Evidence(detail: "\(facts.target.label) is not in baseline \(baseline.file): nothing in it is approved; "
+                                        + "approve it by writing the baseline again while it runs")
+                evidence.baseline = baseline.file
+                return Finding(rule: rule, evidence: evidence)
+            }
+        }
+        let judged = Self.judgedEcosystems(facts.inventory)
+        var findings: [Finding] = []
+        for (rule, match) in rules {
+            switch match.drift {
+            case .unapprovedCode: findings += unapprovedCode(rule, match, facts, baseline)
+            case .packageAdded, .packageRemoved, .packageVersionChanged:
+                findings += packages(rule, match.drift, facts, section, judged: judged, baseline: baseline)
+            case .packageFileChanged: findings += changedFiles(rule, facts, section, baseline: baseline)
+            case .containerNotInBaseline: break
+            }
+        }
+        return findings
+    }
+
+    /// Ecosystems whose packages can be compared: every database of the ecosystem found was read. One that could
+    /// not be read leaves its packages unknown (the scan says so, and is incomplete), neither added nor removed.
+    static func judgedEcosystems(_ inventory: PackageInventory) -> Set<PackageEcosystem> {
+        var judged = Set(PackageEcosystem.allCases)
+        for database in inventory.databases where !database.wasRead {
+            if let ecosystem = ecosystem(ofFormat: database.format) { judged.remove(ecosystem) }
+        }
+        return judged
+    }
+
+    static func ecosystem(ofFormat format: String) -> PackageEcosystem? {
+        switch format.split(separator: " ").first {
+        case "dpkg": .debian
+        case "rpm": .rpm
+        case "apk": .alpine
+        case "pacman": .arch
+        default: nil
+        }
+    }
+
+    /// Mapped code whose bytes the baseline approves nowhere.
+    private func unapprovedCode(_ rule: Rule, _ match: BaselineDriftMatch, _ facts: ScanFacts, _ baseline: Baseline) -> [Finding] {
+        guard baseline.approvesCode else { return [] }
+        let processes = Dictionary(facts.running.map { ($0.pid, $0) }, uniquingKeysWith: { first, _ in first })
+        let programs = Set(match.programs)
+        return facts.files.compactMap { file -> Finding? in
+            guard !file.pids.isEmpty, let sha256 = file.facts?.sha256, !baseline.approvedHashes.contains(sha256) else { return nil }
+            let privileged = file.pids.sorted().compactMap { pid -> String? in
+                guard let process = processes[pid] else { return nil }
+                let program = process.executable.map { baseName(ScanPlan.trimmingDeleted($0)) }
+                if process.userID == 0 { return "pid \(pid) (\(program ?? "?"), root)" }
+                if let program, programs.contains(program) { return "pid \(pid) (\(program))" }
+                return nil
+            }
+            switch match.mappedBy {
+            case .privileged where privileged.isEmpty: return nil
+            case .unprivileged where !privileged.isEmpty: return nil
+            default: break
+            }
+            var detail = "SHA-256 \(sha256) is not approved by baseline \(baseline.file)"
+            let section = baseline.section(for: facts.target)
+            if let approved = section?.files[file.path] {
+                detail += "; approved at this path: " + approved.sorted().joined(separator: ", ")
+            }
+            detail += privileged.isEmpty ? "; mapped by pid\(file.pids.count == 1 ? "" : "s") " + file.pids.sorted().map(String.init).joined(separator: ", ")
+                : "; mapped by " + privileged.joined(separator: ", ")
+            var evidence = facts.evidence(for: file, detail: detail)
+            evidence.baseline = baseline.file
+            evidence.approvedSHA256 = section?.files[file.path]?.sorted()
+            return Finding(rule: rule, evidence: evidence, fileIdentity: file.facts?.identity)
+        }
+    }
+
+    /// Packages added, removed, or at another version, each ecosystem compared only where its databases were read.
+    private func packages(_ rule: Rule, _ drift: BaselineDriftMatch.Drift, _ facts: ScanFacts, _ section: BaselineSection,
+                          judged: Set<PackageEcosystem>, baseline: Baseline) -> [Finding] {
+        var installed: [BaselinePackageKey: [InstalledPackage]] = [:]
+        for package in facts.inventory.packages where judged.contains(package.ecosystem) {
+            installed[BaselinePackageKey(package), default: []].append(package)
+        }
+        func finding(_ key: BaselinePackageKey, version: String?, approved: Set<String>?, _ text: String) -> Finding {
+            var evidence = Evidence(package: key.name, version: version, detail: text)
+            evidence.baseline = baseline.file
+            evidence.approvedVersions = approved?.sorted()
+            return Finding(rule: rule, evidence: evidence)
+        }
+        var findings: [Finding] = []
+        switch drift {
+        case .packageAdded:
+            for key in installed.keys.sorted() where section.approvedVersions(of: installed[key]![0]) == nil {
+                let versions = installed[key]!.map(\.version).sorted()
+                findings.append(finding(key, version: versions.first, approved: nil,
+                                        "\(key.ecosystem.rawValue) package \(key.display) \(versions.joined(separator: ", ")) is installed; baseline \(baseline.file) does not list it"))
+            }
+        case .packageVersionChanged:
+            for key in installed.keys.sorted() {
+                let packages = installed[key]!
+                guard let approved = section.approvedVersions(of: packages[0]) else { continue }
+                let unapproved = packages.filter { package in
+                    !approved.contains { VersionOrdering.compare($0, package.version, ecosystem: key.ecosystem) == 0 }
+                }
+                guard !unapproved.isEmpty else { continue }
+                let versions = unapproved.map(\.version).sorted()
+                findings.append(finding(key, version: versions.first, approved: approved,
+                                        "\(key.ecosystem.rawValue) package \(key.display) is at \(versions.joined(separator: ", ")); baseline \(baseline.file) approved \(approved.sorted().joined(separator: ", "))"))
+            }
+        case .packageRemoved:
+            for key in section.packages.keys.sorted() where judged.contains(key.ecosystem) {
+                let present = key.architecture == nil
+                    ? installed.keys.contains { $0.ecosystem == key.ecosystem && $0.name == key.name }
+                    : installed[key] != nil
+                guard !present else { continue }
+                let approved = section.packages[key]!
+                findings.append(finding(key, version: nil, approved: approved,
+                                        "\(key.ecosystem.rawValue) package \(key.display) \(approved.sorted().joined(separator: ", ")) approved by baseline \(baseline.file) is not installed"))
+            }
+        default: break
+        }
+        return findings
+    }
+
+    /// Code files of a package still at its approved version whose content is not what was approved at that path.
+    private func changedFiles(_ rule: Rule, _ facts: ScanFacts, _ section: BaselineSection, baseline: Baseline) -> [Finding] {
+        facts.files.compactMap { file -> Finding? in
+            guard let sha256 = file.facts?.sha256, let approved = section.files[file.path], !approved.contains(sha256),
+                  let owner = facts.owner(of: file), let then = section.owners[file.path], then.key.name == owner.name,
+                  VersionOrdering.compare(then.version, owner.version, ecosystem: owner.ecosystem) == 0 else { return nil }
+            var evidence = facts.evidence(for: file, detail: "\(file.path) of \(owner.ecosystem.rawValue) package \(owner.name) \(owner.version) "
+                                          + "has SHA-256 \(sha256); baseline \(baseline.file) approved \(approved.sorted().joined(separator: ", ")) "
+                                          + "at the same version")
+            evidence.baseline = baseline.file
+            evidence.approvedSHA256 = approved.sorted()
+            return Finding(rule: rule, evidence: evidence, fileIdentity: file.facts?.identity)
+        }
+    }
+}
