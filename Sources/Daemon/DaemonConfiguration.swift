@@ -18,6 +18,12 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var metricsFile: String?
     /// YARA rules' bounds and memory scope (`yara-timeout`, `yara-max-file-size`, `yara-memory`; docs/yara.md).
     public var yara = YARALimits()
+    /// The approved baseline drift rules compare with (`baseline = FILE`); nil: none.
+    public var baseline: String?
+    /// Trusted public keys a baseline's signature must verify with.
+    public var keysDirectory = RuleBundle.defaultKeysDirectory
+    /// `baseline-signature = required`: an unsigned baseline is refused.
+    public var requireSignedBaseline = false
 
     public init() {}
 
@@ -28,7 +34,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
         public var description: String { "\(file):\(line): \(message)" }
     }
 
-    static let keys = ["interval", "reminder", "rules", "state-dir", "jobs", "metrics-file", "yara-timeout", "yara-max-file-size", "yara-memory"]
+    static let keys = ["interval", "reminder", "rules", "state-dir", "jobs", "metrics-file", "yara-timeout", "yara-max-file-size", "yara-memory",
+                       "baseline", "keys", "baseline-signature"]
 
     /// Reads `key = value` lines; `#` starts a comment; `rules` may repeat.
     public mutating func apply(fileText text: String, file: String) throws(ParseError) {
@@ -76,6 +83,16 @@ public struct DaemonConfiguration: Sendable, Equatable {
                     throw ParseError(file: file, line: number, message: "yara-memory: '\(value)' must be runtime (the processes runtime rules name) or all")
                 }
                 yara.memoryOfEveryProcess = value == "all"
+            case "baseline", "keys":
+                guard value.hasPrefix("/"), !value.hasSuffix("/") || key == "keys" else {
+                    throw ParseError(file: file, line: number, message: "\(key): '\(value)' must be an absolute path")
+                }
+                if key == "baseline" { baseline = value } else { keysDirectory = value }
+            case "baseline-signature":
+                guard ["optional", "required"].contains(value) else {
+                    throw ParseError(file: file, line: number, message: "baseline-signature: '\(value)' must be optional (a signature, when present, must verify) or required")
+                }
+                requireSignedBaseline = value == "required"
             default:
                 throw ParseError(file: file, line: number, message: "unknown key '\(key)'; expected one of \(Self.keys.joined(separator: ", "))")
             }

@@ -1,3 +1,4 @@
+import Engine
 import Logging
 import Rules
 import ServiceLifecycle
@@ -5,11 +6,11 @@ import ServiceLifecycle
 /// Runs the daemon until SIGTERM or SIGINT: the scan loop and the watchdog in one service group, sharing what the
 /// running scan is doing (the watchdog is fed only while it makes progress).
 public enum DaemonRunner {
-    public static func run(configuration: DaemonConfiguration, rulePaths: [String], rules: RuleSet) async throws {
+    public static func run(configuration: DaemonConfiguration, rulePaths: [String], rules: RuleSet, baseline: Baseline? = nil) async throws {
         var logger = Logger(label: "chainwatch")
         logger.logLevel = .warning
         let activity = ScanActivity()
-        let scan = ScanService(configuration: configuration, rulePaths: rulePaths, rules: rules, activity: activity)
+        let scan = ScanService(configuration: configuration, rulePaths: rulePaths, rules: rules, baseline: baseline, activity: activity)
         let group = ServiceGroup(configuration: .init(
             services: [
                 .init(service: scan),

@@ -12,6 +12,7 @@ public enum JournalEntries {
     public static let rulesErrorMessageID = "9b2f4d6e8a1c43b5a7d9e0f2c4b6d8e1"
     public static let lifecycleMessageID = "e3c5a7b9d1f2430e8c6a4b2d0f9e7c51"
     public static let droppedMessageID = "a6d4f2b8c0e1479d9b3a5c7e1f8d2b40"
+    public static let baselineErrorMessageID = "4c8e2a6f1d3b45e79a0c2e4f6b8d1a35"
 
     static func base(messageID: String, priority: Int, message: String) -> [JournalField] {
         [JournalField("MESSAGE", message), JournalField("MESSAGE_ID", messageID),
@@ -140,6 +141,15 @@ public enum JournalEntries {
                     message: "Rules reload failed; still running the previous \(keptRules) rules -- "
                         + KeyValueTail.render([("error", first)]))
             + [JournalField("CHAINWATCH_RULES_ERROR", error)]
+    }
+
+    /// A baseline that could not be put in force, and which one still is.
+    public static func baselineError(_ error: String, kept: Baseline?) -> [JournalField] {
+        let keeping = kept.map { "still judging drift against the previous baseline (sha256 \($0.sha256))" }
+            ?? "no baseline in force: drift is not judged"
+        return base(messageID: baselineErrorMessageID, priority: 3,
+                    message: "Baseline refused; \(keeping) -- " + KeyValueTail.render([("error", error)]))
+            + [JournalField("CHAINWATCH_BASELINE_ERROR", error)]
     }
 
     public static func lifecycle(_ what: String, detail: String) -> [JournalField] {

@@ -17,22 +17,24 @@ public struct ScanService: Service {
     let signals = DaemonSignals()
     let activity: ScanActivity
     let cache = FactsCache()
+    let initialBaseline: Baseline?
     /// Runs one scan on the thread it is called on (the real `Scanner`, or a test's stand-in).
     let runScan: @Sendable (ScanPlan, ScanOptions) -> ScanReport
 
     /// How long a stop waits for a running scan to end before the daemon exits without it.
     public static let stopGrace: Duration = .seconds(3)
 
-    public init(configuration: DaemonConfiguration, rulePaths: [String], rules: RuleSet, sink: AlertSink = AlertSink()) {
-        self.init(configuration: configuration, rulePaths: rulePaths, rules: rules, sink: sink, activity: ScanActivity())
+    public init(configuration: DaemonConfiguration, rulePaths: [String], rules: RuleSet, baseline: Baseline? = nil, sink: AlertSink = AlertSink()) {
+        self.init(configuration: configuration, rulePaths: rulePaths, rules: rules, baseline: baseline, sink: sink, activity: ScanActivity())
     }
 
-    init(configuration: DaemonConfiguration, rulePaths: [String], rules: RuleSet, sink: AlertSink = AlertSink(),
+    init(configuration: DaemonConfiguration, rulePaths: [String], rules: RuleSet, baseline: Baseline? = nil, sink: AlertSink = AlertSink(),
          activity: ScanActivity,
          runScan: @escaping @Sendable (ScanPlan, ScanOptions) -> ScanReport = { Scanner(plan: $0, options: $1).run() }) {
         self.configuration = configuration
         self.rulePaths = rulePaths
         self.initialRules = rules
+        self.initialBaseline = baseline
         self.sink = sink
         self.activity = activity
         self.runScan = runScan
@@ -70,11 +72,18 @@ public struct ScanService: Service {
         writePIDFile()
         writeMetrics(nil, rules: plan.rules, counters: counters)
         var abandoned = false
+        var baseline = BaselineWatch(configuration: configuration, initial: initialBaseline)
         while !signals.stop.load(ordering: .relaxed) {
-            if signals.reload.exchange(false, ordering: .relaxed) {
+            let reloading = signals.reload.exchange(false, ordering: .relaxed)
+            if reloading {
                 plan = reload(keeping: plan, state: &state, failures: &counters.reloadFailures)
             }
-            guard let report = await scan(plan, started: {
+            let baselineEvents = baseline.refresh(force: reloading)
+            if !baselineEvents.isEmpty {
+                sink.deliver(baselineEvents, state: &state)
+                save(&state, last: &saved)
+            }
+            guard let report = await scan(plan, baseline: baseline.current, started: {
                 if !readySent { ServiceNotifier.notify("READY=1") }
                 readySent = true
             }) else {
@@ -132,8 +141,9 @@ public struct ScanService: Service {
     /// Runs the blocking scan on its own thread, so neither the watchdog nor signal handling waits on it. Nil when
     /// the daemon is stopping and the scan did not end within `stopGrace`: its thread is left blocked, and the
     /// process exits without it.
-    private func scan(_ plan: ScanPlan, started: () -> Void) async -> ScanReport? {
+    private func scan(_ plan: ScanPlan, baseline: Baseline?, started: () -> Void) async -> ScanReport? {
         var options = ScanOptions()
+        options.baseline = baseline
         options.jobs = configuration.jobs
         options.readBlockingFilesystems = configuration.readBlockingFilesystems
         options.yara = configuration.yara

@@ -29,7 +29,7 @@ enum CommandOptions {
                         "--baseline": true, "--write-baseline": true, "--signing-key": true, "--keys": true]
             case .daemon:
                 return ["--config": true, "--interval": true, "--reminder": true, "--state-dir": true, "--rules": true,
-                        "--jobs": true, "--metrics-file": true, "--read-blocking-filesystems": false]
+                        "--jobs": true, "--metrics-file": true, "--read-blocking-filesystems": false, "--baseline": true]
             case .rulesCheck, .rulesKeygen:
                 return [:]
             case .rulesSign:

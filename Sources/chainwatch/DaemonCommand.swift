@@ -1,6 +1,8 @@
 import ArgumentParser
 import Daemon
+import Engine
 import HostIO
+import Reporting
 import Rules
 
 /// `chainwatch daemon` (and `chainwatch` with no command, what chainwatch.service runs): scans every interval in the
@@ -35,6 +37,11 @@ struct DaemonCommand: AsyncParsableCommand {
         "Write each scan's figures as a node_exporter textfile (Prometheus text format) to FILE, atomically.", valueName: "FILE"))
     var metricsFile: String?
 
+    @Option(help: ArgumentHelp(
+        "Judge drift against the approved baseline in FILE (a CycloneDX JSON SBOM; see chainwatch scan --write-baseline); read again when it changes. Refused at start: exit 2.",
+        valueName: "FILE"))
+    var baseline: String?
+
     @Flag(name: .customLong("read-blocking-filesystems"), help: "Read files on FUSE and network filesystems too, each on a thread abandoned after 10 s without progress.")
     var readBlockingFilesystems = false
 
@@ -68,8 +75,16 @@ struct DaemonCommand: AsyncParsableCommand {
         let paths = configuration.rules.isEmpty
             ? RuleLoader.defaultDirectories(stateDirectory: configuration.stateDirectory) : configuration.rules
         let set = try CommandSupport.loadRules(paths)
+        if let baseline { configuration.baseline = baseline }
+        // A baseline that cannot be read at start is an error, not a daemon that judges drift against nothing.
+        var approved: Baseline?
+        if let path = configuration.baseline {
+            do { approved = try BaselineFile.load(path, keysDirectory: configuration.keysDirectory, requireSignature: configuration.requireSignedBaseline) } catch {
+                throw CommandSupport.failure(TerminalText.escape(error.description))
+            }
+        }
         do {
-            try await DaemonRunner.run(configuration: configuration, rulePaths: paths, rules: set)
+            try await DaemonRunner.run(configuration: configuration, rulePaths: paths, rules: set, baseline: approved)
         } catch {
             throw CommandSupport.failure("daemon stopped: \(error)")
         }

@@ -81,6 +81,7 @@ import Rules
             JournalEntries.rulesErrorMessageID: Set(JournalEntries.rulesError("e", keptRules: 1).map(\.name)),
             JournalEntries.lifecycleMessageID: Set(JournalEntries.lifecycle("started", detail: "").map(\.name)),
             JournalEntries.droppedMessageID: Set(JournalEntries.dropped(1, kept: 1).map(\.name)),
+            JournalEntries.baselineErrorMessageID: Set(JournalEntries.baselineError("e", kept: nil).map(\.name)),
         ]
         for rule in rules {
             let finding = Finding(rule: rule, evidence: Evidence())

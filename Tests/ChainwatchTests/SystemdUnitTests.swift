@@ -43,7 +43,7 @@ import Rules
         let list = try Support.run("/usr/bin/journalctl", ["--root=" + root, "--list-catalog"])
         let ids = try RuleLoader.load(from: [Support.rulesDirectory]).rules.map(\.messageID)
             + [JournalEntries.summaryMessageID, JournalEntries.clearedMessageID, JournalEntries.rulesErrorMessageID,
-               JournalEntries.lifecycleMessageID, JournalEntries.droppedMessageID]
+               JournalEntries.lifecycleMessageID, JournalEntries.droppedMessageID, JournalEntries.baselineErrorMessageID]
         for id in ids {
             #expect(list.stdout.contains(id), "catalog lacks \(id)")
         }
