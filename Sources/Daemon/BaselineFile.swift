@@ -21,6 +21,11 @@ public enum BaselineFile {
         do {
             let file = try OpenFile(path: path)
             if let problem = trustProblem(file.status) { throw fail(problem.0, problem.1) }
+            // Refused by its size before a byte is read: a huge file must not cost the daemon its memory.
+            if file.status.size > BaselineDocument.maximumSize {
+                throw fail("\(file.status.size) bytes, more than the \(BaselineDocument.maximumSize >> 20) MiB a baseline may be",
+                           "write it with chainwatch scan --write-baseline, which keeps only packages and the code files a scan read")
+            }
             bytes = try file.readAll(limit: BaselineDocument.maximumSize + 1)
         } catch let error as BaselineError {
             throw error
