@@ -77,5 +77,37 @@ extension LiveSystemTests {
         }
         #expect(news.count == 1, "a refused baseline must not undo the approval")
     }
+
+    /// Each running container is compared with its own approved state, found by its name: a package installed in
+    /// one with its own dpkg is drift named with that container (and not the host's), and a container started after
+    /// the baseline was written is one finding, not a flood of every package in it.
+    @Test func eachContainerHasItsOwnApprovedState() throws {
+        let work = try Support.temporaryDirectory("baseline-containers")
+        defer { Support.remove(work) }
+        try #require(try Support.run(Support.fixtures + "/make-drift-packages.sh", [work + "/drift", "deb"]).status == 0)
+        let approved = try Containers.Running(ContainerTests.cleanImage, name: "cw-test-baseline")
+        defer { approved.remove() }
+        let baseline = work + "/baseline.json"
+        let written = try Support.run(Support.builtBinary, ["scan", "--rules", Support.hostRulesDirectory, "--no-library-dirs", "--write-baseline", baseline])
+        try #require(written.stderr.contains("wrote baseline"), "\(written.stderr)")
+        #expect(try String(contentsOfFile: baseline, encoding: .utf8).contains("container:name:cw-test-baseline"))
+
+        try #require(try Containers.podman(["cp", work + "/drift/libextra1_1.0-1_amd64.deb", "cw-test-baseline:/tmp/extra.deb"]).status == 0)
+        let installed = try approved.exec(["dpkg", "-i", "/tmp/extra.deb"])
+        try #require(installed.status == 0, "\(installed.stderr)")
+        let newcomer = try Containers.Running(ContainerTests.cleanImage, name: "cw-test-unapproved")
+        defer { newcomer.remove() }
+
+        let (_, document) = try Support.scanJSON(["--rules", Support.hostRulesDirectory, "--no-library-dirs", "--baseline", baseline])
+        let drift = Support.findings(document).filter {
+            guard let rule = $0["rule"] as? String else { return false }
+            return rule.hasPrefix("baseline-package") || rule == "baseline-container-not-approved"
+        }
+        let described = drift.map { "\($0["rule"]!) \(Containers.target($0)["name"] ?? "host") \(Containers.evidence($0)["package"] ?? "")" }.sorted()
+        #expect(described == ["baseline-container-not-approved cw-test-unapproved ", "baseline-package-added cw-test-baseline libextra1"],
+                "\(described)")
+        let added = try #require(drift.first { $0["rule"] as? String == "baseline-package-added" })
+        #expect(Containers.target(added)["image"] as? String == ContainerTests.cleanImage)
+    }
 }
 }
