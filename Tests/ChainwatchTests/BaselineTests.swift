@@ -79,6 +79,11 @@ import HostIO
         let removed = found.first { $0.rule == "baseline-package-removed" }
         #expect(removed?.evidence["package"] as? String == "libnosums1")
         #expect(removed?.evidence["approved_versions"] as? [String] == ["1.0-1"])
+        // The report with drift, and the baseline itself, are what their schemas say.
+        let (report, _) = try Support.scanBuiltJSON(["--rules", Support.rulesDirectory, "--root", root, "--baseline", baseline])
+        let (valid, output) = try ReportFormatTests.validate([report.stdout])
+        #expect(valid, "\(output)")
+        try ProvenanceTests.validate(try String(contentsOfFile: baseline, encoding: .utf8), label: "baseline")
 
         // A new baseline approves the new state: no drift again.
         try Self.writeBaseline(root, to: baseline)
