@@ -384,6 +384,14 @@ EOF
   if [ "$bytes_ifunc" != "$bytes_noifunc" ]; then bst="MISSED: $bytes_ifunc vs $bytes_noifunc bytes"; MISSED=$((MISSED + 1)); fi
   row "$name" "bytes read, resolvers walked vs not" "$bytes_ifunc" "no ifunc-resolver rules" "$bytes_noifunc" "-" "equal" "$bst"
 
+  # a baseline (issue 24): the warm scan judged against one written from this host vs the same scan without
+  if [ "$name" = host ]; then
+    local base_warm
+    "$CW" --scan-now --rules "$RULES" --write-baseline "$WORK/baseline.cdx.json" > /dev/null 2>&1 || true
+    base_warm=$(timeit warm "'$CW' --scan-now --rules '$RULES' --format json --baseline '$WORK/baseline.cdx.json'")
+    compare "$name" "warm: judged against a baseline vs not" "$base_warm" "same scan, no --baseline" "$prov_warm" 1.05
+  fi
+
   # runtime checks: every import of every process vs no runtime rule (library directories left out: they are the
   # same work in both)
   local rt_all rt_none checked per
