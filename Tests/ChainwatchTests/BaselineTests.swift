@@ -130,6 +130,37 @@ import HostIO
         #expect(found.first { $0.rule == "baseline-package-removed" }?.evidence["package"] as? String == "liboldmd5")
     }
 
+    /// An image is compared as its root is: paths are those inside the root, so a baseline of a tree approves the
+    /// same tree as an image (unpacked in a private directory of its own each scan), and the other way round.
+    @Test func anImageIsComparedAsItsRootIs() throws {
+        let root = try Support.fixture("make-dpkg-root.sh", ["--no-tamper"])
+        defer { Support.remove(root + "/..") }
+        let work = root + "/.."
+        let script = """
+            set -e
+            umoci init --layout "$1/img" && umoci new --image "$1/img:drift"
+            umoci unpack --image "$1/img:drift" "$1/bundle" >/dev/null
+            cp -a "$2/." "$1/bundle/rootfs/"
+            umoci repack --image "$1/img:drift" "$1/bundle" >/dev/null
+            """
+        let made = try Support.run("/bin/bash", ["-c", script, "-", work, root])
+        try #require(made.status == 0, "\(made.stderr)")
+        let fromRoot = work + "/root-baseline.json", fromImage = work + "/image-baseline.json"
+        try Self.writeBaseline(root, to: fromRoot)
+        let written = try Support.run(Support.builtBinary, ["scan", "--rules", Support.rulesDirectory, "--image", work + "/img", "--write-baseline", fromImage])
+        try #require(written.stderr.contains("wrote baseline"), "\(written.stderr)")
+        let (imageScan, document) = try Support.scanBuiltJSON(["--rules", Support.rulesDirectory, "--image", work + "/img", "--baseline", fromRoot])
+        #expect([0, 1].contains(imageScan.status), "\(imageScan.stderr)")
+        let imageDrift = Support.findings(document).filter { ($0["rule"] as? String)?.hasPrefix("baseline-") == true }
+        #expect(imageDrift.isEmpty, "\(imageDrift)")
+        #expect(try Self.drift(root, baseline: fromImage).isEmpty)
+        // And the image's own baseline notices the tree changed under it.
+        let library = root + "/usr/lib/x86_64-linux-gnu/libclean.so.1"
+        try FileManager.default.removeItem(atPath: library)
+        try FileManager.default.copyItem(atPath: root + "/usr/lib/x86_64-linux-gnu/libold.so.1", toPath: library)
+        #expect(try Self.drift(root, baseline: fromImage).map(\.rule) == ["baseline-package-file-changed"])
+    }
+
     /// Another tool's SBOM (Syft's shape: deb purls with the epoch in the version, one without arch=, an npm
     /// package) is a package baseline: packages are compared, other ecosystems are noted, running code is not
     /// judged, and the report says both.
