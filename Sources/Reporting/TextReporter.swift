@@ -149,7 +149,7 @@ public struct TextReporter {
     /// One subject: its identity once, then a line per finding (most severe first), then what to do.
     func subjectLines(_ subject: Subject) -> [String] {
         var lines: [String] = []
-        let name = subject.path ?? subject.package.map { "package \($0) \(subject.version ?? "")" } ?? subject.pids.first.map { "process \($0)" } ?? "this scan"
+        let name = subject.path ?? subject.package.map { "package \($0)" + (subject.version.map { " " + $0 } ?? "") } ?? subject.pids.first.map { "process \($0)" } ?? "this scan"
         lines.append("  " + TerminalText.escape(name) + (subject.kind == .process ? " (running)" : ""))
         for chain in subject.chains.prefix(verbose ? .max : 2) { lines.append("      chain:   " + Self.chain(chain, path: subject.path)) }
         if subject.chains.count > 2 && !verbose { lines.append("      chain:   ... and \(subject.chains.count - 2) more (--verbose lists them)") }
