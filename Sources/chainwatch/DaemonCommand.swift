@@ -38,7 +38,7 @@ struct DaemonCommand: AsyncParsableCommand {
     var metricsFile: String?
 
     @Option(help: ArgumentHelp(
-        "Judge drift against the approved baseline in FILE (a CycloneDX JSON SBOM; see chainwatch scan --write-baseline); read again when it changes. Refused at start: exit 2.",
+        "Judge drift against the approved baseline in FILE (a CycloneDX JSON SBOM a scan wrote; docs/baselines.md); read again when it changes. Refused at start: exit 2.",
         valueName: "FILE"))
     var baseline: String?
 

@@ -44,7 +44,7 @@ extension LiveSystemTests {
         try expectMisuse(["daemon", "--fail-on", "high"], says: "--fail-on is an option of a one-shot scan")
         try expectMisuse(["--check-rules", Support.rulesDirectory, "--rules", Support.rulesDirectory],
                          says: "chainwatch rules check: --rules is an option of a one-shot scan (chainwatch scan) and the daemon (chainwatch daemon)")
-        try expectMisuse(["rules", "keygen", "/tmp/k", "--keys", "/tmp"], says: "--keys is an option of a rules install (chainwatch rules install)")
+        try expectMisuse(["rules", "keygen", "/tmp/k", "--keys", "/tmp"], says: "--keys is an option of a one-shot scan (chainwatch scan) and a rules install (chainwatch rules install)")
         try expectMisuse(["--scan-now", "--check-rules", Support.rulesDirectory], says: "--scan-now and --check-rules choose different commands")
     }
 
