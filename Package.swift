@@ -64,7 +64,7 @@ let package = Package(
         ]),
 
         // libFuzzer harness (scripts/fuzz.sh builds it with -sanitize=fuzzer); a plain build is a replay tool.
-        .executableTarget(name: "chainwatch-fuzz", dependencies: ["ELFReader", "HostIO", "XZ", "Probes", "Rules"]),
+        .executableTarget(name: "chainwatch-fuzz", dependencies: ["ELFReader", "HostIO", "XZ", "Probes", "Rules", "Engine"]),
 
         .testTarget(name: "ChainwatchTests", dependencies: [
             "HostIO", "XZ", "ELFReader", "Probes", "Rules", "Engine", "Reporting", "Daemon", "Journal", "Archive", "YAML", "Digests",

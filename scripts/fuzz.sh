@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes chainwatch's parsers of attacker-controlled input with libFuzzer (swiftc -sanitize=fuzzer):
 # ELF (with .gnu_debugdata), IFUNC resolvers (the Capstone walk), xz, /proc/PID/maps, dpkg status, rpm's databases (rpmdb.sqlite, Berkeley DB Packages,
-# ndb Packages.db), ld.so.conf, ld.so.cache and rule files.
+# ndb Packages.db), ld.so.conf, ld.so.cache, rule files and baselines (CycloneDX JSON).
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]     default: 60 seconds for every target
 #
@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(elf ifunc elf-file xz maps dpkg rpmdb rpm-bdb rpm-ndb ldconf ldcache rules changelog apk)
+[ ${#targets[@]} -gt 0 ] || targets=(elf ifunc elf-file xz maps dpkg rpmdb rpm-bdb rpm-ndb ldconf ldcache rules changelog apk baseline)
 
 ./scripts/setup.sh --tests # the seeds are built like test fixtures: gcc, rpm, db5.3-util
 scratch=.build-fuzz
@@ -25,7 +25,7 @@ fuzzer="$scratch/release/chainwatch-fuzz"
 # Seeds: real examples of each input, so mutation starts from the interesting structure.
 seeds="$scratch/seeds"
 rm -rf "$seeds"
-mkdir -p "$seeds"/{elf,ifunc,elf-file,xz,maps,dpkg,rpmdb,rpm-bdb,rpm-ndb,ldconf,ldcache,rules,changelog,apk}
+mkdir -p "$seeds"/{elf,ifunc,elf-file,xz,maps,dpkg,rpmdb,rpm-bdb,rpm-ndb,ldconf,ldcache,rules,changelog,apk,baseline}
 fixture="$scratch/fixture-root"
 rm -rf "$fixture"
 Tests/Fixtures/make-root.sh "$fixture" --strip --signature >/dev/null
@@ -56,6 +56,20 @@ for doc in /usr/share/doc/{xz-utils,liblzma5,libc6,dpkg}; do
   for f in "$doc"/changelog.Debian.gz "$doc"/changelog.gz; do [ -f "$f" ] && { head -c 65536 "$f" > "$seeds/changelog/$(basename "$doc")"; break; }; done
 done
 printf 'P:xz-libs\nV:5.6.1-r1\nA:x86_64\no:xz\nt:1709942400\nF:usr/lib\nR:liblzma.so.5.6.1\nZ:Q1AAAAAAAAAAAAAAAAAAAAAAAAAAA=\n\n' > "$seeds/apk/installed"
+# A baseline in chainwatch's own shape: packages, a file with its SHA-256 and owner, a container with its own.
+cat > "$seeds/baseline/small.cdx.json" <<'EOF'
+{"bomFormat": "CycloneDX", "specVersion": "1.6", "metadata": {"tools": {"components": [{"name": "chainwatch", "version": "0"}]}},
+ "components": [
+  {"type": "library", "bom-ref": "pkg:deb/debian/liblzma5@5.4.1-1?arch=amd64", "name": "liblzma5", "version": "5.4.1-1",
+   "purl": "pkg:deb/debian/liblzma5@5.4.1-1?arch=amd64&distro=debian-12&upstream=xz-utils"},
+  {"type": "library", "bom-ref": "file:/usr/lib/x86_64-linux-gnu/liblzma.so.5.4.1", "name": "liblzma.so.5.4.1",
+   "hashes": [{"alg": "SHA-256", "content": "0000000000000000000000000000000000000000000000000000000000000000"}],
+   "evidence": {"occurrences": [{"location": "/usr/lib/x86_64-linux-gnu/liblzma.so.5.4.1"}]},
+   "properties": [{"name": "chainwatch:package", "value": "pkg:deb/debian/liblzma5@5.4.1-1?arch=amd64"}]},
+  {"type": "container", "bom-ref": "container:web", "name": "web", "properties": [{"name": "chainwatch:container:key", "value": "container:name:web"}],
+   "components": [{"type": "library", "bom-ref": "container:web/p", "name": "musl", "purl": "pkg:apk/alpine/musl@1.2.4-r2?arch=x86_64"},
+                  {"type": "library", "bom-ref": "container:web/k", "name": "kernel", "purl": "pkg:rpm/fedora/kernel@6.1-1?epoch=2"}]}]}
+EOF
 
 status=0
 for target in "${targets[@]}"; do

@@ -1,4 +1,5 @@
 import ELFReader
+import Engine
 import HostIO
 import Probes
 import Rules
@@ -36,5 +37,7 @@ enum FuzzTargets {
         // A package's changelog.Debian.gz (package-age rules): bounded gunzip through libarchive, then the trailer's date.
         "changelog": { _ = DebianChangelog.firstEntryDate(gzipped: $0, label: "fuzz") },
         "apk": { _ = AlpineDatabase.parse(String(decoding: $0, as: UTF8.self)) },
+        // A baseline (a CycloneDX JSON SBOM), as --baseline and the daemon read it.
+        "baseline": { _ = try? BaselineDocument.read($0, file: "fuzz.json") },
     ]
 }
