@@ -37,11 +37,4 @@ public struct CodeInUse: Sendable, Codable {
 
     /// Packages shipping code, as far as the scan could tell: those in use and those unused.
     public var shippingCode: Int { inUse.count + unused.count }
-
-    /// Whether the package runs here: nil when it ships no code the scan knows of, or nothing could be said.
-    public func isInUse(_ package: InstalledPackage) -> Bool? {
-        guard basis != .unknown else { return nil }
-        if inUse.contains(package) { return true }
-        return unused.contains(package) ? false : nil
-    }
 }

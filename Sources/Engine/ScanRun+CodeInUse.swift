@@ -40,39 +40,44 @@ extension ScanRun {
         // Files in use: mapped by a process of the target or a node of a graph walked in it.
         let container: Bool
         if case .container = target.root.kind { container = true } else { container = false }
-        var used: Set<FileMatch> = []
+        var usedPaths: Set<String> = []
         var isELF: [FileMatch: Bool] = [:]
         var inUse: Set<Int> = []
         for record in index.records where record.root == target.root {
-            let keys = [record.identity, record.facts?.identity].compactMap { $0.map { FileMatch($0, container: container) } }
-            if let facts = record.facts { for key in keys { isELF[key] = facts.isELF } }
+            if let facts = record.facts {
+                for identity in [record.identity, facts.identity] { isELF[FileMatch(identity, container: container)] = facts.isELF }
+            }
             guard !record.pids.isEmpty || !record.chains.isEmpty else { continue }
-            used.formUnion(keys)
             // Its owner by every path it was seen at in this root: a library reached by its SONAME symlink
             // (liblzma.so.5) is its package's by that name too.
             for path in record.paths(in: target.root) {
+                usedPaths.formUnion(MergedUsr.twins(of: path))
                 if case .package(let package, _) = inventory.ownership(of: path) { inUse.insert(package) }
             }
         }
 
-        // The rest: a package is in use when a file it lists is one in use (a second lister of a path, which the
-        // ownership table does not keep); unused when one of its code paths is, or links to, an ELF file nothing
-        // uses (a -dev package's libfoo.so: the linker's name, which nothing loads); not judged when none is ELF.
+        // The rest: in use when it lists a path in use (a second lister, which the ownership table does not keep);
+        // unused when one of its code paths is, or links to, an ELF file (a -dev package's libfoo.so: the linker's
+        // name, which nothing loads); not judged when none is. Shared objects are tried first: they are ELF, and
+        // mostly read by the scan already, so a package costs about one lstat.
         var lookup = CodePathLookup(root: target.root, mounts: options.readBlockingFilesystems || container ? nil : MountTable.read())
         var unused: Set<Int> = [], notJudged = 0, cut = 0
         for files in inventory.codeFiles where !inUse.contains(files.package) {
-            var sawELF = false, isUsed = false
-            for path in files.paths {
-                guard let (directory, name, status) = lookup.linkStatus(path) else { continue }
-                if status.isRegular && used.contains(FileMatch(status.identity, container: container)) { isUsed = true; break }
-                guard !sawELF else { continue }
-                if status.isRegular {
-                    sawELF = isELF[FileMatch(status.identity, container: container)] ?? lookup.startsLikeELF(directory + "/" + name)
-                } else if status.kind == .symlink, let (resolved, linked) = try? target.root.status(name, in: directory), linked.isRegular {
-                    sawELF = isELF[FileMatch(linked.identity, container: container)] ?? lookup.startsLikeELF(resolved)
-                }
+            if files.paths.contains(where: { usedPaths.contains($0) }) {
+                inUse.insert(files.package)
+                continue
             }
-            if isUsed { inUse.insert(files.package) } else if files.cut { cut += 1 } else if sawELF { unused.insert(files.package) } else { notJudged += 1 }
+            let libraries = files.paths.filter { baseName($0).contains(".so") }
+            let sawELF = (libraries + files.paths.filter { !baseName($0).contains(".so") }).contains { path in
+                guard let (directory, name, status) = lookup.linkStatus(path) else { return false }
+                if status.isRegular {
+                    return isELF[FileMatch(status.identity, container: container)] ?? lookup.startsLikeELF(directory + "/" + name)
+                }
+                guard status.kind == .symlink, let (resolved, linked) = try? target.root.status(name, in: directory),
+                      linked.isRegular else { return false }
+                return isELF[FileMatch(linked.identity, container: container)] ?? lookup.startsLikeELF(resolved)
+            }
+            if files.cut { cut += 1 } else if sawELF { unused.insert(files.package) } else { notJudged += 1 }
         }
         if cut > 0 {
             notes.append("\(cut) packages list more code than the scan keeps (\(PackageInventory.maximumCodePaths) paths); not judged")
@@ -95,8 +100,8 @@ extension FileRecord {
     }
 }
 
-/// A file as the in-use check compares it: by device and inode, or in a container by inode alone (its processes'
-/// maps and its root show the overlay's device; the scan's records, the layer file's).
+/// A file as the ELF check looks it up among the records: by device and inode, or in a container by inode alone
+/// (its root shows the overlay's device; the scan's records, the layer file's).
 private struct FileMatch: Hashable {
     var device: UInt64
     var inode: UInt64

@@ -270,10 +270,11 @@ public struct PackageInventory: Sendable {
 }
 
 /// Merged /usr: /lib, /bin, /sbin and /lib64 are symlinks into /usr, so one file has two names.
-enum MergedUsr {
+public enum MergedUsr {
     private static let topLevel = ["/lib/", "/lib64/", "/lib32/", "/libx32/", "/bin/", "/sbin/"]
 
-    static func twins(of path: String) -> [String] {
+    /// The path and, for one under a merged directory, its other name.
+    public static func twins(of path: String) -> [String] {
         if path.hasPrefix("/usr/") {
             let rest = String(path.dropFirst(4))
             return topLevel.contains(where: { rest.hasPrefix($0) }) ? [path, rest] : [path]
