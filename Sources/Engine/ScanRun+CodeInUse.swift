@@ -58,8 +58,8 @@ extension ScanRun {
 
         // The rest: in use when it lists a path in use (a second lister, which the ownership table does not keep);
         // unused when one of its code paths is, or links to, an ELF file (a -dev package's libfoo.so: the linker's
-        // name, which nothing loads); not judged when none is. Shared objects are tried first: they are ELF, and
-        // mostly read by the scan already, so a package costs about one lstat.
+        // name, which nothing loads); not judged when none is. Its shared objects come first (`CodeFiles.paths`), so a
+        // package costs about one lstat.
         var lookup = CodePathLookup(root: target.root, mounts: options.readBlockingFilesystems || container ? nil : MountTable.read())
         var unused: Set<Int> = [], notJudged = 0, cut = 0
         for files in inventory.codeFiles where !inUse.contains(files.package) {
@@ -67,8 +67,7 @@ extension ScanRun {
                 inUse.insert(files.package)
                 continue
             }
-            let libraries = files.paths.filter { baseName($0).contains(".so") }
-            let sawELF = (libraries + files.paths.filter { !baseName($0).contains(".so") }).contains { path in
+            let sawELF = files.paths.contains { path in
                 guard let (directory, name, status) = lookup.linkStatus(path) else { return false }
                 if status.isRegular {
                     return isELF[FileMatch(status.identity, container: container)] ?? lookup.startsLikeELF(directory + "/" + name)

@@ -72,7 +72,7 @@ public struct PackageInventory: Sendable {
     /// Build and install dates the databases record (rpm, apk, pacman); dpkg records none.
     private var dates: [InstalledPackage: PackageDates] = [:]
     /// Listed paths that are code by their name, by package (`PackageInventory+Code.swift`).
-    var codePaths: [Int32: [String]] = [:]
+    var codePaths: [Int32: CodePathList] = [:]
     var codePathCount = 0
     /// Packages some of whose code paths were not kept (over `maximumCodePaths`).
     var codePathsCut: Set<Int32> = []

@@ -12,6 +12,7 @@ extension PackageInventory {
     public struct CodeFiles: Sendable {
         /// Index into `packages`.
         public var package: Int
+        /// Shared objects first (nearly always ELF, and mostly read by the scan), then what lies in bin directories.
         public var paths: [String]
         /// Some of its code paths were not kept (over `maximumCodePaths`).
         public var cut: Bool
@@ -20,20 +21,31 @@ extension PackageInventory {
     /// Every package listing code by name, in database order.
     public var codeFiles: [CodeFiles] {
         codePaths.keys.sorted().map { index in
-            CodeFiles(package: Int(index), paths: codePaths[index]!.map { installedPath(listed: $0, package: index) },
-                      cut: codePathsCut.contains(index))
+            let listed = codePaths[index]!
+            return CodeFiles(package: Int(index), paths: (listed.libraries + listed.programs).map { installedPath(listed: $0, package: index) },
+                             cut: codePathsCut.contains(index))
         }
     }
 
     mutating func keepIfCode(_ path: ArraySlice<UInt8>, package: Int32) {
-        guard CodePath.isCode(path) else { return }
+        guard let kind = CodePath.kind(of: path) else { return }
         guard codePathCount < Self.maximumCodePaths else {
             codePathsCut.insert(package)
             return
         }
-        codePaths[package, default: []].append(String(decoding: path, as: UTF8.self))
+        let text = String(decoding: path, as: UTF8.self)
+        switch kind {
+        case .sharedObject: codePaths[package, default: CodePathList()].libraries.append(text)
+        case .inProgramDirectory: codePaths[package, default: CodePathList()].programs.append(text)
+        }
         codePathCount += 1
     }
+}
+
+/// One package's code paths as listed, by kind.
+struct CodePathList: Sendable {
+    var libraries: [String] = []
+    var programs: [String] = []
 }
 
 /// Whether a listed path names code: the test behind `PackageInventory.codeFiles`, on the bytes of a file list.
@@ -41,13 +53,16 @@ enum CodePath {
     private static let so = Array(".so".utf8)
     private static let directories = ["bin", "sbin", "libexec"].map { Array($0.utf8) }
 
-    static func isCode(_ path: ArraySlice<UInt8>) -> Bool {
-        guard let slash = path.lastIndex(of: UInt8(ascii: "/")), slash + 1 < path.endIndex else { return false }
-        let name = path[(slash + 1)...]
-        if isSharedObject(name) { return true }
+    enum Kind { case sharedObject, inProgramDirectory }
+
+    static func isCode(_ path: ArraySlice<UInt8>) -> Bool { kind(of: path) != nil }
+
+    static func kind(of path: ArraySlice<UInt8>) -> Kind? {
+        guard let slash = path.lastIndex(of: UInt8(ascii: "/")), slash + 1 < path.endIndex else { return nil }
+        if isSharedObject(path[(slash + 1)...]) { return .sharedObject }
         let directory = path[..<slash]
         let parent = directory[((directory.lastIndex(of: UInt8(ascii: "/")) ?? directory.startIndex - 1) + 1)...]
-        return directories.contains { parent.elementsEqual($0) }
+        return directories.contains { parent.elementsEqual($0) } ? .inProgramDirectory : nil
     }
 
     /// `libfoo.so`, `libfoo.so.1`, `libfoo.so.1.2.3`; not `libfoo.so.6.0.30-gdb.py`, `foo.so.` nor `foo.sort`.
