@@ -48,6 +48,8 @@ struct ScanRun {
     /// one image parse its dpkg database once (a container that installed or removed a package has database files
     /// of its own, in its writable layer, and is parsed on its own).
     var inventories: [String: PackageInventory] = [:]
+    /// Processes whose mappings the process table could not read (see `ProcessTable.mappingsNotRead`).
+    var mappingsNotRead = 0
 
     init(plan: ScanPlan, options: ScanOptions) {
         var plan = plan
@@ -146,6 +148,7 @@ struct ScanRun {
         let table = ProcessTable.read(procPath: options.procPath, keepMappings: { plan.checksRuntime(of: $0) }, placement: placement)
         report.statistics.processes = table.processes.count
         report.statistics.processesSkipped = table.skipped.count
+        mappingsNotRead = table.mappingsNotRead
         report.skipped += table.skipped
         let excluded = addContainers(placement.containers)
         for mapped in table.mappedFiles where !excluded.contains(mapped.root) { index.addMapped(mapped) }

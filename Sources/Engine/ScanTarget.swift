@@ -88,6 +88,8 @@ public struct TargetSummary: Sendable, Codable {
     /// False when its root could not be reached (every process of the container exited during the scan): its
     /// findings are unknown this time, not gone.
     public var scanned: Bool
+    /// Which of its packages ship code and whether anything here runs it; nil for a `--path` scan.
+    public var codeInUse: CodeInUse?
 
     public init(target: ScanTarget, pids: [Int32] = [], packages: Int = 0, packageDatabases: [String] = [], problems: [String] = [],
                 scanned: Bool = true) {

@@ -120,7 +120,10 @@ public struct Scanner: Sendable {
         progress.advance()
         scan.suppress(findings.sorted(by: Finding.reportOrder))
         scan.summarizeTargets()
-        for t in scan.targets.indices { scan.collectInventory(t, live: lives[t]) }
+        for t in scan.targets.indices {
+            scan.findCodeInUse(t)
+            scan.collectInventory(t, live: lives[t])
+        }
         scan.noteCoverage()
         return scan.finish(started: started)
     }

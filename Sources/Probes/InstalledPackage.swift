@@ -71,6 +71,11 @@ public struct PackageInventory: Sendable {
     private var divertedTo: [String: Int] = [:]
     /// Build and install dates the databases record (rpm, apk, pacman); dpkg records none.
     private var dates: [InstalledPackage: PackageDates] = [:]
+    /// Listed paths that are code by their name, by package (`PackageInventory+Code.swift`).
+    var codePaths: [Int32: CodePathList] = [:]
+    var codePathCount = 0
+    /// Packages some of whose code paths were not kept (over `maximumCodePaths`).
+    var codePathsCut: Set<Int32> = []
 
     struct Program: Sendable {
         var path: String
@@ -145,6 +150,19 @@ public struct PackageInventory: Sendable {
             if let index = owners[ByteHash.of(candidate)] { return .package(Int(index), listed: candidate) }
         }
         return .unowned
+    }
+
+    /// Where the file `package` lists at `listed` is: a diversion moves every other package's file at its `from`
+    /// to its `to` (a local diversion, every package's).
+    func installedPath(listed: String, package: Int32) -> String {
+        guard !diversions.isEmpty else { return listed }
+        for twin in MergedUsr.twins(of: listed) {
+            if let index = divertedFrom[twin] {
+                let diversion = diversions[index]
+                return diversion.package == packages[Int(package)].name ? listed : diversion.to
+            }
+        }
+        return listed
     }
 
     private func listers(of path: String) -> [Int32] {
@@ -236,6 +254,7 @@ public struct PackageInventory: Sendable {
         let key = ByteHash.of(path)
         if owners[key] == nil { owners[key] = package }
         if divertedListers[key] != nil { divertedListers[key]!.append(package) }
+        keepIfCode(path, package: package)
         // Only paths like /usr/sbin/sshd become Strings: a few thousand of them.
         guard let slash = path.lastIndex(of: UInt8(ascii: "/")), slash > path.startIndex, slash + 1 < path.endIndex,
               Self.endsWithProgramDirectory(path[..<slash]) else { return }
@@ -251,10 +270,11 @@ public struct PackageInventory: Sendable {
 }
 
 /// Merged /usr: /lib, /bin, /sbin and /lib64 are symlinks into /usr, so one file has two names.
-enum MergedUsr {
+public enum MergedUsr {
     private static let topLevel = ["/lib/", "/lib64/", "/lib32/", "/libx32/", "/bin/", "/sbin/"]
 
-    static func twins(of path: String) -> [String] {
+    /// The path and, for one under a merged directory, its other name.
+    public static func twins(of path: String) -> [String] {
         if path.hasPrefix("/usr/") {
             let rest = String(path.dropFirst(4))
             return topLevel.contains(where: { rest.hasPrefix($0) }) ? [path, rest] : [path]

@@ -59,6 +59,9 @@ public struct ProcessTable: Sendable {
     public var mappedFiles: [MappedFile] = []
     /// Processes whose maps could not be read (exited mid-scan, not permitted).
     public var skipped: [Skip] = []
+    /// Processes alive whose executable mappings are missing or partial here (maps unreadable or cut, root not
+    /// placed): what they run is unknown, which "what nothing uses" must say.
+    public var mappingsNotRead = 0
 
     public init() {}
 
@@ -90,9 +93,11 @@ public struct ProcessTable: Sendable {
                 maps = try Self.readMaps(base + "/maps", keepAll: keep)
             } catch {
                 table.skipped.append(Self.skip(pid: pid, error))
+                if !error.isNotFound { table.mappingsNotRead += 1 }
                 continue
             }
             if maps.overlongLines > 0 {
+                table.mappingsNotRead += 1
                 table.skipped.append(Skip(subject: "pid \(pid)", reason: "\(maps.overlongLines) lines of its maps over \(Self.maximumMapsLine) bytes; those mappings not read", code: .unreadable))
             }
             let mappings = maps.mappings
@@ -106,6 +111,7 @@ public struct ProcessTable: Sendable {
                 table.skipped.append(Skip(subject: "pid \(pid)", reason: "exited during the scan", code: .exited))
                 continue
             case .failed(let error):
+                table.mappingsNotRead += 1
                 // Not "exited": a root that cannot be read (a hung or failing filesystem under it) hides its files.
                 table.skipped.append(Skip(subject: "pid \(pid)" + (executable.map { " (\($0))" } ?? ""),
                                           reason: "its root or mount namespace could not be read (\(error.reason)); its files were not looked at",

@@ -32,7 +32,7 @@ public struct CycloneDXReporter {
 
     func document(_ report: ScanReport) -> BOM {
         let host = InventoryComponents(report.inventory ?? ScanInventory(system: [:], packages: [], files: [], edges: []),
-                                       prefix: "")
+                                       prefix: "", codeInUse: report.targets.first?.codeInUse)
         let hostRef = "host"
         var components = host.components
         var dependencies = host.dependencies
@@ -98,8 +98,9 @@ public struct CycloneDXReporter {
         var fileRefs: [String: String] = [:]
         var dependencies: [String: Set<String>] = [:]
 
-        init(_ inventory: ScanInventory, prefix: String) {
+        init(_ inventory: ScanInventory, prefix: String, codeInUse: CodeInUse? = nil) {
             self.inventory = inventory
+            let codeUse = CodeUseProperties(codeInUse)
             let system = inventory.system
             let purls = inventory.packages.map { PackageURL.of($0, system: system) }
             packageRefs = purls.map { prefix + $0 }
@@ -114,7 +115,7 @@ public struct CycloneDXReporter {
                         ("chainwatch:package:source", package.source),
                         ("chainwatch:package:architecture", package.architecture),
                         ("chainwatch:package:state", package.state),
-                    ])))
+                    ] + codeUse.properties(of: package))))
             }
 
             for file in inventory.files {
@@ -177,7 +178,7 @@ public struct CycloneDXReporter {
     /// files nested under it; it depends on its operating system and its packages.
     private func containerComponent(_ summary: TargetSummary, inventory: ScanInventory, ref: String) -> ContainerComponents {
         let target = summary.target
-        let contents = InventoryComponents(inventory, prefix: ref + "/")
+        let contents = InventoryComponents(inventory, prefix: ref + "/", codeInUse: summary.codeInUse)
         var children = contents.components
         var dependsOn = Set(contents.packageRefs)
         if let system = operatingSystem(inventory.system, ref: ref + "/os") {
@@ -198,6 +199,7 @@ public struct CycloneDXReporter {
         if let reason = image.purlMissing { properties.append(("chainwatch:container:no-purl", reason)) }
         properties += summary.packageDatabases.map { ("chainwatch:container:package-database", $0) }
         properties += summary.problems.map { ("chainwatch:container:problem", $0) }
+        properties += CodeUseProperties.target(summary.codeInUse)
         let component = Component(
             type: "container", bomRef: ref, name: target.name ?? target.shortID ?? target.id ?? "unidentified container",
             version: image.digest, purl: image.purl, hashes: nil, evidence: nil, properties: Property.sorted(properties),
@@ -223,6 +225,7 @@ public struct CycloneDXReporter {
             name = report.root
         }
         let properties: [(String, String)] = [("chainwatch:root", report.root)] + Self.osReleaseProperties(system)
+            + CodeUseProperties.target(report.targets.first?.codeInUse)
         return Component(
             type: "operating-system", bomRef: ref, name: name, version: system["VERSION_ID"], purl: nil, hashes: nil,
             evidence: nil, properties: Property.sorted(properties))

@@ -72,9 +72,11 @@ public struct JSONReporter {
         var packageDatabases: [String]
         var problems: [String]
         var scanned: Bool
+        var codeInUse: JSONCodeInUse?
 
         init(_ summary: TargetSummary) {
             scanned = summary.scanned
+            codeInUse = summary.codeInUse.map(JSONCodeInUse.init)
             target = summary.target
             label = summary.target.label
             pids = summary.pids

@@ -64,6 +64,7 @@ public struct TextReporter {
             }
             for missing in program.missing { lines.append("      not found: \(TerminalText.escape(missing))") }
         }
+        lines += codeInUseLines(report)
         let incomplete = report.incompleteReasons
         if !incomplete.isEmpty {
             lines.append("  INCOMPLETE: the scan could not look at everything it was asked to:")
