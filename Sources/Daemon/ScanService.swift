@@ -144,6 +144,7 @@ public struct ScanService: Service {
     private func scan(_ plan: ScanPlan, baseline: Baseline?, started: () -> Void) async -> ScanReport? {
         var options = ScanOptions()
         options.baseline = baseline
+        options.findCodeInUse = false
         options.jobs = configuration.jobs
         options.readBlockingFilesystems = configuration.readBlockingFilesystems
         options.yara = configuration.yara

@@ -53,6 +53,9 @@ public struct ScanOptions: Sendable {
     public var runtimeStatePrefix = ""
     /// YARA rules' bounds, and whether every process's code outside files is scanned (docs/yara.md).
     public var yara = YARALimits()
+    /// Work out which packages ship code nothing here runs (a report and SBOM fact, never a finding). The daemon,
+    /// which reports only findings, turns it off.
+    public var findCodeInUse = true
     /// The approved state `baseline-drift` rules compare each target with (`--baseline`); nil: none.
     public var baseline: Baseline?
 
@@ -121,7 +124,7 @@ public struct Scanner: Sendable {
         scan.suppress(findings.sorted(by: Finding.reportOrder))
         scan.summarizeTargets()
         for t in scan.targets.indices {
-            scan.findCodeInUse(t)
+            if options.findCodeInUse { scan.findCodeInUse(t) }
             scan.collectInventory(t, live: lives[t])
         }
         scan.noteCoverage()
