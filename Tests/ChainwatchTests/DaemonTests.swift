@@ -284,7 +284,7 @@ extension LiveSystemTests {
         try configuration.apply(fileText: "interval = 15m # comment\nrules = /a\nrules = /b\njobs = 2\n", file: "c.conf")
         #expect(configuration.interval == .seconds(900))
         #expect(configuration.rules == ["/a", "/b"])
-        #expect(throws: DaemonConfiguration.ParseError(file: "c.conf", line: 2, message: "unknown key 'intervall'; expected one of interval, reminder, rules, state-dir, jobs, metrics-file, yara-timeout, yara-max-file-size, yara-memory")) {
+        #expect(throws: DaemonConfiguration.ParseError(file: "c.conf", line: 2, message: "unknown key 'intervall'; expected one of interval, reminder, rules, state-dir, jobs, metrics-file, yara-timeout, yara-max-file-size, yara-memory, baseline, keys, baseline-signature")) {
             try configuration.apply(fileText: "\nintervall = 1h\n", file: "c.conf")
         }
         try configuration.apply(fileText: "yara-timeout = 5\nyara-max-file-size = 64\nyara-memory = all\n", file: "c.conf")

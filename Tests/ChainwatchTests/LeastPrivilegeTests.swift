@@ -59,8 +59,15 @@ extension LiveSystemTests {
         let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
         let execs = lines.filter { $0.contains("execve(") }
         #expect(execs.count == 1, "\(execs)")   // chainwatch itself, started by strace
+        // By the syscall and, for an open, its flags (after the quoted path): a path may hold any word
+        // (/usr/bin/pg_renamecluster is opened to see whether it is ELF).
         let writes = lines.filter { line in
-            ["O_WRONLY", "O_RDWR", "O_CREAT", "creat(", "rename", "unlink", "mkdir"].contains { line.contains($0) } && !line.contains("= -1")
+            guard !line.contains("= -1"), let open = line.firstIndex(of: "(") else { return false }
+            let call = line[..<open].split(separator: " ").last.map(String.init) ?? ""
+            if ["creat", "rename", "renameat", "renameat2", "unlink", "unlinkat", "mkdir", "mkdirat"].contains(call) { return true }
+            guard call == "open" || call == "openat" else { return false }
+            let flags = line.range(of: "\", ", options: .backwards).map { line[$0.upperBound...] } ?? line[open...]
+            return ["O_WRONLY", "O_RDWR", "O_CREAT"].contains { flags.contains($0) }
         }
         #expect(writes.isEmpty, "\(writes.prefix(5))")
     }
