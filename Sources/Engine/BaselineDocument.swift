@@ -217,6 +217,23 @@ public enum BaselineDocument {
             case type, bomRef = "bom-ref", name, version, purl, hashes, evidence, properties, components
         }
 
+        /// Only what a baseline reads: a package's hashes, evidence and properties are never decoded (each value
+        /// decoded costs; an SBOM carries many a baseline has no use for), nor a file's properties but the two
+        /// it names.
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            type = try container.decodeIfPresent(String.self, forKey: .type)
+            bomRef = try container.decodeIfPresent(String.self, forKey: .bomRef)
+            name = try container.decodeIfPresent(String.self, forKey: .name)
+            version = try container.decodeIfPresent(String.self, forKey: .version)
+            purl = try container.decodeIfPresent(String.self, forKey: .purl)
+            components = try container.decodeIfPresent([Component].self, forKey: .components)
+            guard purl == nil || type == "container" else { return }
+            hashes = try container.decodeIfPresent([Hash].self, forKey: .hashes)
+            evidence = try container.decodeIfPresent(Evidence.self, forKey: .evidence)
+            properties = try container.decodeIfPresent(Properties.self, forKey: .properties)?.kept
+        }
+
         func property(_ name: String) -> String? { properties?.first { $0.name == name }?.value }
     }
 
@@ -236,6 +253,23 @@ public enum BaselineDocument {
     struct Property: Decodable {
         var name: String?
         var value: String?
+    }
+
+    /// A component's properties, keeping only those a baseline reads (a value is decoded only for them).
+    struct Properties: Decodable {
+        static let read: Set<String> = ["chainwatch:package", "chainwatch:container:key"]
+        var kept: [Property] = []
+
+        init(from decoder: any Decoder) throws {
+            var list = try decoder.unkeyedContainer()
+            while !list.isAtEnd {
+                let entry = try list.nestedContainer(keyedBy: Key.self)
+                guard let name = try entry.decodeIfPresent(String.self, forKey: .name), Self.read.contains(name) else { continue }
+                kept.append(Property(name: name, value: try entry.decodeIfPresent(String.self, forKey: .value)))
+            }
+        }
+
+        enum Key: String, CodingKey { case name, value }
     }
 }
 

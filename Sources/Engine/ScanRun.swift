@@ -65,7 +65,9 @@ struct ScanRun {
         if let baseline = options.baseline {
             report.baseline = BaselineReference(baseline)
             report.notes += baseline.ignored.map { "baseline \(baseline.file): \($0)" }
-            if !baseline.approvesCode {
+            if !options.paths.isEmpty {
+                report.notes.append("baseline \(baseline.file) not compared: a --path scan has no packages and no processes")
+            } else if !baseline.approvesCode {
                 report.notes.append("baseline \(baseline.file) approves no code by SHA-256 (a package list): running code was not compared with it")
             }
         }

@@ -106,6 +106,7 @@ public struct Scanner: Sendable {
         progress.advance()
         for t in scan.targets.indices where scan.reachRoot(t) {
             scan.readPackages(t)
+            scan.noteBaselineGaps(t)
             scan.datePackages(t)
             scan.walkProgramGraphs(t)
             scan.addLibrariesAtRest(t)

@@ -19,10 +19,14 @@ public struct CycloneDXReporter {
     }
 
     public func render(_ report: ScanReport) -> String {
+        encode(document(report))
+    }
+
+    func encode(_ bom: BOM) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         do {
-            let text = String(decoding: try encoder.encode(document(report)), as: UTF8.self)
+            let text = String(decoding: try encoder.encode(bom), as: UTF8.self)
             return Self.escapingInvisibleCharacters(text) + "\n"
         } catch {
             // Never an empty "{}" a pipeline would read as a bill of materials with nothing in it.

@@ -145,7 +145,7 @@ struct ScanCommand: ParsableCommand {
         }
         let report = try scan(set, baseline: approved)
         if let writeBaseline {
-            do { try BaselineFile.write(CycloneDXReporter(rules: set).render(report), to: writeBaseline, signingKey: signingKey) } catch {
+            do { try BaselineFile.write(CycloneDXReporter(rules: set).renderBaseline(report), to: writeBaseline, signingKey: signingKey) } catch {
                 throw CommandSupport.failure(TerminalText.escape(error.description))
             }
             StandardError.writeLine("chainwatch: wrote baseline \(TerminalText.escape(writeBaseline))" + (signingKey == nil ? " (unsigned)" : " and its signature"))

@@ -17,7 +17,8 @@ struct BaselineDriftMatcher: RuleKindMatcher {
     init(_ rules: [(Rule, BaselineDriftMatch)]) { self.rules = rules }
 
     func findings(_ facts: ScanFacts, earlier: [Finding]) -> [Finding] {
-        guard let baseline = facts.baseline, !rules.isEmpty else { return [] }
+        // A --path scan has no packages and no processes: nothing of a baseline applies to it.
+        guard let baseline = facts.baseline, !rules.isEmpty, facts.target.kind != .paths else { return [] }
         guard let section = baseline.section(for: facts.target) else {
             return rules.filter { $0.1.drift == .containerNotInBaseline }.map { rule, _ in
                 var evidence = Evidence(detail: "\(facts.target.label) is not in baseline \(baseline.file): nothing in it is approved; "
@@ -40,14 +41,17 @@ struct BaselineDriftMatcher: RuleKindMatcher {
         return findings
     }
 
-    /// Ecosystems whose packages can be compared: every database of the ecosystem found was read. One that could
-    /// not be read leaves its packages unknown (the scan says so, and is incomplete), neither added nor removed.
+    /// Ecosystems whose packages can be compared: a database of the ecosystem was found and every one found was
+    /// read. One that could not be read, or none at all where the baseline approves packages of it
+    /// (`ScanRun.noteBaselineGaps` records that), leaves its packages unknown, neither added nor removed.
     static func judgedEcosystems(_ inventory: PackageInventory) -> Set<PackageEcosystem> {
-        var judged = Set(PackageEcosystem.allCases)
-        for database in inventory.databases where !database.wasRead {
-            if let ecosystem = ecosystem(ofFormat: database.format) { judged.remove(ecosystem) }
+        var found: Set<PackageEcosystem> = [], unread: Set<PackageEcosystem> = []
+        for database in inventory.databases {
+            guard let ecosystem = ecosystem(ofFormat: database.format) else { continue }
+            found.insert(ecosystem)
+            if !database.wasRead { unread.insert(ecosystem) }
         }
-        return judged
+        return found.subtracting(unread)
     }
 
     static func ecosystem(ofFormat format: String) -> PackageEcosystem? {
