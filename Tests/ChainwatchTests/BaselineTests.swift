@@ -88,6 +88,22 @@ import HostIO
         // A new baseline approves the new state: no drift again.
         try Self.writeBaseline(root, to: baseline)
         #expect(try Self.drift(root, baseline: baseline).isEmpty)
+        // Re-approving an unchanged root writes the same components: a diff of two baselines is what was approved.
+        try Self.writeBaseline(root, to: baseline + ".again")
+        func components(_ path: String) throws -> NSArray {
+            let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any]
+            return try #require(object?["components"] as? NSArray)
+        }
+        #expect(try components(baseline) == components(baseline + ".again"))
+
+        // A root whose dpkg database is gone cannot be compared: unknown (exit 3), not every package removed.
+        try FileManager.default.removeItem(atPath: root + "/var/lib/dpkg")
+        let (gone, document) = try Support.scanBuiltJSON(["--rules", Support.rulesDirectory, "--root", root, "--baseline", baseline])
+        #expect(gone.status == 3, "\(gone.stdout.prefix(600))")
+        let packageDrift = Support.findings(document).filter { ($0["rule"] as? String)?.hasPrefix("baseline-package") == true }
+        #expect(packageDrift.isEmpty, "\(packageDrift)")
+        let skips = (document["skipped"] as? [[String: Any]] ?? []).compactMap { $0["reason"] as? String }
+        #expect(skips.contains { $0.contains("no debian package database found") && $0.contains("were not compared") }, "\(skips)")
     }
 
     /// The same with a root rpm wrote (rpmdb.sqlite) and rpm -U / rpm -i.
