@@ -28,6 +28,16 @@ import HostIO
         #expect(result.stderr.contains("wrote baseline"), "\(result.stderr)")
     }
 
+    /// A fixture root (no tampering), the drift packages for it, and a baseline written from it, which it matches.
+    static func approvedRoot(_ script: String, packages format: String) throws -> (root: String, packages: String, baseline: String) {
+        let root = try Support.fixture(script, ["--no-tamper"])
+        let packages = root + "/../drift", baseline = root + "/../baseline.json"
+        try #require(try Support.run(Support.fixtures + "/make-drift-packages.sh", [packages, format]).status == 0)
+        try writeBaseline(root, to: baseline)
+        #expect(try drift(root, baseline: baseline).isEmpty, "an unchanged root has no drift")
+        return (root, packages, baseline)
+    }
+
     static func sha256(_ path: String) throws -> String {
         Array(SHA256.hash(data: try Data(contentsOf: URL(fileURLWithPath: path)))).hex
     }
@@ -36,13 +46,8 @@ import HostIO
     /// a package upgraded with dpkg -i, a package added, a package removed. Each gives its own finding with the
     /// versions and hashes involved, and nothing else does.
     @Test func dpkgRootDriftIsEachChangeAndNothingElse() throws {
-        let root = try Support.fixture("make-dpkg-root.sh", ["--no-tamper"])
+        let (root, packages, baseline) = try Self.approvedRoot("make-dpkg-root.sh", packages: "deb")
         defer { Support.remove(root + "/..") }
-        let packages = root + "/../drift"
-        try #require(try Support.run(Support.fixtures + "/make-drift-packages.sh", [packages, "deb"]).status == 0)
-        let baseline = root + "/../baseline.json"
-        try Self.writeBaseline(root, to: baseline)
-        #expect(try Self.drift(root, baseline: baseline).isEmpty, "an unchanged root has no drift")
 
         // A library replaced by a rebuilt one: same package, same version, other bytes.
         let library = root + "/usr/lib/x86_64-linux-gnu/libclean.so.1"
@@ -108,13 +113,8 @@ import HostIO
 
     /// The same with a root rpm wrote (rpmdb.sqlite) and rpm -U / rpm -i.
     @Test func rpmRootDriftIsEachChangeAndNothingElse() throws {
-        let root = try Support.fixture("make-rpm-root.sh", ["--no-tamper"])
+        let (root, packages, baseline) = try Self.approvedRoot("make-rpm-root.sh", packages: "rpm")
         defer { Support.remove(root + "/..") }
-        let packages = root + "/../drift"
-        try #require(try Support.run(Support.fixtures + "/make-drift-packages.sh", [packages, "rpm"]).status == 0)
-        let baseline = root + "/../baseline.json"
-        try Self.writeBaseline(root, to: baseline)
-        #expect(try Self.drift(root, baseline: baseline).isEmpty, "an unchanged root has no drift")
 
         let library = root + "/usr/lib64/libclean.so.1"
         let approved = try Self.sha256(library)
@@ -152,20 +152,12 @@ import HostIO
         let root = try Support.fixture("make-dpkg-root.sh", ["--no-tamper"])
         defer { Support.remove(root + "/..") }
         let work = root + "/.."
-        let script = """
-            set -e
-            umoci init --layout "$1/img" && umoci new --image "$1/img:drift"
-            umoci unpack --image "$1/img:drift" "$1/bundle" >/dev/null
-            cp -a "$2/." "$1/bundle/rootfs/"
-            umoci repack --image "$1/img:drift" "$1/bundle" >/dev/null
-            """
-        let made = try Support.run("/bin/bash", ["-c", script, "-", work, root])
-        try #require(made.status == 0, "\(made.stderr)")
+        let image = try Support.ociImage(of: root, in: work, tag: "drift")
         let fromRoot = work + "/root-baseline.json", fromImage = work + "/image-baseline.json"
         try Self.writeBaseline(root, to: fromRoot)
-        let written = try Support.run(Support.builtBinary, ["scan", "--rules", Support.rulesDirectory, "--image", work + "/img", "--write-baseline", fromImage])
+        let written = try Support.run(Support.builtBinary, ["scan", "--rules", Support.rulesDirectory, "--image", image, "--write-baseline", fromImage])
         try #require(written.stderr.contains("wrote baseline"), "\(written.stderr)")
-        let (imageScan, document) = try Support.scanBuiltJSON(["--rules", Support.rulesDirectory, "--image", work + "/img", "--baseline", fromRoot])
+        let (imageScan, document) = try Support.scanBuiltJSON(["--rules", Support.rulesDirectory, "--image", image, "--baseline", fromRoot])
         #expect([0, 1].contains(imageScan.status), "\(imageScan.stderr)")
         let imageDrift = Support.findings(document).filter { ($0["rule"] as? String)?.hasPrefix("baseline-") == true }
         #expect(imageDrift.isEmpty, "\(imageDrift)")

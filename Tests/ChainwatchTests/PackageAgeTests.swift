@@ -268,16 +268,8 @@ extension LiveSystemTests {
         let root = try Support.fixture("make-dpkg-root.sh", ["--no-tamper", "--changelog-date", Self.rfc2822Now()])
         let work = try Support.temporaryDirectory("age-image")
         defer { Support.remove(work) }
-        let script = """
-            set -e
-            umoci init --layout "$1/img" && umoci new --image "$1/img:age"
-            umoci unpack --image "$1/img:age" "$1/bundle" >/dev/null
-            cp -a "$2/." "$1/bundle/rootfs/"
-            umoci repack --image "$1/img:age" "$1/bundle" >/dev/null
-            """
-        let made = try Support.run("/bin/bash", ["-c", script, "-", work, root])
-        try #require(made.status == 0, "\(made.stderr)")
-        let (result, document) = try Support.scanJSON(["--rules", rules, "--image", work + "/img"])
+        let image = try Support.ociImage(of: root, in: work, tag: "age")
+        let (result, document) = try Support.scanJSON(["--rules", rules, "--image", image])
         #expect(result.status == 1, "\(result.stderr)")
         #expect(Self.details(document).keys.sorted() == ["libclean1", "libdiv-override", "libdiv1", "libnosums1", "libold1", "libtampered1", "openssh-server"],
                 "\(document["notes"] ?? "")")

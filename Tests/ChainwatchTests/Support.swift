@@ -67,6 +67,20 @@ enum Support {
         return root
     }
 
+    /// An OCI image layout at WORK/img (tag `tag`) of one layer holding the tree `root`, made by umoci.
+    static func ociImage(of root: String, in work: String, tag: String) throws -> String {
+        let script = """
+            set -e
+            umoci init --layout "$1/img" && umoci new --image "$1/img:$3"
+            umoci unpack --image "$1/img:$3" "$1/bundle" >/dev/null
+            cp -a "$2/." "$1/bundle/rootfs/"
+            umoci repack --image "$1/img:$3" "$1/bundle" >/dev/null
+            """
+        let made = try run("/bin/bash", ["-c", script, "-", work, root, tag])
+        try #require(made.status == 0, "\(made.stderr)")
+        return work + "/img"
+    }
+
     struct Result {
         var status: Int32
         var stdout: String
