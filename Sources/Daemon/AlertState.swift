@@ -163,10 +163,15 @@ public enum AlertPlanner {
     struct Unexamined {
         var paths: Set<String> = []
         var pids: Set<Int32> = []
+        /// Targets whose packages were unknown: a finding about a package (no file) there is not cleared.
+        var packageTargets: Set<String> = []
 
         init(_ subjects: Set<String>) {
+            let packages = ScanReport.packagesSubject("")
             for subject in subjects {
-                if subject.hasPrefix("pid "), let pid = Int32(subject.dropFirst(4).prefix { $0.isASCII && $0.isNumber }) {
+                if subject.hasPrefix(packages) {
+                    packageTargets.insert(String(subject.dropFirst(packages.count)))
+                } else if subject.hasPrefix("pid "), let pid = Int32(subject.dropFirst(4).prefix { $0.isASCII && $0.isNumber }) {
                     pids.insert(pid)
                 } else {
                     paths.insert(subject)
@@ -178,6 +183,9 @@ public enum AlertPlanner {
         /// it is a member of), or a process it names.
         func covers(_ finding: Finding) -> Bool {
             let e = finding.evidence
+            if e.package != nil, e.path == nil, packageTargets.contains(finding.target?.stableKey ?? ScanTarget(kind: .host).stableKey) {
+                return true
+            }
             if let path = e.path, !paths.isEmpty {
                 var prefix = Substring(path)
                 while true {

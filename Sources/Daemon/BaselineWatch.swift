@@ -21,7 +21,9 @@ struct BaselineWatch {
         keysDirectory = configuration.keysDirectory
         requireSignature = configuration.requireSignedBaseline
         current = initial
-        loadedStamp = path.map(BaselineFile.stamp)
+        // Not stamped here: the file may have changed since it was read at start; the first refresh reads it again
+        // (announcing nothing when it is the same baseline).
+        loadedStamp = nil
     }
 
     /// Journal entries for what changed: a new baseline in force, or one refused (once per version of the file).

@@ -24,8 +24,10 @@ public struct BaselineError: Error, CustomStringConvertible, Sendable {
 /// other: bounded in size and components, every SHA-256 checked, every bom-ref unique, and nothing approved that
 /// it does not name explicitly.
 public enum BaselineDocument {
-    /// Larger than any real host's SBOM (this Debian host's is ~6 MB); a bigger file is refused, not parsed.
-    public static let maximumSize: Int64 = 256 << 20
+    /// Ten times a large host's SBOM (this Debian host's full SBOM is 1.4 MB, its baseline 0.9 MB); a bigger file is
+    /// refused, not parsed. The decoder holds ~14 bytes per byte of the document, so this bounds a hostile one's
+    /// memory to about 1 GB.
+    public static let maximumSize: Int64 = 64 << 20
     public static let maximumComponents = 2_000_000
 
     public static func read(_ bytes: [UInt8], file: String) throws(BaselineError) -> Baseline {
@@ -37,7 +39,7 @@ public enum BaselineDocument {
         let document: Document
         do { document = try JSONDecoder().decode(Document.self, from: Data(bytes)) } catch {
             throw fail("not a CycloneDX JSON document (\(describe(error)))",
-                       "give a CycloneDX 1.4-1.6 JSON SBOM, such as chainwatch scan --write-baseline FILE writes")
+                       "give a CycloneDX 1.2-1.6 JSON SBOM, such as chainwatch scan --write-baseline FILE writes")
         }
         guard document.bomFormat == "CycloneDX" else {
             throw fail("bomFormat is \(document.bomFormat.map { "'\($0)'" } ?? "missing"), not 'CycloneDX'", "give a CycloneDX JSON SBOM")
@@ -287,9 +289,9 @@ struct PackageURLText {
         if let hash = rest.firstIndex(of: "#") { rest = rest[..<hash] }
         if let question = rest.firstIndex(of: "?") {
             for pair in rest[rest.index(after: question)...].split(separator: "&") {
-                let parts = pair.split(separator: "=", maxSplits: 1)
+                let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
                 guard parts.count == 2, let key = Self.decode(parts[0]), let value = Self.decode(parts[1]) else { return nil }
-                qualifiers[key.lowercased()] = value
+                if !value.isEmpty { qualifiers[key.lowercased()] = value }   // the purl spec: an empty value is no qualifier
             }
             rest = rest[..<question]
         }
@@ -317,10 +319,11 @@ struct PackageURLText {
         }
     }
 
-    /// The version as the package's database writes it: rpm's epoch qualifier goes back in front.
+    /// The version as the package's database writes it: an `epoch=` qualifier (rpm purls carry it so, and Trivy's
+    /// deb purls too) goes back in front unless the version already has one.
     func version(fallback: String?) -> String? {
         guard let version = rawVersion ?? fallback, !version.isEmpty else { return nil }
-        if ecosystem == .rpm, rawVersion != nil, let epoch = qualifiers["epoch"], epoch != "0", !version.contains(":") {
+        if let epoch = qualifiers["epoch"], epoch != "0", !version.contains(":") {
             return epoch + ":" + version
         }
         return version

@@ -64,7 +64,16 @@ public struct ScanReport: Sendable, Codable {
     public static let stoppedEarly = "the scan was stopped before it finished"
 
     /// The subjects (display paths, "pid N") this scan could not look at: the daemon does not clear their findings.
-    public var incompleteSubjects: Set<String> { Set(skipped.filter(\.leavesScanIncomplete).map(\.subject)) }
+    /// A target whose packages are unknown (a package database found but not read, or none where a baseline
+    /// approves packages) is "packages of KEY" (`ScanReport.packagesSubject`): its package findings are not cleared.
+    public var incompleteSubjects: Set<String> {
+        Set(skipped.filter(\.leavesScanIncomplete).map(\.subject)).union(packagesUnknown.map(Self.packagesSubject))
+    }
+
+    /// The targets (by `ScanTarget.stableKey`) whose packages this scan could not establish.
+    public var packagesUnknown: Set<String> = []
+
+    public static func packagesSubject(_ targetKey: String) -> String { "packages of " + targetKey }
 
     /// The highest severity found, or nil when nothing was.
     public var highestSeverity: Severity? { findings.map(\.severity).max() }

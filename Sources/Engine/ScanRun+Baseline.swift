@@ -10,6 +10,7 @@ extension ScanRun {
         var missing: [PackageEcosystem: Int] = [:]
         for key in section.packages.keys where !found.contains(key.ecosystem) { missing[key.ecosystem, default: 0] += 1 }
         let name = t == 0 ? options.root : targets[t].target.label
+        if !missing.isEmpty { report.packagesUnknown.insert(targets[t].target.stableKey) }
         for (ecosystem, count) in missing.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
             report.skipped.append(targeted(Skip(
                 subject: "baseline packages (\(ecosystem.rawValue))",

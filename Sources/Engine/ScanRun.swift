@@ -113,6 +113,7 @@ struct ScanRun {
             if let key, inventory.problems.isEmpty { inventories[key] = inventory }
         }
         targets[t].inventory = inventory
+        if inventory.databases.contains(where: { !$0.wasRead }) { report.packagesUnknown.insert(targets[t].target.stableKey) }
         if t == 0 {
             report.statistics.packages = inventory.packages.count
             report.packageDatabases = inventory.databases

@@ -2,7 +2,8 @@
 /// baseline SBOM approved. Without a baseline these rules find nothing. See docs/baselines.md.
 public struct BaselineDriftMatch: Sendable, Hashable {
     public enum Drift: String, Sendable, Hashable, CaseIterable {
-        /// A mapped executable or library (or code in no file) whose SHA-256 the baseline does not approve.
+        /// A mapped executable or library (or memfd) whose SHA-256 the baseline does not approve. Anonymous
+        /// executable memory has no hash to approve: loader-injection and YARA memory rules judge it.
         case unapprovedCode = "unapproved-code"
         /// A package installed that the baseline does not list.
         case packageAdded = "package-added"

@@ -122,9 +122,7 @@ struct BaselineDriftMatcher: RuleKindMatcher {
             for key in installed.keys.sorted() {
                 let packages = installed[key]!
                 guard let approved = section.approvedVersions(of: packages[0]) else { continue }
-                let unapproved = packages.filter { package in
-                    !approved.contains { VersionOrdering.compare($0, package.version, ecosystem: key.ecosystem) == 0 }
-                }
+                let unapproved = packages.filter { package in !approved.contains { Self.sameVersion($0, package.version) } }
                 guard !unapproved.isEmpty else { continue }
                 let versions = unapproved.map(\.version).sorted()
                 findings.append(finding(key, version: versions.first, approved: approved,
@@ -145,12 +143,19 @@ struct BaselineDriftMatcher: RuleKindMatcher {
         return findings
     }
 
+    /// An approval is of one exact build: versions are the same string, an explicit "0:" epoch aside (dpkg's 1.0
+    /// and 1.00 order equal, and are not the same upload).
+    static func sameVersion(_ a: String, _ b: String) -> Bool {
+        func plain(_ version: String) -> Substring { version.hasPrefix("0:") ? version.dropFirst(2) : Substring(version) }
+        return plain(a) == plain(b)
+    }
+
     /// Code files of a package still at its approved version whose content is not what was approved at that path.
     private func changedFiles(_ rule: Rule, _ facts: ScanFacts, _ section: BaselineSection, baseline: Baseline) -> [Finding] {
         facts.files.compactMap { file -> Finding? in
             guard let sha256 = file.facts?.sha256, let approved = section.files[file.path], !approved.contains(sha256),
                   let owner = facts.owner(of: file), let then = section.owners[file.path], then.key.name == owner.name,
-                  VersionOrdering.compare(then.version, owner.version, ecosystem: owner.ecosystem) == 0 else { return nil }
+                  Self.sameVersion(then.version, owner.version) else { return nil }
             var evidence = facts.evidence(for: file, detail: "\(file.path) of \(owner.ecosystem.rawValue) package \(owner.name) \(owner.version) "
                                           + "has SHA-256 \(sha256); baseline \(baseline.file) approved \(approved.sorted().joined(separator: ", ")) "
                                           + "at the same version")
