@@ -43,8 +43,9 @@ public struct ScanPlan: Sendable {
                            compiled: rules.yara, sources: rules.yara?.sources ?? [])
         suppressions = SuppressionMatcher(rules.suppressions)
         scopes = Dictionary(rules.rules.compactMap { rule in rule.targets.map { (rule.id, $0) } }, uniquingKeysWith: { first, _ in first })
-        let chainPrograms = chains.programs
-        programs = chainPrograms + provenance.programs.filter { !chainPrograms.contains($0) }
+        var programs = chains.programs
+        for name in provenance.programs + drift.programs where !programs.contains(name) { programs.append(name) }
+        self.programs = programs
     }
 
     /// Whether files are checked against their packages' digests (a provenance rule needs it).

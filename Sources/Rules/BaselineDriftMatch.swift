@@ -32,10 +32,14 @@ public struct BaselineDriftMatch: Sendable, Hashable {
     public var mappedBy: MappedBy
     /// Programs whose processes count as privileged whatever their user (sshd drops privileges per session).
     public var programs: [String]
+    /// For `unapproved-code`: instead of mapped code, code these programs' walked graphs reach that no process maps
+    /// yet (what their next start loads; on an offline root or image, all there is).
+    public var inGraphOf: [String]
 
-    public init(drift: Drift, mappedBy: MappedBy = .any, programs: [String] = []) {
+    public init(drift: Drift, mappedBy: MappedBy = .any, programs: [String] = [], inGraphOf: [String] = []) {
         self.drift = drift
         self.mappedBy = mappedBy
         self.programs = programs
+        self.inGraphOf = inGraphOf
     }
 }

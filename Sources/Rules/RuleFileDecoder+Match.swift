@@ -16,7 +16,7 @@ extension RuleFileDecoder {
         .provenance: ["programs", "processes", "library-directories", "files", "condition",
                       "owner", "integrity", "location", "writable-by-non-root", "deleted"],
         .packageAge: ["minimum-days", "ecosystem", "packages", "unknown-dates"],
-        .baselineDrift: ["drift", "mapped-by", "programs"],
+        .baselineDrift: ["drift", "mapped-by", "programs", "in-graph-of"],
         .yara: [],
     ]
 
@@ -286,11 +286,20 @@ extension RuleFileDecoder {
             guard let list = nonEmptyList(map, "programs") else { return nil }
             programs = list
         }
-        if drift != .unapprovedCode, let key = ["mapped-by", "programs"].first(where: { map[$0] != nil }) {
+        var inGraphOf: [String] = []
+        if map["in-graph-of"] != nil {
+            guard let list = nonEmptyList(map, "in-graph-of") else { return nil }
+            inGraphOf = list
+        }
+        if drift != .unapprovedCode, let key = ["mapped-by", "programs", "in-graph-of"].first(where: { map[$0] != nil }) {
             fail(map[key]!, key: key, "'\(key)' applies only to 'drift: unapproved-code'")
             return nil
         }
-        return BaselineDriftMatch(drift: drift, mappedBy: mappedBy, programs: programs)
+        if !inGraphOf.isEmpty, let key = ["mapped-by", "programs"].first(where: { map[$0] != nil }) {
+            fail(map[key]!, key: key, "'\(key)' is about mapped code; 'in-graph-of' is about code no process maps yet: give one or the other")
+            return nil
+        }
+        return BaselineDriftMatch(drift: drift, mappedBy: mappedBy, programs: programs, inGraphOf: inGraphOf)
     }
 
     /// One of an enumeration's raw values; nil (after an error naming the allowed values) when absent or unknown.

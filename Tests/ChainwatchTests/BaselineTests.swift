@@ -57,8 +57,10 @@ import HostIO
         try FileManager.default.copyItem(atPath: packages + "/libclean.so.1.rebuilt", toPath: library)
         let rebuilt = try Self.sha256(library)
         var found = try Self.drift(root, baseline: baseline)
-        #expect(found.map(\.rule) == ["baseline-package-file-changed"], "\(found.map(\.rule))")
-        #expect(found.first?.subject == "/usr/lib/x86_64-linux-gnu/libclean.so.1")
+        // Its bytes are approved nowhere and sshd's graph reaches it: sshd's next start would load it.
+        #expect(found.map(\.rule) == ["baseline-package-file-changed", "baseline-unapproved-code-next-start"], "\(found.map(\.rule))")
+        #expect(Set(found.map(\.subject)) == ["/usr/lib/x86_64-linux-gnu/libclean.so.1"])
+        #expect(found.last?.evidence["chain"] as? [String] == ["/usr/sbin/sshd", "libclean.so.1"])
         #expect(found.first?.evidence["sha256"] as? String == rebuilt)
         #expect(found.first?.evidence["approved_sha256"] as? [String] == [approved])
         #expect(found.first?.evidence["package"] as? String == "libclean1")
@@ -68,7 +70,7 @@ import HostIO
         let dpkg = ["--root=" + root, "--force-unsafe-io", "--log=/dev/null", "--path-include=*"]
         try #require(try Support.run("/usr/bin/dpkg", dpkg + ["-i", packages + "/libclean1_1.0-2_amd64.deb"]).status == 0)
         found = try Self.drift(root, baseline: baseline)
-        #expect(found.map(\.rule) == ["baseline-package-version-changed"], "\(found.map(\.rule))")
+        #expect(found.map(\.rule) == ["baseline-package-version-changed", "baseline-unapproved-code-next-start"], "\(found.map(\.rule))")
         #expect(found.first?.evidence["package"] as? String == "libclean1")
         #expect(found.first?.evidence["version"] as? String == "1.0-2")
         #expect(found.first?.evidence["approved_versions"] as? [String] == ["1.0-1"])
@@ -77,7 +79,8 @@ import HostIO
         try #require(try Support.run("/usr/bin/dpkg", dpkg + ["-i", packages + "/libextra1_1.0-1_amd64.deb"]).status == 0)
         try #require(try Support.run("/usr/bin/dpkg", dpkg + ["-r", "libnosums1"]).status == 0)
         found = try Self.drift(root, baseline: baseline)
-        #expect(found.map(\.rule) == ["baseline-package-added", "baseline-package-removed", "baseline-package-version-changed"],
+        #expect(found.map(\.rule) == ["baseline-package-added", "baseline-package-removed", "baseline-package-version-changed",
+                                      "baseline-unapproved-code-next-start"],
                 "\(found.map(\.rule))")
         let added = found.first { $0.rule == "baseline-package-added" }
         #expect(added?.evidence["package"] as? String == "libextra1")
@@ -124,7 +127,7 @@ import HostIO
         try FileManager.default.removeItem(atPath: library)
         try FileManager.default.copyItem(atPath: packages + "/libclean.so.1.rebuilt", toPath: library)
         var found = try Self.drift(root, baseline: baseline)
-        #expect(found.map(\.rule) == ["baseline-package-file-changed"], "\(found.map(\.rule))")
+        #expect(found.map(\.rule) == ["baseline-package-file-changed", "baseline-unapproved-code-next-start"], "\(found.map(\.rule))")
         #expect(found.first?.evidence["version"] as? String == "1.0-1.fc40")
         #expect(found.first?.evidence["approved_sha256"] as? [String] == [approved])
         #expect(found.first?.evidence["sha256"] as? String == (try Self.sha256(library)))
@@ -137,7 +140,8 @@ import HostIO
         try #require(try Support.run("/usr/bin/rpm", rpm + ["-i", packages + "/libextra-1.0-1.fc40.x86_64.rpm"]).status == 0)
         try #require(try Support.run("/usr/bin/rpm", ["--root", root, "--dbpath", "/var/lib/rpm", "--nodeps", "--noscripts", "-e", "liboldmd5"]).status == 0)
         found = try Self.drift(root, baseline: baseline)
-        #expect(found.map(\.rule) == ["baseline-package-added", "baseline-package-removed", "baseline-package-version-changed"],
+        #expect(found.map(\.rule) == ["baseline-package-added", "baseline-package-removed", "baseline-package-version-changed",
+                                      "baseline-unapproved-code-next-start"],
                 "\(found.map(\.rule))")
         let changed = found.first { $0.rule == "baseline-package-version-changed" }
         #expect(changed?.evidence["package"] as? String == "libclean")

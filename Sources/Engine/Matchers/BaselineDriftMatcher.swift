@@ -8,6 +8,12 @@ import Rules
 /// file that was not read has no hash to judge.
 struct BaselineDriftMatcher: RuleKindMatcher {
     let rules: [(Rule, BaselineDriftMatch)]
+    /// Programs whose graphs the scan must walk for these rules (`in-graph-of`).
+    var programs: [String] {
+        var programs: [String] = []
+        for (_, match) in rules { for name in match.inGraphOf where !programs.contains(name) { programs.append(name) } }
+        return programs
+    }
 
     static func match(of rule: Rule) -> BaselineDriftMatch? {
         if case .baselineDrift(let match) = rule.match { return match }
@@ -31,6 +37,7 @@ struct BaselineDriftMatcher: RuleKindMatcher {
         var findings: [Finding] = []
         for (rule, match) in rules {
             switch match.drift {
+            case .unapprovedCode where !match.inGraphOf.isEmpty: findings += unapprovedInGraph(rule, match, facts, baseline)
             case .unapprovedCode: findings += unapprovedCode(rule, match, facts, baseline)
             case .packageAdded, .packageRemoved, .packageVersionChanged:
                 findings += packages(rule, match.drift, facts, section, judged: judged, baseline: baseline)
@@ -93,6 +100,26 @@ struct BaselineDriftMatcher: RuleKindMatcher {
             var evidence = facts.evidence(for: file, detail: detail)
             evidence.baseline = baseline.file
             evidence.approvedSHA256 = section?.files[file.path]?.sorted()
+            return Finding(rule: rule, evidence: evidence, fileIdentity: file.facts?.identity)
+        }
+    }
+
+    /// Code the named programs' walked graphs reach, that no process maps yet, whose bytes the baseline approves
+    /// nowhere: what sshd loads at its next start (the xz case between the upgrade and the restart), and on an
+    /// offline root or an image the only code there is.
+    private func unapprovedInGraph(_ rule: Rule, _ match: BaselineDriftMatch, _ facts: ScanFacts, _ baseline: Baseline) -> [Finding] {
+        guard baseline.approvesCode else { return [] }
+        let programs = Set(match.inGraphOf)
+        return facts.files.compactMap { file -> Finding? in
+            guard file.pids.isEmpty, let sha256 = file.facts?.sha256, !baseline.approvedHashes.contains(sha256),
+                  let chain = file.chains.filter({ $0.first.map { programs.contains(baseName($0)) } == true }).min(by: { $0.count < $1.count })
+            else { return nil }
+            var detail = "SHA-256 \(sha256) is not approved by baseline \(baseline.file); "
+            detail += chain.count == 1 ? "it is \(chain[0]), which no process runs yet" : "\(chain.joined(separator: " -> ")) loads it at its next start"
+            var evidence = facts.evidence(for: file, detail: detail)
+            evidence.chain = chain
+            evidence.baseline = baseline.file
+            evidence.approvedSHA256 = baseline.section(for: facts.target)?.files[file.path]?.sorted()
             return Finding(rule: rule, evidence: evidence, fileIdentity: file.facts?.identity)
         }
     }
