@@ -31,8 +31,14 @@ struct BaselineWatch {
         guard let path else { return [] }
         let stamp = BaselineFile.stamp(path)
         guard force || (stamp != loadedStamp && stamp != refusedStamp) else { return [] }
-        do {
+        do throws(BaselineError) {
             let baseline = try BaselineFile.load(path, keysDirectory: keysDirectory, requireSignature: requireSignature)
+            // A signed baseline older than the one in force is a replay of an earlier approval (one that approved
+            // what was since found bad): refused, as an older rule bundle is.
+            if let current, current.signer != nil, let then = current.timestamp, let now = baseline.timestamp, now < then {
+                throw BaselineError(file: path, problem: "written at \(now), before the baseline in force (\(then)): an earlier approval is not taken back in",
+                                    hint: "write a new baseline (chainwatch scan --write-baseline) to approve the state again")
+            }
             let replaced = current?.sha256 != baseline.sha256
             current = baseline
             loadedStamp = stamp

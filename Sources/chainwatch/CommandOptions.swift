@@ -26,7 +26,8 @@ enum CommandOptions {
                         "--metrics-file": true, "--format": true, "--fail-on": true, "--jobs": true, "--state-dir": true,
                         "--verbose": false, "--no-processes": false, "--read-blocking-filesystems": false,
                         "--no-library-dirs": false, "--yara-timeout": true, "--yara-max-file-size": true, "--yara-memory": true,
-                        "--baseline": true, "--write-baseline": true, "--signing-key": true, "--keys": true]
+                        "--baseline": true, "--write-baseline": true, "--signing-key": true, "--keys": true,
+                        "--require-signed-baseline": false]
             case .daemon:
                 return ["--config": true, "--interval": true, "--reminder": true, "--state-dir": true, "--rules": true,
                         "--jobs": true, "--metrics-file": true, "--read-blocking-filesystems": false, "--baseline": true]

@@ -102,6 +102,9 @@ struct ScanCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Trusted public keys (*.pub) a baseline's signature must verify with (default /etc/chainwatch/keys).", valueName: "DIR"))
     var keys: String?
 
+    @Flag(name: .customLong("require-signed-baseline"), help: "Refuse a --baseline without a signature (FILE.sig): whoever removes the signature must not make it count as unsigned.")
+    var requireSignedBaseline = false
+
     /// The severity at or above which the scan exits 1.
     var threshold: Severity { failOn.flatMap(Severity.init(rawValue:)) ?? .low }
 
@@ -124,6 +127,7 @@ struct ScanCommand: ParsableCommand {
         if [!paths.isEmpty, root != "/", image != nil].filter({ $0 }).count > 1 {
             throw ValidationError("--path, --root and --image scan different things; give one of them")
         }
+        if requireSignedBaseline && baseline == nil { throw ValidationError("--require-signed-baseline is about the --baseline FILE the scan is given; give --baseline too") }
         if signingKey != nil && writeBaseline == nil { throw ValidationError("--signing-key signs the baseline --write-baseline writes; give --write-baseline FILE too") }
         if writeBaseline != nil && !paths.isEmpty { throw ValidationError("--write-baseline approves a host, --root or --image; a --path scan has no packages to approve") }
         if let image, (try? FileSystem.status(image)) == nil { throw ValidationError("--image \(image): no such file or directory") }
@@ -139,7 +143,9 @@ struct ScanCommand: ParsableCommand {
             ? RuleLoader.defaultDirectories(stateDirectory: stateDirectory ?? DaemonConfiguration().stateDirectory) : rules)
         var approved: Baseline?
         if let baseline {
-            do { approved = try BaselineFile.load(baseline, keysDirectory: keys ?? RuleBundle.defaultKeysDirectory) } catch {
+            do {
+                approved = try BaselineFile.load(baseline, keysDirectory: keys ?? RuleBundle.defaultKeysDirectory, requireSignature: requireSignedBaseline)
+            } catch {
                 throw CommandSupport.failure(TerminalText.escape(error.description))
             }
         }

@@ -335,6 +335,10 @@ import HostIO
         #expect(!FileManager.default.fileExists(atPath: path + ".sig"), "an old signature is removed with the baseline it signed")
         #expect(try BaselineFile.load(path, keysDirectory: keys).signer == nil)
         #expect(throws: BaselineError.self) { try BaselineFile.load(path, keysDirectory: keys, requireSignature: true) }
+        let unsigned = try Support.run(Support.builtBinary, ["scan", "--rules", Support.rulesDirectory, "--root", work,
+                                                            "--baseline", path, "--keys", keys, "--require-signed-baseline"])
+        #expect(unsigned.status == 2)
+        #expect(unsigned.stderr.contains("has no signature"), "\(unsigned.stderr)")
         // Signed by a key nobody trusts.
         try BaselineFile.write(document, to: path, signingKey: other + "/signer")
         #expect(throws: BaselineError.self) { try BaselineFile.load(path, keysDirectory: keys) }
@@ -351,6 +355,43 @@ import HostIO
         do { _ = try BaselineFile.load(path, keysDirectory: keys); Issue.record("a garbage signature was accepted") } catch {
             #expect(error.description.contains("not a base64 Ed25519 signature"), "\(error)")
         }
+    }
+
+    /// The daemon's baseline: a signed baseline older than the one in force is a replay and is refused (the newer
+    /// one stays); a newer one is taken, and the journal says so; an unchanged file is not read again.
+    @Test func theDaemonRefusesAnOlderSignedBaseline() throws {
+        let work = try Support.temporaryDirectory("baseline-replay")
+        defer { Support.remove(work) }
+        try RuleBundle.generateKey(at: work + "/signer")
+        try FileManager.default.createDirectory(atPath: work + "/keys", withIntermediateDirectories: true)
+        try FileManager.default.moveItem(atPath: work + "/signer.pub", toPath: work + "/keys/signer.pub")
+        let path = work + "/baseline.json"
+        func write(_ timestamp: String, version: String) throws {
+            try BaselineFile.write("""
+                {"bomFormat": "CycloneDX", "specVersion": "1.6", "metadata": {"timestamp": "\(timestamp)"},
+                 "components": [{"type": "library", "bom-ref": "a", "name": "a", "purl": "pkg:deb/debian/a@\(version)"}]}
+
+                """, to: path, signingKey: work + "/signer")
+        }
+        try write("2026-12-07T10:00:00Z", version: "2")
+        var configuration = DaemonConfiguration()
+        configuration.baseline = path
+        configuration.keysDirectory = work + "/keys"
+        var watch = BaselineWatch(configuration: configuration, initial: try BaselineFile.load(path, keysDirectory: work + "/keys"))
+        #expect(watch.refresh().isEmpty, "the same baseline read again announces nothing")
+        #expect(watch.refresh().isEmpty, "an unchanged file is not read again")
+
+        try write("2026-11-01T10:00:00Z", version: "1")
+        let refused = watch.refresh()
+        #expect(refused.first?.contains { $0.name == "MESSAGE_ID" && $0.value == JournalEntries.baselineErrorMessageID } == true)
+        #expect(refused.first?.contains { $0.name == "CHAINWATCH_BASELINE_ERROR" && $0.value.contains("before the baseline in force") } == true, "\(refused)")
+        #expect(watch.current?.timestamp == "2026-12-07T10:00:00Z")
+        #expect(watch.refresh().isEmpty, "a refused file is reported once")
+
+        try write("2026-12-08T10:00:00Z", version: "3")
+        let loaded = watch.refresh()
+        #expect(loaded.first?.contains { $0.name == "CHAINWATCH_DAEMON" && $0.value == "baseline-loaded" } == true, "\(loaded)")
+        #expect(watch.current?.timestamp == "2026-12-08T10:00:00Z")
     }
 
     /// Files a baseline must not be read from: too large (refused by its size, before a read), writable by others,
