@@ -20,7 +20,9 @@ public enum BaselineFile {
         let bytes: [UInt8]
         do {
             let file = try OpenFile(path: path)
-            if let problem = trustProblem(file.status) { throw fail(problem.0, problem.1) }
+            if let problem = RuleLoader.trustProblem(file.status, because: "whoever can change a baseline decides what is approved") {
+                throw fail(problem, "a baseline is root's, as rule files are")
+            }
             // Refused by its size before a byte is read: a huge file must not cost the daemon its memory.
             if file.status.size > BaselineDocument.maximumSize {
                 throw fail("\(file.status.size) bytes, more than the \(BaselineDocument.maximumSize >> 20) MiB a baseline may be",
@@ -59,20 +61,6 @@ public enum BaselineFile {
             throw BaselineError(file: path, problem: { let text = "\(error)"; return text.hasPrefix(path + ": ") ? String(text.dropFirst(path.count + 2)) : text }(),
                                 hint: "sign it with a key whose public key is in \(keysDirectory), or remove a signature that is not meant to be there")
         }
-    }
-
-    /// Whoever can change the baseline decides what code is approved: running as root, it must be root's and not
-    /// writable by group or others, as rule files are.
-    static func trustProblem(_ status: FileStatus) -> (String, String)? {
-        guard effectiveUserID() == 0 else { return nil }
-        if status.owner != 0 {
-            return ("owned by uid \(status.owner), not root: whoever can change a baseline decides what is approved", "chown root it")
-        }
-        if status.isWritableByGroupOrOthers {
-            return ("writable by group or others (mode \(String(status.permissions, radix: 8))): whoever can change a baseline decides what is approved",
-                    "chmod go-w it")
-        }
-        return nil
     }
 
     /// Writes `document` (a CycloneDX SBOM) as the baseline at `path`, mode 0644, atomically; with `signingKey`, also

@@ -41,7 +41,7 @@ struct FileIndex {
     func canonical(_ identity: FileIdentity) -> FileIdentity { aliases[identity] ?? identity }
 
     /// The scanner's mount namespace, to tell which files lie on filesystems whose reads may block for good.
-    private let mounts: MountTable
+    let mounts: MountTable
     /// Other namespaces' tables, read when a mapped file's device is not in ours.
     private var processMounts: [Int32: MountTable] = [:]
     /// How long a read on such a filesystem may go without progress before it is abandoned.

@@ -60,7 +60,7 @@ extension ScanRun {
         // unused when one of its code paths is, or links to, an ELF file (a -dev package's libfoo.so: the linker's
         // name, which nothing loads); not judged when none is. Its shared objects come first (`CodeFiles.paths`), so a
         // package costs about one lstat.
-        var lookup = CodePathLookup(root: target.root, mounts: options.readBlockingFilesystems || container ? nil : MountTable.read())
+        var lookup = CodePathLookup(root: target.root, mounts: options.readBlockingFilesystems || container ? nil : index.mounts)
         var unused: Set<Int> = [], notJudged = 0, cut = 0
         for files in inventory.codeFiles where !inUse.contains(files.package) {
             if files.paths.contains(where: { usedPaths.contains($0) }) {

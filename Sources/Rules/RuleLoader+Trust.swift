@@ -5,14 +5,15 @@ import HostIO
 /// root-owned sticky directory such as /tmp is accepted above the rules: no other user can rename or remove what
 /// root put in it), every symlink on the way root's, and each rule file root's and not writable by others.
 extension RuleLoader {
-    /// Why a rule file, or a rules directory, is not to be trusted by its own status, or nil.
-    public static func trustProblem(_ status: FileStatus) -> String? {
+    /// Why a rule file, or a rules directory (or another file whose writer decides what the scan concludes: a
+    /// baseline, a signing key), is not to be trusted by its own status, or nil.
+    public static func trustProblem(_ status: FileStatus, because consequence: String = "anyone who can change rules can hide findings") -> String? {
         guard effectiveUserID() == 0 else { return nil }
         if status.owner != 0 {
-            return "owned by uid \(status.owner), not root: anyone who can change rules can hide findings; chown root it"
+            return "owned by uid \(status.owner), not root: \(consequence); chown root it"
         }
         if status.isWritableByGroupOrOthers {
-            return "writable by group or others (mode \(String(status.permissions, radix: 8))): anyone who can change rules can hide findings; chmod go-w it"
+            return "writable by group or others (mode \(String(status.permissions, radix: 8))): \(consequence); chmod go-w it"
         }
         return nil
     }

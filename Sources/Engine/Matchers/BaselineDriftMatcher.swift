@@ -33,14 +33,20 @@ struct BaselineDriftMatcher: RuleKindMatcher {
                 return Finding(rule: rule, evidence: evidence)
             }
         }
-        let judged = Self.judgedEcosystems(facts.inventory)
+        // The installed packages of the ecosystems that can be judged, by what names them in a baseline: once for
+        // the three package rules.
+        var judged: Set<PackageEcosystem> = [], installed: [BaselinePackageKey: [InstalledPackage]]?
         var findings: [Finding] = []
         for (rule, match) in rules {
             switch match.drift {
-            case .unapprovedCode where !match.inGraphOf.isEmpty: findings += unapprovedInGraph(rule, match, facts, baseline)
-            case .unapprovedCode: findings += unapprovedCode(rule, match, facts, baseline)
+            case .unapprovedCode where !match.inGraphOf.isEmpty: findings += unapprovedInGraph(rule, match, facts, section, baseline)
+            case .unapprovedCode: findings += unapprovedCode(rule, match, facts, section, baseline)
             case .packageAdded, .packageRemoved, .packageVersionChanged:
-                findings += packages(rule, match.drift, facts, section, judged: judged, baseline: baseline)
+                if installed == nil {
+                    judged = Self.judgedEcosystems(facts.inventory)
+                    installed = Dictionary(grouping: facts.inventory.packages.filter { judged.contains($0.ecosystem) }, by: BaselinePackageKey.init)
+                }
+                findings += packages(rule, match.drift, installed: installed!, judged: judged, section, baseline: baseline)
             case .packageFileChanged: findings += changedFiles(rule, facts, section, baseline: baseline)
             case .containerNotInBaseline: break
             }
@@ -72,7 +78,8 @@ struct BaselineDriftMatcher: RuleKindMatcher {
     }
 
     /// Mapped code whose bytes the baseline approves nowhere.
-    private func unapprovedCode(_ rule: Rule, _ match: BaselineDriftMatch, _ facts: ScanFacts, _ baseline: Baseline) -> [Finding] {
+    private func unapprovedCode(_ rule: Rule, _ match: BaselineDriftMatch, _ facts: ScanFacts, _ section: BaselineSection,
+                                _ baseline: Baseline) -> [Finding] {
         guard baseline.approvesCode else { return [] }
         let processes = Dictionary(facts.running.map { ($0.pid, $0) }, uniquingKeysWith: { first, _ in first })
         let programs = Set(match.programs)
@@ -91,15 +98,14 @@ struct BaselineDriftMatcher: RuleKindMatcher {
             default: break
             }
             var detail = "SHA-256 \(sha256) is not approved by baseline \(baseline.file)"
-            let section = baseline.section(for: facts.target)
-            if let approved = section?.files[file.path] {
+            if let approved = section.files[file.path] {
                 detail += "; approved at this path: " + approved.sorted().joined(separator: ", ")
             }
             detail += privileged.isEmpty ? "; mapped by pid\(file.pids.count == 1 ? "" : "s") " + file.pids.sorted().map(String.init).joined(separator: ", ")
                 : "; mapped by " + privileged.joined(separator: ", ")
             var evidence = facts.evidence(for: file, detail: detail)
             evidence.baseline = baseline.file
-            evidence.approvedSHA256 = section?.files[file.path]?.sorted()
+            evidence.approvedSHA256 = section.files[file.path]?.sorted()
             return Finding(rule: rule, evidence: evidence, fileIdentity: file.facts?.identity)
         }
     }
@@ -107,7 +113,8 @@ struct BaselineDriftMatcher: RuleKindMatcher {
     /// Code the named programs' walked graphs reach, that no process maps yet, whose bytes the baseline approves
     /// nowhere: what sshd loads at its next start (the xz case between the upgrade and the restart), and on an
     /// offline root or an image the only code there is.
-    private func unapprovedInGraph(_ rule: Rule, _ match: BaselineDriftMatch, _ facts: ScanFacts, _ baseline: Baseline) -> [Finding] {
+    private func unapprovedInGraph(_ rule: Rule, _ match: BaselineDriftMatch, _ facts: ScanFacts, _ section: BaselineSection,
+                                   _ baseline: Baseline) -> [Finding] {
         guard baseline.approvesCode else { return [] }
         let programs = Set(match.inGraphOf)
         return facts.files.compactMap { file -> Finding? in
@@ -119,18 +126,14 @@ struct BaselineDriftMatcher: RuleKindMatcher {
             var evidence = facts.evidence(for: file, detail: detail)
             evidence.chain = chain
             evidence.baseline = baseline.file
-            evidence.approvedSHA256 = baseline.section(for: facts.target)?.files[file.path]?.sorted()
+            evidence.approvedSHA256 = section.files[file.path]?.sorted()
             return Finding(rule: rule, evidence: evidence, fileIdentity: file.facts?.identity)
         }
     }
 
     /// Packages added, removed, or at another version, each ecosystem compared only where its databases were read.
-    private func packages(_ rule: Rule, _ drift: BaselineDriftMatch.Drift, _ facts: ScanFacts, _ section: BaselineSection,
-                          judged: Set<PackageEcosystem>, baseline: Baseline) -> [Finding] {
-        var installed: [BaselinePackageKey: [InstalledPackage]] = [:]
-        for package in facts.inventory.packages where judged.contains(package.ecosystem) {
-            installed[BaselinePackageKey(package), default: []].append(package)
-        }
+    private func packages(_ rule: Rule, _ drift: BaselineDriftMatch.Drift, installed: [BaselinePackageKey: [InstalledPackage]],
+                          judged: Set<PackageEcosystem>, _ section: BaselineSection, baseline: Baseline) -> [Finding] {
         func finding(_ key: BaselinePackageKey, version: String?, approved: Set<String>?, _ text: String) -> Finding {
             var evidence = Evidence(package: key.name, version: version, detail: text)
             evidence.baseline = baseline.file
