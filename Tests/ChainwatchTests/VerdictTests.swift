@@ -211,7 +211,10 @@ extension LiveSystemTests {
         let deadline = Date().addingTimeInterval(10)
         var variables: [String: String] = [:]
         while Date() < deadline {
-            if let exe = try? FileSystem.readLink("/proc/\(child.pid)/exe"), exe.hasSuffix("/sleep") {
+            // The kernel points exe at the new program before it has laid out the new stack: until then environ
+            // reads empty. Wait for both, as a process seen mid-exec is not one this test is about.
+            if let exe = try? FileSystem.readLink("/proc/\(child.pid)/exe"), exe.hasSuffix("/sleep"),
+               (try? FileSystem.forEachKernelRecord("/proc/\(child.pid)/environ", separator: 0, maximumRecord: 1 << 20) { _, _ in }) ?? 0 > 0 {
                 variables = try ProcessTable.loaderEnvironment("/proc/\(child.pid)/environ")
                 break
             }
